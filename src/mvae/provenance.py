@@ -1,0 +1,65 @@
+"""Where a number came from: code version, software versions, device and time.
+
+Every run folder and every results file carries this record so that a figure in the book can say
+which commit, machine and library versions produced it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def git_commit(path: Path | None = None) -> dict[str, Any]:
+    """Commit and dirty flag of the checkout holding ``path`` (default: this package)."""
+    where = str(path or Path(__file__).resolve().parent)
+    try:
+        commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "-C", where, "status", "--porcelain",
+                                 "--untracked-files=no"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout
+        return {"commit": commit, "dirty": bool(status.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": None}
+
+
+def device_name(device: torch.device | str) -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def collect(device: torch.device | str = "cpu") -> dict[str, Any]:
+    """A JSON-ready provenance record for the current process."""
+    from mvae import __version__
+
+    return {
+        "git": git_commit(),
+        "mvae": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "device": device_name(device),
+        "host": platform.node(),
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def write_json(path: Path, record: Any) -> None:
+    """Atomic JSON write (temp file + rename): a crash never leaves half a results file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)

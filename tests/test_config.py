@@ -1,0 +1,60 @@
+"""Every invalid config value is rejected before any work, with a message naming the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from mvae import Config, ConfigError, load_config
+from mvae.cli import main
+
+BAD = [
+    ({"components": 0}, "components"),
+    ({"beta": -0.5}, "beta"),
+    ({"latent_dim": 0}, "latent_dim"),
+    ({"dataset": "imagenet"}, "dataset must be one of mnist, fashion_mnist, cifar10"),
+    ({"likelihood": "poisson"}, "likelihood must be one of auto, bernoulli, gaussian"),
+    ({"lr": 0}, "lr"),
+    ({"lr": -1e-3}, "lr"),
+    ({"epochs": 0}, "epochs"),
+    ({"batch_size": -4}, "batch_size"),
+    ({"kl_reduction": "max"}, "kl_reduction must be one of sum, mean"),
+    ({"reconstruction": "best"}, "reconstruction"),
+    ({"weight_sampler": "uniform"}, "weight_sampler"),
+    ({"components": 2.5}, "components"),
+    ({"components": True}, "components"),
+    ({"conv_channels": [8, 8]}, "conv_channels"),
+    ({"device": "tpu"}, "device must be one of auto, cpu, cuda"),
+    ({"learning_rate": 1e-3}, "unknown config key(s) 'learning_rate'; allowed keys:"),
+]
+
+
+@pytest.mark.parametrize(("values", "message"), BAD, ids=[str(v) for v, _ in BAD])
+def test_invalid_values_are_rejected_with_their_key(values: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        Config.from_dict(values)
+    assert message in str(err.value)
+
+
+def test_defaults_are_the_paper_mnist_setup() -> None:
+    c = Config().validate()
+    assert (c.components, c.latent_dim, c.hidden_dim, c.hidden_layers) == (4, 20, 500, 2)
+    assert (c.lr, c.epochs, c.beta) == (1e-3, 100, 1.0)
+    assert c.resolved_architecture == "mlp" and c.resolved_likelihood == "bernoulli"
+    cifar = Config(dataset="cifar10")
+    assert cifar.resolved_architecture == "conv" and cifar.resolved_likelihood == "gaussian"
+
+
+def test_yaml_file_and_overrides(tmp_path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("components: 3\nlatent_dim: 2\nname: two-d\n")
+    c = load_config(path, ["lr=1e-4", "beta=0", "train_subset=100"])
+    assert (c.components, c.latent_dim, c.lr, c.beta, c.train_subset) == (3, 2, 1e-4, 0, 100)
+    with pytest.raises(ConfigError, match="key=value"):
+        load_config(path, ["lr"])
+
+
+def test_cli_reports_config_errors_without_training(tmp_path, capsys) -> None:
+    code = main(["train", "--run-dir", str(tmp_path / "run"), "components=0"])
+    assert code == 2
+    assert "components must be an integer >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
