@@ -48,12 +48,18 @@ def _squared_distances(x: Tensor) -> Tensor:
 def median_bandwidth(x: Tensor) -> Tensor:
     """Pfister's median heuristic for (n, d) -> () or (K, n, d) -> (K,).
 
-    Matches R dHSIC's ``sqrt(0.5 * median(dist(X)^2))`` exactly, including R's median (the mean of
-    the two middle values when the number of pairs is even). The pairs a < b come from fixed
-    indices and the median from a sort with static index arithmetic, so every intermediate shape
-    depends only on n (CUDA-graph friendly); a sort is used rather than ``torch.quantile``, which
-    refuses inputs of more than 2^24 elements. Runs without gradient because the bandwidth is a
-    tuning constant of the penalty, not something the optimiser should move.
+    Computes ``sqrt(0.5 * median(dist(X)^2))`` with R's (and numpy's) median: the mean of the two
+    middle values when the number of pairs is even. The dHSIC package's C++ helper differs in two
+    details that do not matter at our batch sizes: it takes the upper middle value (nth_element at
+    index m/2) and, for n > 1000, only the first 1000 rows of a random permutation. The mean of
+    the two middle values is deterministic, symmetric and what the paper's formula says, so it is
+    what we use.
+
+    The pairs a < b come from fixed indices and the median from a sort with static index
+    arithmetic, so every intermediate shape depends only on n (CUDA-graph friendly); a sort is
+    used rather than ``torch.quantile``, which refuses inputs of more than 2^24 elements. Runs
+    without gradient because the bandwidth is a tuning constant of the penalty, not something
+    the optimiser should move.
     """
     if x.dim() not in (2, 3):
         raise ValueError(f"median_bandwidth expects (n, d) or (K, n, d), got {tuple(x.shape)}")
@@ -67,10 +73,12 @@ def median_bandwidth(x: Tensor) -> Tensor:
     # Lower and upper middle: the same index when m is odd, neighbours when it is even.
     median = 0.5 * (pairs[..., (m - 1) // 2] + pairs[..., m // 2])
     h = torch.sqrt(0.5 * median)
-    # h = 0 means at least half of the pairs coincide (e.g. all samples equal). The Gaussian
-    # kernel would divide by zero; R dHSIC returns NaN there and hyppo falls back to 1. With all
-    # points equal every bandwidth gives the same all-ones Gram matrix, so 1 loses nothing and
-    # keeps the penalty finite; torch.where keeps this free of host synchronisation.
+    # h = 0 means at least half of the pairs coincide (e.g. collapsed codes, all samples equal),
+    # and the Gaussian kernel would divide by zero. R dHSIC substitutes 0.001, hyppo 1. We use 1:
+    # with all points equal every bandwidth gives the same all-ones Gram matrix, so nothing is
+    # lost, and for partly collapsed codes a unit bandwidth keeps the kernel (and the penalty's
+    # gradient) informative where 0.001 would turn the Gram matrix into an identity-like one.
+    # torch.where keeps the guard free of host synchronisation.
     return torch.where(h > 0, h, torch.ones_like(h))
 
 
@@ -129,8 +137,8 @@ def dhsic(z: Tensor | Sequence[Tensor], bandwidth: Tensor | float | None = None)
     differ. ``bandwidth`` overrides the median heuristic: a float for all variables, or a (K,)
     tensor with one value each. Returns a scalar tensor in ``z``'s dtype, differentiable in ``z``.
 
-    One variable is trivially independent of itself-only "others", so K = 1 gives exactly 0
-    (still attached to the graph, so ``backward`` through a loss that includes it works).
+    A single variable is trivially jointly independent, so K = 1 gives exactly 0 (still attached
+    to the graph, so ``backward`` through a loss that includes it works).
     Malformed input raises ``ValueError`` early rather than failing deep inside a broadcast.
     """
     if isinstance(z, Tensor):

@@ -173,7 +173,7 @@ def train(config: Config, run_dir: str | Path, *, progress: bool = True,
     n_batches, batch = batches(len(x_train), config.batch_size, torch.Generator()).shape
     step_fn = TrainStep(model, optimizer, x_train, batch, graph=graph)
     bar = tqdm(total=(stop - start_epoch) * n_batches, disable=not progress or stop <= start_epoch,
-               desc=config.name, unit="step", dynamic_ncols=True)
+               desc=config.name, unit="step", dynamic_ncols=True, mininterval=1.0)
     model.train()
     for epoch in range(start_epoch + 1, stop + 1):
         t0 = time.perf_counter()
