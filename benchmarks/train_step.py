@@ -161,12 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cifar-batch", type=int, default=128)
     parser.add_argument("--sampler", default="gamma", choices=["dirichlet", "gamma"])
     parser.add_argument("--no-cifar", action="store_true")
+    parser.add_argument("--steps", type=int, help="steps per timed window (default 200)")
+    parser.add_argument("--windows", type=int, help="timed windows; the median is reported")
     parser.add_argument("--json", type=Path, help="write the record here")
     args = parser.parse_args(argv)
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     graph = device.type == "cuda"
     steps, windows, n_images = (3, 2, 512) if args.smoke else (200, 5, 60_000)
+    steps, windows = args.steps or steps, args.windows or windows
     torch.manual_seed(0)
     mnist = torch.rand(n_images, 1, 28, 28)
     rows = []

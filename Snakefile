@@ -1,0 +1,77 @@
+"""M-VAE pipeline: data -> train every configuration -> evaluate -> tables, figures -> book.
+
+    snakemake --cores 8                        # the paper preset (the full grid; wants a GPU)
+    snakemake --cores 8 --config preset=quick  # every rule on small subsets, ~10 min on 2 CPUs
+
+See pipeline/README.md for the rules, presets, results layout and the GPU / SLURM profiles.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+from snakemake.exceptions import WorkflowError
+
+from mvae.config import ConfigError
+from mvae import experiments as ex
+
+
+def _list(value):
+    if value in (None, ""):
+        return []
+    return value if isinstance(value, list) else [v for v in str(value).split(",") if v]
+
+
+def _local_gpus():
+    """GPUs visible here: train jobs then claim the `gpu` resource (the profile caps it)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "" or not shutil.which("nvidia-smi"):
+        return 0
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+        return sum(line.startswith("GPU ") for line in out.stdout.splitlines())
+    except (OSError, subprocess.SubprocessError):
+        return 0
+
+
+try:
+    EXP = ex.load_preset(str(config.get("preset", "paper")),
+                         exclude_datasets=_list(config.get("exclude_datasets")))
+except (ConfigError, ex.PresetError) as err:
+    raise WorkflowError(f"mvae pipeline: bad configuration: {err}") from None
+
+RUNS = EXP.runs
+SETTINGS = EXP.settings
+R = os.path.join(str(config.get("results_dir", "results")), os.path.basename(EXP.preset)
+                 .removesuffix(".yaml").removesuffix(".yml"))
+DATA = str(config.get("data_dir") or os.environ.get("MVAE_DATA_DIR") or "data")
+CIFAR10_PATH = (config.get("cifar10_path") or os.environ.get("MVAE_CIFAR10_PATH")
+                or ("../shared/data/cifar10-jpeg" if os.path.isdir("../shared/data/cifar10-jpeg")
+                    else None))
+TRAIN_GPU = int(config.get("train_gpu", 1 if _local_gpus() else 0))
+
+# Selections: which runs feed which table and figure (by what they are, not by name).
+SWEEP = ex.mnist_sweep(RUNS)
+TABLE2 = ex.table2_runs(RUNS)
+LATENT2D = ex.latent2d_runs(RUNS)
+ABLATION = ex.ablation_pair(RUNS)
+CIFAR = ex.dataset_pair(RUNS, "cifar10")
+FASHION = ex.dataset_pair(RUNS, "fashion_mnist")
+FIGRUNS = ex.figure_runs(RUNS)
+DIVERSE = ex.diversity_runs(RUNS)
+
+wildcard_constraints:
+    run="|".join(RUNS) or "NO_RUNS",
+    dataset="mnist|fashion_mnist|cifar10",
+
+include: "pipeline/rules/common.smk"
+include: "pipeline/rules/data.smk"
+include: "pipeline/rules/train.smk"
+include: "pipeline/rules/evaluate.smk"
+include: "pipeline/rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(book=bool(SETTINGS["book"])),
+    default_target: True

@@ -1,0 +1,181 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["remove-cell"]
+# ruff: noqa: E402, E501  (a notebook: imports follow prose cells; Markdown tables are wide)
+# Hidden from the book: mvae.data imports tqdm.auto, which warns (on stderr) when ipywidgets is
+# not installed; the build treats any stderr output as a warning.
+import warnings
+
+warnings.filterwarnings("ignore", message="IProgress not found")
+
+# %% [markdown]
+# # VAEs in brief
+#
+# M-VAE is built from ordinary variational autoencoders {cite:p}`kingma2014autoencoding`, so this
+# chapter recalls the three ideas it reuses: the evidence lower bound (ELBO), the
+# reparameterisation trick, and what the two terms of the ELBO do. The code cells run live
+# when the book is built (a few seconds on a CPU).
+#
+# ## The evidence lower bound
+#
+# A VAE is a latent-variable model: draw a code $z \sim p(z) = \mathcal N(0, I)$, then an image
+# $x \sim p_\theta(x \mid z)$, whose parameters (Bernoulli pixel probabilities, or a Gaussian
+# mean) are the output of a *decoder* network. Training should maximise the log-likelihood
+# $\log p_\theta(x) = \log \int p_\theta(x \mid z)\, p(z)\, dz$, but the integral over all codes is
+# intractable. An *encoder* network gives an approximate posterior
+# $q_\phi(z \mid x) = \mathcal N(\mu_\phi(x), \operatorname{diag} \sigma^2_\phi(x))$, and Jensen's
+# inequality turns it into a lower bound:
+#
+# $$
+# \log p_\theta(x) = \log \mathbb E_{q_\phi(z\mid x)}\!\left[\frac{p_\theta(x\mid z)\,p(z)}{q_\phi(z\mid x)}\right]
+# \;\ge\; \underbrace{\mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big]}_{\text{reconstruction}}
+# \;-\; \underbrace{D_{\mathrm{KL}}\big(q_\phi(z\mid x)\,\big\|\,p(z)\big)}_{\text{regularisation}}
+# \;=\; \mathcal L_{\text{ELBO}}(x).
+# $$
+#
+# The gap is $D_{\mathrm{KL}}(q_\phi(z \mid x) \,\|\, p_\theta(z \mid x))$: maximising the ELBO
+# over the encoder makes $q_\phi$ a better posterior, and over the decoder a better model. The
+# first term rewards codes from which the decoder can rebuild $x$ (with Bernoulli pixels it is
+# minus the binary cross-entropy). The second keeps every posterior close to the prior, so that
+# codes drawn from $\mathcal N(0, I)$ decode to plausible images. For two diagonal Gaussians it
+# has a closed form,
+#
+# $$
+# D_{\mathrm{KL}}\big(\mathcal N(\mu, \operatorname{diag}\sigma^2) \,\|\, \mathcal N(0, I)\big)
+# = \tfrac12 \sum_{j=1}^{d} \big(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\big).
+# $$
+#
+# ## The reparameterisation trick
+#
+# The reconstruction term is an expectation over $z \sim q_\phi(z \mid x)$, and we need its
+# gradient with respect to the encoder's parameters $\phi$, which the sampling distribution
+# depends on. Writing the sample as a deterministic, differentiable function of $\phi$ and of
+# parameter-free noise,
+#
+# $$
+# z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon, \qquad \varepsilon \sim \mathcal N(0, I),
+# $$
+#
+# moves $\phi$ out of the distribution, so
+# $\nabla_\phi \mathbb E_q[f(z)] = \mathbb E_\varepsilon[\nabla_\phi f(\mu_\phi + \sigma_\phi \odot \varepsilon)]$
+# and one sample gives an unbiased, low-variance gradient estimate. The alternative that needs no
+# reparameterisation, the score-function (REINFORCE) estimator
+# $\mathbb E_q[f(z)\, \nabla_\phi \log q_\phi(z)]$, is also unbiased but far noisier. The cell
+# below compares the two on $f(z) = z^2$ with $z \sim \mathcal N(\mu, 1)$, where the true gradient
+# with respect to $\mu$ is $2\mu$.
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+
+mu, n = torch.tensor(1.5), 1000
+eps = torch.randn(n)
+z = mu + eps
+reparam = 2 * z                      # d/dmu of (mu + eps)^2
+score = z**2 * (z - mu)              # f(z) * d/dmu log N(z; mu, 1)
+print(f"true gradient 2*mu         = {2 * mu:.3f}")
+print(f"reparameterised estimator  : mean {reparam.mean():.3f}, std per sample {reparam.std():.2f}")
+print(f"score-function estimator   : mean {score.mean():.3f}, std per sample {score.std():.2f}")
+
+# %% [markdown]
+# Both estimators average to the true gradient, but a single reparameterised sample is several
+# times less noisy. M-VAE needs the same trick twice: for its Gaussian codes, exactly as above,
+# and for its Dirichlet mixing weights, where PyTorch provides an implicit reparameterisation
+# gradient ({doc}`03_model`).
+#
+# ## A VAE you can watch: a one-dimensional code for two-dimensional points
+#
+# To see the two terms at work, we fit a very small VAE, with a one-dimensional latent code and a
+# Gaussian decoder, to points on a noisy ring in the plane. Training takes a few seconds.
+
+# %%
+def ring(n, noise=0.08, generator=None):
+    angle = 2 * torch.pi * torch.rand(n, generator=generator)
+    radius = 1 + noise * torch.randn(n, generator=generator)
+    return torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1)
+
+
+class TinyVAE(nn.Module):
+    def __init__(self, latent=1, hidden=64, std=0.1):
+        super().__init__()
+        self.std = std
+        self.enc = nn.Sequential(nn.Linear(2, hidden), nn.ELU(), nn.Linear(hidden, 2 * latent))
+        self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.ELU(), nn.Linear(hidden, hidden),
+                                 nn.ELU(), nn.Linear(hidden, 2))
+
+    def forward(self, x):
+        mu, pre_var = self.enc(x).chunk(2, dim=-1)
+        var = F.softplus(pre_var) + 1e-6
+        z = mu + var.sqrt() * torch.randn_like(mu)          # reparameterised draw
+        recon = ((self.dec(z) - x) ** 2).sum(-1) / (2 * self.std**2)   # -log N(x | dec(z), std^2 I) + const
+        kl = 0.5 * (mu**2 + var - 1 - var.log()).sum(-1)
+        return recon.mean(), kl.mean()
+
+
+g = torch.Generator().manual_seed(0)
+data = ring(2048, generator=g)
+vae = TinyVAE()
+opt = torch.optim.Adam(vae.parameters(), lr=5e-3)
+log = []
+steps = 1200
+for _ in range(steps):
+    batch = data[torch.randint(len(data), (128,), generator=g)]
+    recon, kl = vae(batch)
+    loss = recon + kl
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    log.append((recon.item(), kl.item()))
+print(f"after {steps} steps: reconstruction term {recon.item():.1f} nats, KL {kl.item():.2f} nats")
+
+# %%
+with torch.no_grad():
+    mu_codes = vae.enc(data[:400]).chunk(2, dim=-1)[0]
+    recon_means = vae.dec(mu_codes)
+    samples = vae.dec(torch.randn(400, 1))
+    path = vae.dec(torch.linspace(-2.5, 2.5, 200).unsqueeze(1))
+
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+hist = torch.tensor(log)
+axes[0].plot(hist[:, 0], label="reconstruction (-log-likelihood)")
+axes[0].plot(hist[:, 1], label="KL to the prior")
+axes[0].set(yscale="log", xlabel="training step", ylabel="nats per point", title="the two ELBO terms")
+axes[0].legend(fontsize=8)
+axes[1].scatter(*data[:400].T, s=4, alpha=0.4, label="data")
+axes[1].scatter(*recon_means.T, s=4, c=mu_codes.squeeze(), cmap="twilight", label="reconstructions")
+axes[1].set(title="data and reconstructions\n(colour: the 1-D code)", aspect="equal")
+axes[1].legend(fontsize=8, loc="center")
+axes[2].scatter(*samples.T, s=4, alpha=0.5, label="decoded prior samples")
+axes[2].plot(*path.T, c="k", lw=1, label="decoder along z in [-2.5, 2.5]")
+axes[2].set(title="generating: z ~ N(0, 1)", aspect="equal")
+axes[2].legend(fontsize=8, loc="center")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The decoder has learnt a curve through the plane, parameterised by the one-dimensional code, that
+# follows the ring; the encoder places each point at its position along the curve (the colours
+# change smoothly along it). The KL term keeps the codes of all points inside the bulk of
+# $\mathcal N(0, 1)$, which is why decoding prior samples (right) gives points on the curve and not
+# somewhere else. But the encoder, a continuous map from the plane to a line, cannot lay a circle
+# out on a line without cutting it somewhere: the curve leaves part of the ring uncovered (or
+# jumps across it), and the points there are reconstructed poorly.
+# A model with several components, each free to cover a different part of the data, would not
+# need that compromise; this is the intuition behind mixtures of VAEs, which the next chapter
+# builds.

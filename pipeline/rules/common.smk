@@ -1,0 +1,78 @@
+# Paths and target lists shared by the rules. R is results/<preset>; RUNS, SETTINGS and the run
+# selections (SWEEP, TABLE2, ...) come from the Snakefile.
+
+TABLE_INPUTS = {
+    # table name -> (eval files it reads, in run order)
+    "table1_reconstruction": lambda: expand(f"{R}/eval/{{run}}/reconstruction.json", run=RUNS),
+    "table2_probes": lambda: expand(f"{R}/eval/{{run}}/probes.json",
+                                    run=TABLE2["mixture"] + TABLE2["vae"]),
+    "fig4_knn_vs_k": lambda: expand(f"{R}/eval/{{run}}/probes.json",
+                                    run=[r for runs in SWEEP.values() for r in runs]),
+    "table3_cifar": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=CIFAR.values(),
+                                   kind=["scores", "reconstruction"]),
+    "ablation_dhsic": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=ABLATION.values(),
+                                     kind=["diversity", "reconstruction", "probes"]),
+    "fashion": lambda: [f"{R}/eval/{r}/{k}.json" for r in FASHION.values()
+                        for k in ("reconstruction", "probes")
+                        + (("diversity",) if r in DIVERSE else ())],
+}
+
+FIGURE_INPUTS = {
+    "fig1_reconstructions": lambda: expand(f"{R}/eval/{{run}}/examples.npz",
+                                           run=FIGRUNS.values()),
+    "fig2_components": lambda: expand(f"{R}/eval/{{run}}/examples.npz",
+                                      run=FIGRUNS.get("mixture", [])),
+    "fig3_latents": lambda: expand(f"{R}/eval/{{run}}/latents_2d.npz", run=LATENT2D),
+    "fig4_knn_vs_k": lambda: [f"{R}/tables/fig4_knn_vs_k.csv"],
+    "fig5_cifar": lambda: expand(f"{R}/eval/{{run}}/examples.npz", run=CIFAR.values()),
+    "ablation": lambda: [f"{R}/tables/ablation_dhsic.csv"],
+}
+
+# Which tables/figures this preset can make (a preset without CIFAR runs has no Table III).
+_HAS = {
+    "table1_reconstruction": bool(RUNS), "table2_probes": bool(TABLE2["mixture"]),
+    "fig4_knn_vs_k": bool(SWEEP), "table3_cifar": bool(CIFAR), "ablation_dhsic": bool(ABLATION),
+    "fashion": bool(FASHION), "fig1_reconstructions": bool(FIGRUNS),
+    "fig2_components": "mixture" in FIGRUNS, "fig3_latents": bool(LATENT2D),
+    "fig5_cifar": bool(CIFAR), "ablation": bool(ABLATION),
+}
+TABLES = [t for t in TABLE_INPUTS if _HAS[t]]
+FIGURES = [f for f in FIGURE_INPUTS if _HAS[f]]
+
+
+def run_dir(run):
+    return f"{R}/runs/{run}"
+
+
+def eval_targets():
+    out = []
+    for run in RUNS:
+        out += [f"{R}/eval/{run}/reconstruction.json", f"{R}/eval/{run}/probes.json"]
+        if run in DIVERSE:
+            out.append(f"{R}/eval/{run}/diversity.json")
+        if run in LATENT2D:
+            out.append(f"{R}/eval/{run}/latents_2d.npz")
+        if run in CIFAR.values():
+            out.append(f"{R}/eval/{run}/scores.json")
+    return out
+
+
+def benchmark_targets():
+    """Every job's benchmark file (gathered into provenance.json)."""
+    out = [f"{R}/benchmarks/train/{run}.tsv" for run in RUNS]
+    out += [f"{R}/benchmarks/reconstruct/{run}.tsv" for run in RUNS]
+    out += [f"{R}/benchmarks/latents/{run}.tsv" for run in RUNS]
+    out += [f"{R}/benchmarks/probe/{run}.tsv" for run in RUNS]
+    out += [f"{R}/benchmarks/diversity/{run}.tsv" for run in DIVERSE]
+    out += [f"{R}/benchmarks/score/{run}.tsv" for run in CIFAR.values()]
+    return out
+
+
+def all_targets(book):
+    out = eval_targets()
+    out += expand(f"{R}/tables/{{table}}.{{ext}}", table=TABLES, ext=["csv", "json"])
+    out += expand(f"{R}/figures/{{figure}}.{{ext}}", figure=FIGURES, ext=["png", "svg"])
+    out.append(f"{R}/provenance.json")
+    if book:
+        out.append(f"{R}/logs/book.done")
+    return out

@@ -1,0 +1,110 @@
+# 3-5. Per-run evaluation of a trained model: reconstruction errors and example images (Table I,
+#      Figs. 1, 2, 5), latent codes and probes (Table II, Figs. 3, 4), component diversity (the
+#      dHSIC ablation) and CIFAR-10 scores (Table III).
+
+
+rule reconstruct:
+    input:
+        done=f"{R}/runs/{{run}}/done.json",
+    output:
+        errors=f"{R}/eval/{{run}}/reconstruction.json",
+        examples=f"{R}/eval/{{run}}/examples.npz",
+    params:
+        run_dir=lambda w: run_dir(w.run),
+        n=SETTINGS["figure_images"],
+    threads: SETTINGS["eval_threads"]
+    log:
+        f"{R}/logs/reconstruct/{{run}}.log",
+    benchmark:
+        f"{R}/benchmarks/reconstruct/{{run}}.tsv"
+    script:
+        "../scripts/reconstruct.py"
+
+
+rule latents:
+    # Posterior means of every component on train and test: large, so they stay in the run folder
+    # (ignored by git); the probe and diversity jobs read them.
+    input:
+        done=f"{R}/runs/{{run}}/done.json",
+    output:
+        f"{R}/runs/{{run}}/latents.npz",
+    params:
+        run_dir=lambda w: run_dir(w.run),
+    threads: SETTINGS["eval_threads"]
+    log:
+        f"{R}/logs/latents/{{run}}.log",
+    benchmark:
+        f"{R}/benchmarks/latents/{{run}}.tsv"
+    script:
+        "../scripts/latents.py"
+
+
+rule latents_2d:
+    # A small copy of a 2-D run's test codes for Fig. 3 and the book.
+    input:
+        f"{R}/runs/{{run}}/latents.npz",
+    output:
+        f"{R}/eval/{{run}}/latents_2d.npz",
+    params:
+        max_points=SETTINGS["scatter_points"],
+    log:
+        f"{R}/logs/latents_2d/{{run}}.log",
+    script:
+        "../scripts/latents_2d.py"
+
+
+rule probe:
+    input:
+        latents=f"{R}/runs/{{run}}/latents.npz",
+    output:
+        f"{R}/eval/{{run}}/probes.json",
+    params:
+        run_dir=lambda w: run_dir(w.run),
+        settings=SETTINGS,
+    threads: SETTINGS["eval_threads"]
+    log:
+        f"{R}/logs/probe/{{run}}.log",
+    benchmark:
+        f"{R}/benchmarks/probe/{{run}}.tsv"
+    script:
+        "../scripts/probe.py"
+
+
+rule diversity:
+    input:
+        latents=f"{R}/runs/{{run}}/latents.npz",
+    output:
+        f"{R}/eval/{{run}}/diversity.json",
+    params:
+        run_dir=lambda w: run_dir(w.run),
+        max_codes=SETTINGS["diversity_max"],
+    threads: SETTINGS["eval_threads"]
+    log:
+        f"{R}/logs/diversity/{{run}}.log",
+    benchmark:
+        f"{R}/benchmarks/diversity/{{run}}.tsv"
+    script:
+        "../scripts/diversity.py"
+
+
+rule score:
+    # CIFAR-10: RMSE, IS and FID of prior samples and of reconstructions. Missing Inception
+    # weights give "available": false entries with the reason, never a failed job.
+    input:
+        done=f"{R}/runs/{{run}}/done.json",
+        weights=[f"{DATA}/inception/fetched.json"] if SETTINGS["fetch_fid_weights"] else [],
+    output:
+        f"{R}/eval/{{run}}/scores.json",
+    params:
+        run_dir=lambda w: run_dir(w.run),
+        n=SETTINGS["score_images"],
+        cache_dir=DATA,
+    threads: SETTINGS["train_threads"]
+    resources:
+        gpu=TRAIN_GPU,
+    log:
+        f"{R}/logs/score/{{run}}.log",
+    benchmark:
+        f"{R}/benchmarks/score/{{run}}.tsv"
+    script:
+        "../scripts/score.py"

@@ -1,0 +1,74 @@
+# 6. Tables (CSV + JSON, the paper's number beside ours) and figures (PNG + SVG), then the
+#    provenance record of the whole run and 7. the book.
+
+
+rule table:
+    input:
+        lambda w: TABLE_INPUTS[w.table](),
+    output:
+        csv=f"{R}/tables/{{table}}.csv",
+        json=f"{R}/tables/{{table}}.json",
+    wildcard_constraints:
+        table="|".join(TABLE_INPUTS),
+    params:
+        preset=EXP.preset,
+        selection=lambda w: {"sweep": SWEEP, "table2": TABLE2, "ablation": ABLATION,
+                             "cifar": CIFAR, "fashion": FASHION},
+    log:
+        f"{R}/logs/tables/{{table}}.log",
+    script:
+        "../scripts/table.py"
+
+
+rule figure:
+    input:
+        lambda w: FIGURE_INPUTS[w.figure](),
+    output:
+        png=f"{R}/figures/{{figure}}.png",
+        svg=f"{R}/figures/{{figure}}.svg",
+    wildcard_constraints:
+        figure="|".join(FIGURE_INPUTS),
+    params:
+        runs=lambda w: {"figure": FIGRUNS, "latent2d": LATENT2D, "cifar": CIFAR},
+    log:
+        f"{R}/logs/figures/{{figure}}.log",
+    script:
+        "../scripts/figure.py"
+
+
+rule provenance:
+    input:
+        benchmarks=benchmark_targets(),
+        tables=expand(f"{R}/tables/{{table}}.json", table=TABLES),
+    output:
+        f"{R}/provenance.json",
+    params:
+        preset=EXP.preset,
+        runs={name: c.to_dict() for name, c in RUNS.items()},
+        settings=SETTINGS,
+    log:
+        f"{R}/logs/provenance.log",
+    script:
+        "../scripts/provenance.py"
+
+
+rule book:
+    # The book reads results/<preset>/ (tables, figures, eval) through MVAE_PRESET.
+    input:
+        tables=expand(f"{R}/tables/{{table}}.{{ext}}", table=TABLES, ext=["csv", "json"]),
+        figures=expand(f"{R}/figures/{{figure}}.png", figure=FIGURES),
+        evals=eval_targets(),
+        provenance=f"{R}/provenance.json",
+    output:
+        touch(f"{R}/logs/book.done"),
+    params:
+        preset=os.path.basename(R),
+        results=config.get("results_dir", "results"),
+        # the venv's jupyter-book even when Snakemake was started without activating the venv
+        jb=next((p for p in [os.path.join(os.path.dirname(sys.executable), "jupyter-book")]
+                 if os.path.exists(p)), "jupyter-book"),
+    log:
+        f"{R}/logs/book.log",
+    shell:
+        "MVAE_PRESET={params.preset} MVAE_RESULTS_DIR={params.results} "
+        "{params.jb} build book/ > {log} 2>&1"

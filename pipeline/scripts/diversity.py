@@ -1,0 +1,8 @@
+"""CKA / HSIC / dHSIC between one run's components (rule diversity)."""
+
+from mvae.experiments import diversity_step, logged, set_threads
+
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
+with logged(sm.log[0]):
+    set_threads(sm.threads)
+    diversity_step(sm.input.latents, sm.params.run_dir, sm.output[0], sm.params.max_codes)

@@ -1,0 +1,7 @@
+"""A small copy of a 2-D run's test codes (rule latents_2d)."""
+
+from mvae.experiments import latents_2d_step, logged
+
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
+with logged(sm.log[0]):
+    latents_2d_step(sm.input[0], sm.output[0], sm.params.max_points)

@@ -1,0 +1,8 @@
+"""Classifier probes on one run's latent codes (rule probe)."""
+
+from mvae.experiments import logged, probe_step, set_threads
+
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
+with logged(sm.log[0]):
+    set_threads(sm.threads)
+    probe_step(sm.input.latents, sm.params.run_dir, sm.output[0], sm.params.settings)

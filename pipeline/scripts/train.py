@@ -1,0 +1,8 @@
+"""Train (or resume) one configuration (rule train)."""
+
+from mvae.experiments import logged, set_threads, train_step
+
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
+with logged(sm.log[0]):
+    set_threads(sm.threads)
+    train_step(sm.params.config, sm.params.run_dir, sm.output.done)

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Check the built book in a real browser: every page renders, every image loads, no cell errs.
+
+    python scripts/check_book.py [book/_build/html] [--screenshots DIR] [--strict-results]
+
+For each HTML page of the book (the chapters and the bibliography; Sphinx's genindex/search pages
+are skipped) it checks, in two ways:
+
+1. the built HTML, statically: no cell output shows a traceback or stderr (myst-nb renders them as
+   ``div.output.traceback`` / ``div.output.stderr``), every local ``<img>`` file exists, the page
+   has content;
+2. the page as headless Chromium renders it: the book is served on a loopback port, a probe page
+   loads it in a same-origin iframe and reports, from the rendered DOM, whether every ``<img>``
+   actually decoded (``complete && naturalWidth > 0``), the error/stderr outputs and the length of
+   the main text; the browser's console is scanned for uncaught JavaScript errors. A screenshot of
+   each page (1280 x 2400) is saved for a human to look at.
+
+``--strict-results`` also fails on pages that show the book's "Results not available" note (use it
+when the pipeline's results are expected to be complete). Exit status 0 when every check passed,
+1 otherwise; a JSON report is written beside the screenshots. Chromium comes from Debian's
+``chromium`` package (``/usr/bin/chromium``); without it, only the static checks run (and say so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import html
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                  "--disable-dev-shm-usage", "--mute-audio"]
+MISSING_MARK = "Results not available"
+VOID_TAGS = ("img", "br", "hr", "meta", "link", "input", "source", "wbr", "col", "area")
+MIN_TEXT = 200  # characters of main text below which a page counts as empty
+
+PROBE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>probe</title></head>
+<body><pre id="result">pending</pre>
+<iframe id="page" src="{src}" style="width:1280px;height:2400px;border:0"></iframe>
+<script>
+const frame = document.getElementById('page');
+function report() {{
+  const d = frame.contentDocument;
+  const main = d.querySelector('main') || d.querySelector('article') || d.body;
+  const images = Array.from(d.images).map(i => ({{
+    src: i.getAttribute('src') || '', ok: i.complete && i.naturalWidth > 0,
+    width: i.naturalWidth, height: i.naturalHeight}}));
+  const bad = Array.from(d.querySelectorAll(
+      'div.output.traceback, div.output.stderr, div.output.error, .cell_output .traceback'))
+      .map(e => e.innerText.slice(0, 300));
+  const missing = Array.from(d.querySelectorAll('.admonition-title'))
+      .filter(e => e.innerText.includes('{missing}')).length;
+  document.getElementById('result').textContent = JSON.stringify({{
+    title: d.title, images: images, bad_outputs: bad, missing_results: missing,
+    text_length: main ? main.innerText.trim().length : 0,
+    math: d.querySelectorAll('mjx-container, .MathJax').length}});
+}}
+frame.addEventListener('load', () => {{
+  // Let the theme's scripts settle and force lazy images to load before reading the DOM.
+  for (const i of frame.contentDocument.images) i.loading = 'eager';
+  setTimeout(report, 1500);
+}});
+</script></body></html>"""
+
+
+# --------------------------------------------------------------------------- static checks
+class _PageParser(HTMLParser):
+    """Collects <img> sources, error/stderr output blocks, missing-results notes and text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: list[str] = []
+        self.bad_outputs = 0
+        self.missing_results = 0
+        self.text_parts: list[str] = []
+        self._in_main = 0
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        classes = set((a.get("class") or "").split())
+        if tag == "img" and a.get("src"):
+            self.images.append(a["src"] or "")
+        if tag == "div" and "output" in classes and classes & {"traceback", "stderr", "error"}:
+            self.bad_outputs += 1
+        opens_main = tag == "main" or (tag == "article" and not self._in_main)
+        if opens_main or (self._in_main and tag not in VOID_TAGS):
+            self._in_main += 1
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._in_main and tag not in VOID_TAGS:
+            self._in_main -= 1
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if MISSING_MARK in data:
+            self.missing_results += 1
+        if self._in_main and not self._skip:
+            self.text_parts.append(data)
+
+
+def static_check(page: Path, root: Path) -> dict:
+    parser = _PageParser()
+    parser.feed(page.read_text(encoding="utf-8"))
+    problems = []
+    missing_files = []
+    for src in parser.images:
+        url = urlparse(src)
+        if url.scheme in ("http", "https", "data"):
+            continue
+        target = (page.parent / unquote(url.path)).resolve()
+        if not target.is_file():
+            missing_files.append(src)
+    if missing_files:
+        problems.append(f"image files missing: {missing_files}")
+    if parser.bad_outputs:
+        problems.append(f"{parser.bad_outputs} cell output(s) show a traceback or stderr")
+    text = " ".join(" ".join(parser.text_parts).split())
+    if len(text) < MIN_TEXT:
+        problems.append(f"page has almost no text ({len(text)} characters)")
+    return {"images": len(parser.images), "missing_results": parser.missing_results,
+            "text_length": len(text), "problems": problems}
+
+
+# --------------------------------------------------------------------------- browser checks
+class _Handler(SimpleHTTPRequestHandler):
+    """Serves the built book, plus /__probe__/<page> (the probe page for <page>)."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.path.startswith("/__probe__/"):
+            page = self.path[len("/__probe__"):]
+            body = PROBE_PAGE.format(src=html.escape(page, quote=True),
+                                     missing=MISSING_MARK).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, *args: object) -> None:  # keep the output readable
+        pass
+
+
+@contextlib.contextmanager
+def serve(root: Path):
+    handler = functools.partial(_Handler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _chromium(binary: str, args: list[str], profile: Path,
+              timeout: int) -> subprocess.CompletedProcess:
+    cmd = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def _console_errors(stderr: str) -> list[str]:
+    return [line.strip()[:300] for line in stderr.splitlines()
+            if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)]
+
+
+def browser_check(binary: str, base: str, rel: str, shot: Path, profile: Path,
+                  timeout: int) -> dict:
+    problems: list[str] = []
+    probe = _chromium(binary, ["--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000",
+                               "--dump-dom", f"{base}/__probe__/{rel}"], profile, timeout)
+    start = probe.stdout.find('<pre id="result">')
+    end = probe.stdout.find("</pre>", start)
+    result: dict = {}
+    if start < 0 or end < 0:
+        problems.append(f"the browser returned no DOM (exit {probe.returncode}): "
+                        f"{probe.stderr.strip()[-300:]}")
+    else:
+        raw = html.unescape(probe.stdout[start + len('<pre id="result">'):end])
+        if raw == "pending":
+            problems.append("the page did not finish loading in the browser")
+        else:
+            result = json.loads(raw)
+    if result:
+        broken = [i["src"] for i in result["images"] if not i["ok"]]
+        if broken:
+            problems.append(f"images that did not load in the browser: {broken}")
+        if result["bad_outputs"]:
+            problems.append(f"rendered outputs with errors/stderr: {result['bad_outputs']}")
+        if result["text_length"] < MIN_TEXT:
+            problems.append(f"rendered page has almost no text ({result['text_length']})")
+    errors = _console_errors(probe.stderr)
+    if errors:
+        problems.append(f"JavaScript console errors: {errors}")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    snap = _chromium(binary, ["--window-size=1280,2400", "--virtual-time-budget=10000",
+                              f"--screenshot={shot}", f"{base}/{rel}"], profile, timeout)
+    if not shot.is_file():
+        problems.append(f"no screenshot written (exit {snap.returncode})")
+    return {"browser": {k: result.get(k) for k in ("title", "text_length", "math")}
+            | {"images_loaded": sum(i["ok"] for i in result.get("images", [])),
+               "images": len(result.get("images", []))},
+            "screenshot": str(shot), "problems": problems}
+
+
+# --------------------------------------------------------------------------- driver
+def book_pages(root: Path) -> list[Path]:
+    pages = []
+    for page in sorted(root.glob("*.html")):
+        if page.name in SKIP_PAGES:
+            continue
+        text = page.read_text(encoding="utf-8", errors="replace")
+        if 'http-equiv="Refresh"' in text or "http-equiv=\"refresh\"" in text:
+            continue  # the redirect index.html written by jupyter-book
+        pages.append(page)
+    return pages
+
+
+def find_chromium(explicit: str | None) -> str | None:
+    for candidate in (explicit, os.environ.get("CHROMIUM"), "/usr/bin/chromium",
+                      shutil.which("chromium"), shutil.which("chromium-browser"),
+                      shutil.which("google-chrome")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("html", nargs="?", default="book/_build/html", type=Path,
+                    help="the built book (default: book/_build/html)")
+    ap.add_argument("--screenshots", type=Path, default=None,
+                    help="where screenshots and report.json go (default: <html>/../screenshots)")
+    ap.add_argument("--chromium", default=None, help="browser binary (default: /usr/bin/chromium)")
+    ap.add_argument("--no-browser", action="store_true", help="static checks only")
+    ap.add_argument("--strict-results", action="store_true",
+                    help="fail on pages that say results are not available")
+    ap.add_argument("--timeout", type=int, default=90, help="seconds per browser call")
+    args = ap.parse_args(argv)
+
+    root = args.html.resolve()
+    if not root.is_dir():
+        print(f"check_book: {root} does not exist; build the book first "
+              "(jupyter-book build book/)", file=sys.stderr)
+        return 2
+    shots = (args.screenshots or root.parent / "screenshots").resolve()
+    shots.mkdir(parents=True, exist_ok=True)
+    pages = book_pages(root)
+    if not pages:
+        print(f"check_book: no pages under {root}", file=sys.stderr)
+        return 2
+    binary = None if args.no_browser else find_chromium(args.chromium)
+    if binary is None and not args.no_browser:
+        print("check_book: Chromium not found (apt-get install chromium); static checks only")
+
+    report: dict[str, dict] = {}
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(serve(root)) if binary else ""
+        profile = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="check-book-")))
+        for page in pages:
+            rel = page.relative_to(root).as_posix()
+            entry = static_check(page, root)
+            if binary:
+                try:
+                    seen = browser_check(binary, base, rel, shots / (page.stem + ".png"),
+                                         profile, args.timeout)
+                except subprocess.TimeoutExpired:
+                    seen = {"problems": [f"the browser timed out after {args.timeout} s"]}
+                entry["problems"] += seen.pop("problems")
+                entry.update(seen)
+            if args.strict_results and entry["missing_results"]:
+                entry["problems"].append(f"{entry['missing_results']} 'results not available' "
+                                         "note(s)")
+            report[rel] = entry
+            status = "ok" if not entry["problems"] else "FAIL"
+            extra = f", {entry['missing_results']} missing-results note(s)" \
+                if entry["missing_results"] else ""
+            loaded = (f", {entry['browser']['images_loaded']}/{entry['browser']['images']} "
+                      "images loaded in Chromium") if "browser" in entry else ""
+            print(f"{status:4s} {rel}: {entry['images']} images{loaded}{extra}")
+            for problem in entry["problems"]:
+                print(f"     - {problem}")
+    (shots / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    failed = [rel for rel, e in report.items() if e["problems"]]
+    print(f"check_book: {len(pages) - len(failed)}/{len(pages)} pages passed"
+          + ("" if binary else " (static checks only)") + f"; report and screenshots in {shots}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

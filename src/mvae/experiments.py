@@ -1,0 +1,395 @@
+"""Experiment presets for the pipeline, and the per-job steps its thin scripts call.
+
+A preset file ``pipeline/config/<preset>.yaml`` holds
+
+``defaults``  Config fields shared by every run of the preset;
+``grid``      a list of named entries, each a mapping ``{name: ..., <Config field>: value}``;
+``settings``  preset-level knobs that are not Config fields (probe subset, score images, ...).
+
+:func:`load_preset` turns it into ``{run name: Config}`` and validates *every* entry before the
+workflow builds its DAG: a typo in entry 17 of the paper grid must cost a second, not the 16
+trainings before it. The selection helpers (:func:`mnist_sweep`, :func:`ablation_pair`, ...) pick
+runs by what they are (dataset, K, latent size, beta), not by name, so the Snakefile stays small and
+a renamed entry cannot silently drop out of a table.
+
+The ``*_step`` functions below are what the pipeline's scripts call: each reads a run folder,
+computes one kind of result and writes it atomically; the scripts only wire paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mvae.config import Config, ConfigError
+
+#: Where the preset files live, relative to the repository root.
+PRESET_DIR = Path(__file__).resolve().parents[2] / "pipeline" / "config"
+
+#: Preset-level settings and their defaults (documented in pipeline/README.md).
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "probe_max_train": None,      # train codes per probe (None: all); the SVM/MLP cost grows fast
+    "probe_classifiers": ["mlp", "linear_svm", "knn"],
+    "diversity_max": 2000,        # test codes for CKA/HSIC: the Gram matrices are N x N
+    "score_images": 5000,         # test images (and as many samples) for IS/FID on CIFAR-10
+    "figure_images": 8,           # test images per row in Figs. 1, 2 and 5
+    "scatter_points": 5000,       # test codes in the 2-D scatter (Fig. 3)
+    "train_threads": 4,           # CPU threads per training job (capped by --cores)
+    "eval_threads": 2,            # CPU threads per evaluation job
+    "fetch_fid_weights": True,    # the data step fetches the offline FID extractor
+    "book": True,                 # rule all builds the book
+}
+
+
+class PresetError(ValueError):
+    """A preset cannot be found or its file is malformed; the message says which and where."""
+
+
+@dataclass
+class Experiment:
+    """One preset, resolved: its runs (validated Configs, in file order) and its settings."""
+
+    preset: str
+    path: Path
+    runs: dict[str, Config]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def datasets(self) -> list[str]:
+        """The datasets the runs need, in first-use order (one data job each)."""
+        return list(dict.fromkeys(c.dataset for c in self.runs.values()))
+
+
+def available_presets(directory: Path = PRESET_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def preset_path(preset: str, directory: Path = PRESET_DIR) -> Path:
+    """A preset name (``quick``) or a path to a preset file (``my/preset.yaml``)."""
+    if preset.endswith((".yaml", ".yml")) or os.sep in preset:
+        path = Path(preset)
+        if not path.is_file():
+            raise PresetError(f"preset file {path} does not exist")
+        return path
+    path = directory / f"{preset}.yaml"
+    if not path.is_file():
+        raise PresetError(f"unknown preset {preset!r}; available presets: "
+                          f"{', '.join(available_presets(directory))} (or a path to a .yaml file)")
+    return path
+
+
+def load_preset(preset: str = "paper", exclude_datasets: list[str] | tuple[str, ...] = (),
+                directory: Path = PRESET_DIR) -> Experiment:
+    """Read and validate a preset; raise :class:`PresetError` or :class:`ConfigError` naming the
+    entry and key at fault. ``exclude_datasets`` drops runs (e.g. CIFAR-10 where no copy exists)."""
+    path = preset_path(preset, directory)
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise PresetError(f"{path}: a preset file must be a mapping with defaults/grid/settings")
+    unknown = sorted(set(raw) - {"description", "defaults", "grid", "settings"})
+    if unknown:
+        raise PresetError(f"{path}: unknown top-level key(s) {unknown}; allowed: description, "
+                          "defaults, grid, settings")
+    defaults = raw.get("defaults") or {}
+    grid = raw.get("grid") or []
+    if not isinstance(defaults, dict):
+        raise PresetError(f"{path}: 'defaults' must be a mapping of Config fields")
+    if not isinstance(grid, list) or not grid:
+        raise PresetError(f"{path}: 'grid' must be a non-empty list of entries with a 'name'")
+    settings = {**DEFAULT_SETTINGS, **(raw.get("settings") or {})}
+    bad = sorted(set(settings) - set(DEFAULT_SETTINGS))
+    if bad:
+        raise PresetError(f"{path}: unknown setting(s) {bad}; allowed: "
+                          f"{', '.join(DEFAULT_SETTINGS)}")
+    name = path.stem if path.parent == directory else str(path)
+    runs: dict[str, Config] = {}
+    for i, entry in enumerate(grid):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise PresetError(f"{path}: grid entry {i + 1} must be a mapping with a 'name'")
+        run = entry["name"]
+        if run in runs:
+            raise PresetError(f"{path}: grid entry name {run!r} appears twice")
+        if not run.replace("-", "").replace("_", "").isalnum():
+            raise PresetError(f"{path}: grid entry name {run!r} may hold only letters, digits, "
+                              "'-' and '_' (it becomes a folder name)")
+        try:
+            runs[run] = Config.from_dict({**defaults, **entry})
+        except ConfigError as err:
+            raise ConfigError(f"preset {name!r}, grid entry {run!r}: {err}") from None
+    for ds in exclude_datasets:
+        if ds not in {"mnist", "fashion_mnist", "cifar10"}:
+            raise PresetError(f"exclude_datasets: unknown dataset {ds!r}")
+    runs = {k: c for k, c in runs.items() if c.dataset not in exclude_datasets}
+    return Experiment(preset=name, path=path, runs=runs, settings=settings)
+
+
+# --------------------------------------------------------------------------- run selections
+def _main_mnist(c: Config, latent: int | None = None) -> bool:
+    return c.dataset == "mnist" and c.latent_dim != 2 and c.beta > 0 and (
+        latent is None or c.latent_dim == latent)
+
+
+def mnist_sweep(runs: dict[str, Config]) -> dict[int, list[str]]:
+    """The MNIST K sweep (latent != 2, beta > 0): {K: [runs, one per seed]}, K ascending."""
+    out: dict[int, list[str]] = {}
+    for name, c in runs.items():
+        if _main_mnist(c):
+            out.setdefault(c.components, []).append(name)
+    return dict(sorted(out.items()))
+
+
+def table2_runs(runs: dict[str, Config], k: int = 4) -> dict[str, list[str]]:
+    """Table II: the main MNIST runs with K = ``k`` (all seeds) and the VAE (K = 1)."""
+    sweep = mnist_sweep(runs)
+    if k not in sweep:  # small presets may stop short of K = 4: take the largest K
+        k = max((key for key in sweep if key > 1), default=k)
+    return {"mixture": sweep.get(k, []), "vae": sweep.get(1, [])}
+
+
+def latent2d_runs(runs: dict[str, Config]) -> list[str]:
+    """MNIST runs with a 2-D latent space (Fig. 3), mixture first."""
+    names = [n for n, c in runs.items() if c.dataset == "mnist" and c.latent_dim == 2]
+    return sorted(names, key=lambda n: -runs[n].components)
+
+
+def ablation_pair(runs: dict[str, Config]) -> dict[str, str]:
+    """The dHSIC ablation: the beta = 0 MNIST run and the main run it differs from only in beta
+    (same K, latent size and seed). Empty when the preset has no ablation."""
+    for name, c in runs.items():
+        if c.dataset == "mnist" and c.beta == 0 and c.latent_dim != 2:
+            for other, o in runs.items():
+                if (_main_mnist(o) and o.components == c.components
+                        and o.latent_dim == c.latent_dim and o.seed == c.seed):
+                    return {"with_dhsic": other, "without_dhsic": name}
+    return {}
+
+
+def dataset_pair(runs: dict[str, Config], dataset: str) -> dict[str, str]:
+    """The mixture and VAE runs of ``dataset`` (first seed of each): Table III, Fashion."""
+    out: dict[str, str] = {}
+    for name, c in runs.items():
+        if c.dataset == dataset:
+            out.setdefault("vae" if c.components == 1 else "mixture", name)
+    return out
+
+
+def figure_runs(runs: dict[str, Config]) -> dict[str, str]:
+    """The runs Figs. 1 and 2 show: the Table II mixture and VAE, first seed."""
+    sel = table2_runs(runs)
+    return {k: v[0] for k, v in sel.items() if v}
+
+
+def diversity_runs(runs: dict[str, Config]) -> list[str]:
+    """Runs with more than one component (CKA/dHSIC between components needs two)."""
+    return [n for n, c in runs.items() if c.components > 1]
+
+
+# --------------------------------------------------------------------------- job helpers
+@contextlib.contextmanager
+def logged(log: str | Path | None) -> Iterator[None]:
+    """Send this job's stdout and stderr to its Snakemake log file (scripts get no redirection)."""
+    if log is None:
+        yield
+        return
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as fh:
+        old = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = fh
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = old
+
+
+def set_threads(threads: int) -> None:
+    """Pin torch's intra-op pool to the job's Snakemake threads so parallel jobs do not fight."""
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+
+
+def _device() -> Any:
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _run_record(run_dir: Path) -> dict[str, Any]:
+    prov = json.loads((run_dir / "provenance.json").read_text())
+    return {"run": prov.get("run"), "seed": prov.get("seed"), "data": prov.get("data"),
+            "device": prov.get("device"), "git": prov.get("git")}
+
+
+def _retire_stale_run(run_dir: Path, config: Config) -> None:
+    """A run folder made with another config (the preset was edited) cannot be resumed: move it
+    to ``runs/.replaced/<run>-<time>/`` rather than delete a checkpoint someone may still want."""
+    stored = run_dir / "config.yaml"
+    if stored.exists() and yaml.safe_load(stored.read_text()) != config.to_dict():
+        aside = run_dir.parent / ".replaced" / f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(run_dir, aside)
+        print(f"{run_dir} was trained with a different config; moved it to {aside} and starting "
+              "afresh")
+
+
+def train_step(config: dict[str, Any], run_dir: str | Path, done: str | Path) -> None:
+    """Train (or resume) one run; write ``done`` only when every epoch has finished.
+
+    ``done`` is the rule's only output, so a failed or killed job leaves the run folder (and its
+    checkpoint) in place for Snakemake to resume, instead of having it deleted as a partial output.
+    """
+    from mvae.provenance import write_json
+    from mvae.train import train
+
+    t0 = time.perf_counter()
+    config_obj = Config.from_dict(config)
+    _retire_stale_run(Path(run_dir), config_obj)
+    result = train(config_obj, run_dir, progress=False)
+    if not result.finished:
+        raise RuntimeError(f"{run_dir}: training stopped before its last epoch")
+    last = result.history[-1]
+    write_json(Path(done), {"run": config["name"], "epochs": last["epoch"],
+                            "train_seconds": last["seconds"], "final": last,
+                            "job_seconds": time.perf_counter() - t0})
+
+
+def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: str | Path,
+                     n_examples: int = 8) -> None:
+    """Table I numbers (test-set SSE per image and MSE per pixel, mixture and each component)
+    and a few test images with their mixture, per-component reconstructions and prior samples."""
+    import numpy as np
+
+    from mvae.evaluate import generate, reconstruction_errors
+    from mvae.provenance import collect, write_json
+    from mvae.train import load_run, load_split
+
+    device = _device()
+    model, config = load_run(run_dir, device)
+    test = load_split(config, "test")
+    x = test.floats()
+    errors = reconstruction_errors(model, x)
+    write_json(Path(out_json), {"run": config.name, "config": config.to_dict(),
+                                "n_test": len(test), "source": test.source, **errors,
+                                "provenance": {**collect(device), **_run_record(Path(run_dir))}})
+    # one image per class first, so a row of examples shows different digits/objects
+    order = np.concatenate([np.flatnonzero(test.labels.numpy() == c)[:1] for c in range(10)])
+    pick = order[:n_examples]
+    xs = x[pick].to(device)
+    to8 = lambda t: (t.clamp(0, 1) * 255).round().to("cpu").numpy().astype(np.uint8)  # noqa: E731
+    np.savez_compressed(out_examples, images=to8(xs), labels=test.labels[pick].numpy(),
+                        mixture=to8(model.reconstruct(xs)),
+                        components=to8(model.reconstruct_components(xs)),
+                        samples=to8(generate(model, n_examples, seed=0)))
+
+
+def latents_step(run_dir: str | Path, out: str | Path) -> None:
+    """Posterior means of every component on the train and test sets (large: the run folder)."""
+    import numpy as np
+
+    from mvae.evaluate import latent_codes, mixture_weights
+    from mvae.train import load_run, load_split
+
+    model, config = load_run(run_dir, _device())
+    arrays: dict[str, Any] = {}
+    for split in ("train", "test"):
+        data = load_split(config, split)
+        arrays[f"{split}_codes"] = latent_codes(model, data.floats()).numpy()
+        arrays[f"{split}_labels"] = data.labels.numpy()
+    arrays["test_weights"] = mixture_weights(model, load_split(config, "test").floats()).numpy()
+    tmp = Path(out).with_name(Path(out).name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out)
+
+
+def latents_2d_step(latents: str | Path, out: str | Path, max_points: int) -> None:
+    """The test codes of a 2-D run, subsampled, small enough for the book to read."""
+    import numpy as np
+
+    with np.load(latents) as z:
+        n = min(max_points, z["test_codes"].shape[1])
+        np.savez_compressed(out, codes=z["test_codes"][:, :n].astype(np.float32),
+                            labels=z["test_labels"][:n], weights=z["test_weights"][:, :n])
+
+
+def probe_step(latents: str | Path, run_dir: str | Path, out: str | Path,
+               settings: dict[str, Any]) -> None:
+    """Table II / Fig. 4: scikit-learn probes trained on train codes, scored on test codes."""
+    import numpy as np
+
+    from mvae.probes import probe_codes
+    from mvae.provenance import write_json
+
+    with np.load(latents) as z:
+        result = probe_codes(z["train_codes"], z["train_labels"], z["test_codes"],
+                             z["test_labels"], classifiers=tuple(settings["probe_classifiers"]),
+                             seed=0, max_train=settings["probe_max_train"])
+    config = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
+    write_json(Path(out), {"run": config["name"], "config": config, **result,
+                           "provenance": _run_record(Path(run_dir))})
+
+
+def diversity_step(latents: str | Path, run_dir: str | Path, out: str | Path,
+                   max_codes: int) -> None:
+    """How different the components' codes are: pairwise CKA and HSIC, and the dHSIC."""
+    import numpy as np
+    import torch
+
+    from mvae.diversity import component_diversity
+    from mvae.provenance import write_json
+
+    with np.load(latents) as z:
+        codes = torch.from_numpy(z["test_codes"][:, :max_codes]).double()
+    result = component_diversity(codes)
+    result = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in result.items()}
+    config = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
+    write_json(Path(out), {"run": config["name"], "n_codes": int(codes.shape[1]), **result,
+                           "provenance": _run_record(Path(run_dir))})
+
+
+def score_step(run_dir: str | Path, out: str | Path, n_images: int, cache_dir: str | Path) -> None:
+    """CIFAR-10: RMSE, Inception Score and FID of prior samples and of reconstructions."""
+    from mvae.evaluate import generate, reconstructions
+    from mvae.provenance import collect, write_json
+    from mvae.scores import cifar_scores
+    from mvae.train import load_run, load_split
+
+    device = _device()
+    model, config = load_run(run_dir, device)
+    test = load_split(config, "test")
+    real = test.floats()[:n_images]
+    recon = reconstructions(model, real)
+    samples = generate(model, len(real), seed=0)
+    result = cifar_scores(real, recon, samples, device=device, cache_dir=Path(cache_dir),
+                          max_images=n_images)
+    write_json(Path(out), {"run": config.name, "n_images": len(real), "source": test.source,
+                           **result, "provenance": {**collect(device),
+                                                    **_run_record(Path(run_dir))}})
+
+
+def gather_provenance(preset: str, runs: dict[str, dict[str, Any]], settings: dict[str, Any],
+                      benchmarks: list[str | Path], out: str | Path) -> None:
+    """What ran: commit, preset, device and each job's wall time and peak memory (benchmarks)."""
+    import pandas as pd
+
+    from mvae.provenance import collect, write_json
+
+    jobs = []
+    for path in map(Path, benchmarks):
+        if not path.exists():
+            continue
+        row = pd.read_csv(path, sep="\t").iloc[0]
+        rss = pd.to_numeric(row.get("max_rss"), errors="coerce")
+        jobs.append({"rule": path.parent.name, "job": path.stem, "seconds": float(row["s"]),
+                     "max_rss_mb": None if pd.isna(rss) else float(rss)})
+    write_json(Path(out), {"preset": preset, **collect(_device()), "settings": settings,
+                           "runs": runs, "jobs": jobs,
+                           "total_job_seconds": sum(j["seconds"] for j in jobs)})

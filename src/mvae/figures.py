@@ -1,0 +1,189 @@
+"""The paper's figures, redrawn from the pipeline's results (PNG for the book, SVG for print).
+
+Each ``fig_*`` function takes already-computed results (small ``.npz``/``.csv`` files under
+``results/<preset>/``) and returns a matplotlib Figure, so the book can call the same code on the
+same files. Only the Agg backend is used: the pipeline runs on machines with no display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
+
+
+def _by_run(paths: list[str | Path], name: str) -> dict[str, Path]:
+    """{run: path} for the files called ``name`` among ``paths`` (eval/<run>/<name>)."""
+    return {Path(p).parent.name: Path(p) for p in paths if Path(p).name == name}
+
+
+def _examples(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def image_rows(rows: list[tuple[str, np.ndarray]], title: str = "") -> Figure:
+    """A grid of images, one labelled row per entry; arrays are uint8 (n, C, H, W)."""
+    n = max(len(a) for _, a in rows)
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n + 1.8, 1.15 * len(rows) + 0.4),
+                             squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < len(images):
+                img = images[c]
+                if img.shape[0] == 1:
+                    ax.imshow(img[0], cmap="gray", vmin=0, vmax=255)
+                else:
+                    ax.imshow(np.transpose(img, (1, 2, 0)))
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def fig1_reconstructions(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """Fig. 1: MNIST test images and their mixture reconstructions, VAE and M-VAE."""
+    ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
+    sel = runs["figure"]
+    first = ex[sel.get("mixture", sel.get("vae"))]
+    rows = [("test images", first["images"])]
+    for role, label in (("vae", "VAE"), ("mixture", "M-VAE")):
+        if role in sel:
+            k = ex[sel[role]]["components"].shape[0]
+            rows.append((f"{label} (K={k})", ex[sel[role]]["mixture"]))
+    return image_rows(rows, "Test images and reconstructions")
+
+
+def fig2_components(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """Fig. 2: each component alone (one-hot w) and the mixture (expected w)."""
+    ex = _examples(_by_run(paths, "examples.npz")[runs["figure"]["mixture"]])
+    rows = [("test images", ex["images"])]
+    rows += [(f"component {i + 1}", comp) for i, comp in enumerate(ex["components"])]
+    rows.append(("mixture", ex["mixture"]))
+    return image_rows(rows, "Reconstructions by each component (one-hot w) and by the mixture")
+
+
+def fig3_latents(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """Fig. 3: 2-D latent means of the test set per component (and the VAE), coloured by class."""
+    files = _by_run(paths, "latents_2d.npz")
+    panels = []
+    for run in runs["latent2d"]:
+        with np.load(files[run]) as z:
+            codes, labels = z["codes"], z["labels"]
+        k = codes.shape[0]
+        for i in range(k):
+            name = "VAE" if k == 1 else f"M-VAE component {i + 1}"
+            panels.append((f"{name}\n({run})", codes[i], labels))
+    cols = min(len(panels), 5)
+    nrows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 3.1 * nrows + 0.6), squeeze=False)
+    palette = sns.color_palette("tab10", 10)
+    for ax, (title, xy, y) in zip(axes.flat, panels, strict=False):
+        for c in range(10):
+            m = y == c
+            ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=palette[c], label=str(c),
+                       rasterized=True)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("$z_1$")
+        ax.set_ylabel("$z_2$")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="digit", loc="center right", markerscale=3, frameon=False)
+    fig.suptitle("2-D latent means of the test set, coloured by class", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    return fig
+
+
+def fig4_knn_vs_k(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """Fig. 4: probe accuracy on the concatenated codes against K, error bars = seed std."""
+    table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    styles = {"knn": ("KNN", "o-"), "mlp": ("MLP", "s--"), "linear_svm": ("linear SVM", "^:")}
+    for clf, (label, style) in styles.items():
+        if f"{clf}_mean" not in table:
+            continue
+        std = table[f"{clf}_std"].fillna(0) * 100
+        ax.errorbar(table["K"], table[f"{clf}_mean"] * 100, yerr=std, fmt=style, capsize=4,
+                    label=label, lw=2 if clf == "knn" else 1.2)
+    ax.set_xlabel("number of components K (K = 1: VAE)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_xticks(table["K"])
+    ax.set_title("Classifiers on latent codes against K\n(error bars: std over seeds)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def fig5_cifar(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """Fig. 5: CIFAR-10 test images, reconstructions and samples from the prior."""
+    ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
+    sel = runs["cifar"]
+    first = ex[sel.get("mixture", sel.get("vae"))]
+    rows = [("test images", first["images"])]
+    for kind, what in (("mixture", "reconstruction"), ("samples", "sample")):
+        for role, label in (("vae", "VAE"), ("mixture", "M-VAE")):
+            if role in sel:
+                rows.append((f"{label} {what}", ex[sel[role]][kind]))
+    return image_rows(rows, "CIFAR-10: test images, reconstructions, samples")
+
+
+def ablation_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """The dHSIC ablation: component dependence and probe accuracy with and without dHSIC."""
+    table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
+    table["label"] = [f"beta={b:g}\n({r})" for b, r in zip(table["beta"], table["run"],
+                                                          strict=True)]
+    metrics = [("dhsic", "dHSIC of the codes"), ("mean_offdiag_cka", "mean CKA between components"),
+               ("knn_concatenated", "KNN accuracy"), ("sse_per_image", "test SSE per image")]
+    metrics = [m for m in metrics if m[0] in table and table[m[0]].notna().any()]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics), 3.6), squeeze=False)
+    for ax, (col, title) in zip(axes.flat, metrics, strict=True):
+        sns.barplot(x="label", y=col, data=table, ax=ax, hue="label", legend=False,
+                    palette="Set2")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    fig.suptitle("Ablation: training with (beta=1) and without (beta=0) the dHSIC term",
+                 fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+FIGURES: dict[str, Callable[[list[str | Path], dict[str, Any]], Figure]] = {
+    "fig1_reconstructions": fig1_reconstructions,
+    "fig2_components": fig2_components,
+    "fig3_latents": fig3_latents,
+    "fig4_knn_vs_k": fig4_knn_vs_k,
+    "fig5_cifar": fig5_cifar,
+    "ablation": ablation_figure,
+}
+
+
+def draw_figure(name: str, paths: list[str | Path], runs: dict[str, Any], png: str | Path,
+                svg: str | Path) -> None:
+    """Draw figure ``name`` from its input files and save it as PNG (150 dpi) and SVG."""
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
+    fig = FIGURES[name](paths, runs)
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=150)
+    fig.savefig(svg)
+    plt.close(fig)

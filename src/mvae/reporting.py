@@ -1,0 +1,372 @@
+"""What the book's results chapters use to read the pipeline's outputs (and never retrain).
+
+The pipeline writes ``<base>/<preset>/`` (``tables/``, ``figures/``, ``eval/``, ``runs/``,
+``provenance.json``). ``<base>`` is ``$MVAE_RESULTS_DIR`` or ``results`` (a relative path is taken
+from the repository root, so notebooks executed from ``book/`` find it); ``<preset>`` is
+``$MVAE_PRESET`` or, when unset, ``paper`` if ``<base>/paper/`` exists, else ``quick``.
+
+A missing input raises :class:`MissingResults`, whose message names the file and the command that
+produces it. In a notebook, :func:`show_table`, :func:`show_figure` and :func:`provenance_box`
+catch it and display that message as a note, so a chapter whose inputs are missing still builds
+(warning-free) and tells the reader what to run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ENV_RESULTS = "MVAE_RESULTS_DIR"
+ENV_PRESET = "MVAE_PRESET"
+DEFAULT_PRESET = "paper"
+FALLBACK_PRESET = "quick"
+
+
+def command_for(preset: str) -> str:
+    """The command that produces ``results/<preset>/``."""
+    if preset == DEFAULT_PRESET:
+        return "snakemake --cores 8"
+    return f"snakemake --cores 8 --config preset={preset}"
+
+
+class MissingResults(FileNotFoundError):
+    """A results file the book needs does not exist; says which and how to produce it."""
+
+    def __init__(self, path: Path | str, preset: str, what: str | None = None) -> None:
+        self.path = Path(path)
+        self.preset = preset
+        self.what = what or self.path.name
+        self.command = command_for(preset)
+        super().__init__(
+            f"{self.what} is missing: {self.path} does not exist. It is written by the pipeline; "
+            f"run `{self.command}` from the repository root (it produces results/{preset}/), "
+            f"then rebuild the book.")
+
+    def _repr_html_(self) -> str:
+        return _admonition(
+            "warning", "Results not available",
+            f"<p>{html.escape(self.what)} is missing: <code>{html.escape(str(self.path))}</code> "
+            f"does not exist. The pipeline writes it; run</p>"
+            f"<pre>{html.escape(self.command)}</pre>"
+            f"<p>from the repository root, then rebuild the book.</p>")
+
+    def _repr_markdown_(self) -> str:
+        return f"**Results not available.** {self}"
+
+
+# ----------------------------------------------------------------------------- locations
+def repo_root(start: Path | None = None) -> Path:
+    """The repository root: the nearest folder upwards holding ``pyproject.toml`` and ``book/``
+    (from ``start`` or the working directory), else the checkout this module lives in."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "book").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[2]
+
+
+def results_base() -> Path:
+    """``$MVAE_RESULTS_DIR`` or ``results``, relative paths taken from the repository root."""
+    base = Path(os.environ.get(ENV_RESULTS) or "results").expanduser()
+    return base if base.is_absolute() else repo_root() / base
+
+
+def current_preset() -> str:
+    """``$MVAE_PRESET``, else ``paper`` when its results exist, else ``quick``."""
+    preset = os.environ.get(ENV_PRESET)
+    if preset:
+        return preset
+    return DEFAULT_PRESET if (results_base() / DEFAULT_PRESET).is_dir() else FALLBACK_PRESET
+
+
+def results_dir(preset: str | None = None) -> Path:
+    """``<base>/<preset>``; it need not exist (the loaders raise :class:`MissingResults`)."""
+    return results_base() / (preset or current_preset())
+
+
+def _require(path: Path, preset: str, what: str) -> Path:
+    if not path.is_file():
+        raise MissingResults(path, preset, what)
+    return path
+
+
+# ----------------------------------------------------------------------------- loaders
+def table_path(name: str, preset: str | None = None, ext: str = "csv") -> Path:
+    preset = preset or current_preset()
+    return _require(results_dir(preset) / "tables" / f"{name}.{ext}", preset, f"Table {name!r}")
+
+
+def load_table(name: str, preset: str | None = None) -> pd.DataFrame:
+    """``tables/<name>.csv`` as a DataFrame."""
+    return pd.read_csv(table_path(name, preset, "csv"))
+
+
+def load_table_meta(name: str, preset: str | None = None) -> dict[str, Any]:
+    """``tables/<name>.json``: the table's records and provenance (commit, configs, seeds, ...)."""
+    return read_json(table_path(name, preset, "json"))
+
+
+def figure_path(name: str, preset: str | None = None, ext: str = "png") -> Path:
+    """``figures/<name>.png``."""
+    preset = preset or current_preset()
+    return _require(results_dir(preset) / "figures" / f"{name}.{ext}", preset, f"Figure {name!r}")
+
+
+def read_json(path: Path | str) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def load_json(relative: str, preset: str | None = None) -> Any:
+    """Any JSON file under the preset's folder, e.g. ``eval/mnist-k4-s0/reconstruction.json``."""
+    preset = preset or current_preset()
+    return read_json(_require(results_dir(preset) / relative, preset, relative))
+
+
+def run_names(preset: str | None = None) -> list[str]:
+    """Runs that have a folder under ``runs/`` (sorted)."""
+    folder = results_dir(preset) / "runs"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def run_config(run: str, preset: str | None = None) -> dict[str, Any]:
+    """``runs/<run>/config.yaml`` as a dict."""
+    import yaml
+
+    preset = preset or current_preset()
+    path = _require(results_dir(preset) / "runs" / run / "config.yaml", preset,
+                    f"config of run {run!r}")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def run_history(run: str, preset: str | None = None) -> pd.DataFrame:
+    """``runs/<run>/history.json`` (one row per epoch), flattened to columns."""
+    preset = preset or current_preset()
+    path = _require(results_dir(preset) / "runs" / run / "history.json", preset,
+                    f"history of run {run!r}")
+    return pd.json_normalize(read_json(path))
+
+
+# ----------------------------------------------------------------------------- provenance
+_DEVICE_KEYS = ("device", "devices")
+
+
+def _find(record: Any, keys: Iterable[str], depth: int = 0) -> Any:
+    """The first value under one of ``keys``, searching nested mappings breadth-first."""
+    keys = tuple(keys)
+    if depth > 4 or not isinstance(record, Mapping):
+        return None
+    for key in keys:
+        if key in record and record[key] not in (None, "", [], {}):
+            return record[key]
+    for value in record.values():
+        found = _find(value, keys, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _collect(record: Any, keys: Iterable[str], depth: int = 0) -> list[Any]:
+    """Every value under one of ``keys`` anywhere in nested mappings/lists (small records)."""
+    keys = tuple(keys)
+    out: list[Any] = []
+    if depth > 6:
+        return out
+    if isinstance(record, Mapping):
+        for key, value in record.items():
+            if key in keys and not isinstance(value, Mapping | list):
+                out.append(value)
+            elif key in keys and isinstance(value, list):
+                out.extend(v for v in value if not isinstance(v, Mapping | list))
+            else:
+                out.extend(_collect(value, keys, depth + 1))
+    elif isinstance(record, list):
+        for value in record:
+            out.extend(_collect(value, keys, depth + 1))
+    return out
+
+
+def _short_commit(commit: str, limit: int = 12) -> str:
+    """``<sha>`` or ``<sha>+dirty`` -> a short sha, saying when the tree had uncommitted changes."""
+    sha, _, dirty = commit.partition("+")
+    return sha[:limit] + (" (with uncommitted changes)" if dirty else "")
+
+
+def _unique(values: Iterable[Any]) -> list[str]:
+    return list(dict.fromkeys(str(v) for v in values))
+
+
+def provenance(name: str | None = None, preset: str | None = None,
+               runs: Iterable[str] = ()) -> dict[str, Any]:
+    """What a table came from: preset, commits, devices, seeds, runs and their configs.
+
+    Reads ``tables/<name>.json`` (its ``provenance`` record: ``commits``, ``devices``,
+    ``seeds`` {run: seed}, ``configs`` {run: config}) when ``name`` is given, and, for ``runs``
+    named explicitly, ``runs/<run>/{config.yaml,provenance.json}``. Whatever is missing is left
+    out (the box then says "unknown"), never an error.
+    """
+    preset = preset or current_preset()
+    root = results_dir(preset)
+    commits: list[str] = []
+    devices: list[str] = []
+    seeds: dict[str, Any] = {}
+    configs: dict[str, dict[str, Any]] = {}
+    if name and (root / "tables" / f"{name}.json").is_file():
+        record = read_json(root / "tables" / f"{name}.json").get("provenance", {}) or {}
+        commits += [str(c) for c in record.get("commits", []) or []]
+        devices += [str(d) for d in record.get("devices", []) or []]
+        seeds.update(record.get("seeds", {}) or {})
+        configs.update(record.get("configs", {}) or {})
+    for run in runs:
+        with contextlib.suppress(MissingResults):
+            configs.setdefault(run, run_config(run, preset))
+        path = root / "runs" / run / "provenance.json"
+        if path.is_file():
+            record = read_json(path)
+            git = _find(record, ("git",))
+            if isinstance(git, Mapping):
+                commits.append(f"{git.get('commit')}{'+dirty' if git.get('dirty') else ''}")
+            device = _find(record, _DEVICE_KEYS)
+            if device:
+                devices.append(str(device))
+    for run, cfg in configs.items():
+        if "seed" in cfg:
+            seeds.setdefault(run, cfg["seed"])
+    return {"preset": preset, "commits": _unique(commits), "devices": _unique(devices),
+            "seeds": seeds, "runs": list(configs), "configs": configs, "source": name}
+
+
+def _admonition(kind: str, title: str, body: str) -> str:
+    return (f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(title)}'
+            f"</p>{body}</div>")
+
+
+class HTML:
+    """A minimal rich-display wrapper (HTML for the book, Markdown-ish text elsewhere)."""
+
+    def __init__(self, markup: str, text: str = "") -> None:
+        self.markup, self.text = markup, text or markup
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+_CONFIG_KEYS = ("dataset", "components", "latent_dim", "hidden_dim", "beta", "epochs",
+                "batch_size", "train_subset", "seed")
+
+
+def provenance_box(name: str | None = None, preset: str | None = None,
+                   runs: Iterable[str] = (), config_keys: Iterable[str] = _CONFIG_KEYS) -> HTML:
+    """A small "Provenance" admonition: preset, commit, device, seeds and the runs' configs."""
+    info = provenance(name, preset, runs)
+    preset = info["preset"]
+    rows = [("preset", f"{preset}" + (" (small quick run, not the paper-scale run)"
+                                      if preset != DEFAULT_PRESET else "")),
+            ("results", f"results/{preset}/" + (f"tables/{name}.json" if name else "")),
+            ("commit", ", ".join(_short_commit(c) for c in info["commits"]) or "unknown"),
+            ("device", "; ".join(info["devices"]) or "unknown"),
+            ("seeds", ", ".join(_unique(info["seeds"].values())) or "unknown")]
+    keys = list(config_keys)
+    config_rows = []
+    for run, cfg in info["configs"].items():
+        config_rows.append((run, ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg)))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>"
+                   for k, v in rows)
+    if config_rows:
+        body += "".join(f"<tr><th>{html.escape(run)}</th><td><code>{html.escape(v)}</code>"
+                        "</td></tr>" for run, v in config_rows)
+    markup = _admonition("note", "Provenance",
+                         f'<table class="provenance-box" style="font-size: 0.85em">{body}</table>')
+    text = "Provenance: " + "; ".join(f"{k}: {v}" for k, v in rows + config_rows)
+    return HTML(markup, text)
+
+
+def preset_banner(preset: str | None = None) -> HTML:
+    """Which results the chapter shows; a loud note when they are not the paper-scale run."""
+    preset = preset or current_preset()
+    root = results_dir(preset)
+    if not (root / "tables").is_dir():
+        return HTML(MissingResults(root / "tables", preset, f"The {preset} preset's results")
+                    ._repr_html_(), str(MissingResults(root / "tables", preset)))
+    if preset == DEFAULT_PRESET:
+        body = (f"<p>Numbers and figures below are read from <code>results/{preset}/</code>, the "
+                "paper-scale run of the pipeline.</p>")
+        return HTML(_admonition("note", "Results: paper preset", body), body)
+    body = (f"<p>Numbers and figures below are read from <code>results/{preset}/</code>: a "
+            f"<strong>small {html.escape(preset)} run</strong> (subsets of the data, a few "
+            "epochs) that shows the pipeline works. They are <strong>not</strong> the "
+            "paper-scale results and should not be compared with the paper's numbers; run "
+            f"<code>{command_for(DEFAULT_PRESET)}</code> (GPU) for those.</p>")
+    return HTML(_admonition("attention", f"Results: {preset} preset, not paper scale", body),
+                f"Results from the {preset} preset: a small run, not the paper-scale results.")
+
+
+# ----------------------------------------------------------------------------- display
+def show_table(name: str, preset: str | None = None, columns: Iterable[str] | None = None,
+               precision: int = 2) -> Any:
+    """The table as a styled DataFrame, or the :class:`MissingResults` note."""
+    try:
+        frame = load_table(name, preset)
+    except MissingResults as missing:
+        return missing
+    if columns is not None:
+        frame = frame[[c for c in columns if c in frame.columns]]
+    return format_table(frame, precision)
+
+
+def format_table(frame: pd.DataFrame, precision: int = 2) -> Any:
+    """Round floats for display and hide the index (a Styler renders to plain HTML)."""
+    return frame.style.format(precision=precision, na_rep="–").hide(axis="index")
+
+
+def show_figure(name: str, preset: str | None = None, width: int | None = None) -> Any:
+    """The pipeline's PNG as an IPython Image, or the :class:`MissingResults` note."""
+    from IPython.display import Image
+
+    try:
+        path = figure_path(name, preset)
+    except MissingResults as missing:
+        return missing
+    return Image(filename=str(path), width=width)
+
+
+def have(*names: str, preset: str | None = None) -> bool:
+    """Whether all the named tables (``table:<name>``) / figures (``figure:<name>``) exist."""
+    root = results_dir(preset)
+    for item in names:
+        kind, _, name = item.partition(":")
+        path = root / ("tables" if kind == "table" else "figures") / \
+            f"{name}.{'csv' if kind == 'table' else 'png'}"
+        if not path.is_file():
+            return False
+    return True
+
+
+def table_notes(name: str, preset: str | None = None) -> HTML:
+    """The data source(s) and the paper-side notes recorded in a table's rows, as a note box."""
+    try:
+        meta = load_table_meta(name, preset)
+    except MissingResults:
+        return HTML("")
+    rows = meta.get("rows", []) if isinstance(meta, Mapping) else []
+    sources = _unique(r["source"] for r in rows if isinstance(r, Mapping) and r.get("source"))
+    notes = _unique(r["paper_note"] for r in rows
+                    if isinstance(r, Mapping) and r.get("paper_note"))
+    items = [f"data: {s}" for s in sources] + [f"paper: {n}" for n in notes]
+    if not items:
+        return HTML("")
+    body = "".join(f"<li>{html.escape(v)}</li>" for v in items)
+    return HTML(_admonition("note", "Data source and paper notes", f"<ul>{body}</ul>"),
+                "\n".join(items))

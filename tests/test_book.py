@@ -1,0 +1,232 @@
+"""The book: mvae.reporting (how chapters read results), the offline build, the browser check."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mvae import reporting as rp
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+CHROMIUM = Path("/usr/bin/chromium")
+CHAPTERS = ["01_intro", "02_vae", "03_model", "04_dhsic", "05_mnist_reconstructions",
+            "06_latent_spaces", "07_probes", "08_cifar10", "09_beyond", "10_differences",
+            "11_reproducing", "references"]
+
+# A minimal 1x1 PNG (the figures' content does not matter to the loaders).
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def make_results(base: Path, preset: str = "quick") -> Path:
+    """A small fake ``<base>/<preset>/`` in the pipeline's layout."""
+    root = base / preset
+    (root / "tables").mkdir(parents=True)
+    (root / "figures").mkdir()
+    config = {"name": "mnist-k4-s0", "dataset": "mnist", "components": 4, "latent_dim": 20,
+              "beta": 1.0, "epochs": 3, "seed": 0}
+    frame = pd.DataFrame([{"run": "mnist-k4-s0", "K": 4, "sse_per_image": 25.5,
+                           "paper_sse_per_image": float("nan"), "paper_note": "",
+                           "source": "MNIST, test source"}])
+    frame.to_csv(root / "tables" / "table1_reconstruction.csv", index=False)
+    (root / "tables" / "table1_reconstruction.json").write_text(json.dumps({
+        "table": "table1_reconstruction", "preset": preset,
+        "rows": json.loads(frame.to_json(orient="records")),
+        "provenance": {"commits": ["0123456789abcdef0123+dirty"], "devices": ["cpu (test)"],
+                       "seeds": {"mnist-k4-s0": 0}, "configs": {"mnist-k4-s0": config}}}))
+    (root / "figures" / "fig1_reconstructions.png").write_bytes(PNG)
+    run = root / "runs" / "mnist-k4-s0"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("".join(f"{k}: {v}\n" for k, v in config.items()))
+    (run / "history.json").write_text(json.dumps(
+        [{"epoch": 1, "train": {"loss": 2.0}, "test": {"loss": 3.0}}]))
+    return root
+
+
+@pytest.fixture
+def fake_results(tmp_path, monkeypatch):
+    make_results(tmp_path)
+    monkeypatch.setenv(rp.ENV_RESULTS, str(tmp_path))
+    monkeypatch.delenv(rp.ENV_PRESET, raising=False)
+    return tmp_path
+
+
+# --------------------------------------------------------------------------- reporting
+def test_preset_defaults_to_quick_then_paper(fake_results):
+    assert rp.current_preset() == "quick"
+    assert rp.results_dir() == fake_results / "quick"
+    (fake_results / "paper").mkdir()
+    assert rp.current_preset() == "paper"
+
+
+def test_preset_from_environment(fake_results, monkeypatch):
+    monkeypatch.setenv(rp.ENV_PRESET, "tiny")
+    assert rp.results_dir() == fake_results / "tiny"
+
+
+def test_relative_results_dir_is_taken_from_the_repository_root(monkeypatch, tmp_path):
+    monkeypatch.setenv(rp.ENV_RESULTS, "results")
+    monkeypatch.chdir(BOOK)  # where jupyter-book executes the notebooks
+    assert rp.results_base() == ROOT / "results"
+
+
+def test_load_table_and_figure(fake_results):
+    table = rp.load_table("table1_reconstruction")
+    assert list(table.run) == ["mnist-k4-s0"]
+    assert table.sse_per_image.iloc[0] == 25.5
+    assert rp.figure_path("fig1_reconstructions").read_bytes() == PNG
+    assert rp.run_config("mnist-k4-s0")["components"] == 4
+    assert rp.run_history("mnist-k4-s0")["test.loss"].tolist() == [3.0]
+    assert rp.have("table:table1_reconstruction", "figure:fig1_reconstructions")
+    assert not rp.have("table:table3_cifar")
+
+
+def test_missing_results_name_the_file_and_the_command(fake_results):
+    with pytest.raises(rp.MissingResults) as info:
+        rp.load_table("table3_cifar")
+    message = str(info.value)
+    assert "table3_cifar.csv" in message
+    assert "snakemake --cores 8 --config preset=quick" in message
+    assert "snakemake --cores 8 --config preset=quick" in info.value._repr_html_()
+    with pytest.raises(FileNotFoundError):  # a MissingResults is a FileNotFoundError
+        rp.figure_path("fig5_cifar")
+
+
+def test_paper_preset_command_has_no_preset_override(tmp_path, monkeypatch):
+    monkeypatch.setenv(rp.ENV_RESULTS, str(tmp_path))
+    monkeypatch.setenv(rp.ENV_PRESET, "paper")
+    with pytest.raises(rp.MissingResults) as info:
+        rp.load_table("table1_reconstruction")
+    assert info.value.command == "snakemake --cores 8"
+
+
+def test_show_helpers_display_the_note_instead_of_failing(fake_results):
+    note = rp.show_table("table2_probes")
+    assert isinstance(note, rp.MissingResults)
+    assert "Results not available" in note._repr_html_()
+    assert isinstance(rp.show_figure("fig3_latents"), rp.MissingResults)
+    assert rp.show_figure("fig1_reconstructions").data == PNG
+    assert "25.5" in rp.show_table("table1_reconstruction").to_html()
+    assert rp.table_notes("table2_probes")._repr_html_() == ""
+    assert "MNIST, test source" in rp.table_notes("table1_reconstruction")._repr_html_()
+
+
+def test_provenance_box(fake_results):
+    box = rp.provenance_box("table1_reconstruction")._repr_html_()
+    for expected in ("Provenance", "quick", "not the paper-scale run", "0123456789ab",
+                     "uncommitted changes", "cpu (test)", "mnist-k4-s0", "components=4",
+                     "seed=0"):
+        assert expected in box, expected
+    # Missing provenance is "unknown", never an error.
+    empty = rp.provenance_box("table3_cifar")._repr_html_()
+    assert "unknown" in empty
+
+
+def test_preset_banner(fake_results, monkeypatch):
+    assert "not paper scale" in rp.preset_banner()._repr_html_()
+    monkeypatch.setenv(rp.ENV_PRESET, "paper")
+    assert "Results not available" in rp.preset_banner()._repr_html_()
+
+
+# --------------------------------------------------------------------------- book sources
+def test_toc_lists_every_chapter_and_nothing_else():
+    toc = (BOOK / "_toc.yml").read_text()
+    for chapter in CHAPTERS:
+        assert chapter in toc
+        assert any((BOOK / f"{chapter}{ext}").is_file() for ext in (".md", ".py")), chapter
+
+
+def test_book_needs_no_network_at_build_time():
+    config = (BOOK / "_config.yml").read_text()
+    assert "intersphinx" not in config
+    assert "execute_notebooks: force" in config
+    assert 'binderhub_url: ""' in config
+
+
+@pytest.mark.parametrize("notebook", sorted(BOOK.glob("[0-9]*.py")), ids=lambda p: p.name)
+def test_notebooks_are_jupytext_percent_with_a_python3_kernel(notebook):
+    import jupytext
+
+    nb = jupytext.read(notebook, fmt="py:percent")
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert any(cell.cell_type == "code" for cell in nb.cells)
+
+
+# --------------------------------------------------------------------------- the build
+def _preset_with_results() -> str | None:
+    preset = os.environ.get(rp.ENV_PRESET) or rp.current_preset()
+    return preset if (rp.results_dir(preset) / "tables").is_dir() else None
+
+
+def _build(out: Path, preset: str, results: Path) -> Path:
+    """Build a copy of the book (offline, -W --keep-going) under ``out``; return its HTML."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    if not jb.is_file():
+        pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
+    shutil.copytree(BOOK, out / "book", ignore=shutil.ignore_patterns("_build"))
+    env = {**os.environ, rp.ENV_PRESET: preset, rp.ENV_RESULTS: str(results)}
+    start = time.perf_counter()
+    proc = subprocess.run([str(jb), "build", "-W", "--keep-going", str(out / "book")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    print(f"book built in {seconds:.0f} s from {results}/{preset}")
+    return out / "book" / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    """The book built once from the real results."""
+    preset = _preset_with_results()
+    if preset is None:
+        pytest.skip(f"no pipeline results under {rp.results_dir()}/tables: run "
+                    "`snakemake --cores 8 --config preset=quick` first")
+    return _build(tmp_path_factory.mktemp("book"), preset, rp.results_base())
+
+
+@pytest.mark.slow
+def test_book_builds_warning_free(built_book):
+    for chapter in CHAPTERS:
+        assert (built_book / f"{chapter}.html").is_file(), chapter
+    # Numbers come from results: Table I's page shows the table, not the missing-results note.
+    page = (built_book / "05_mnist_reconstructions.html").read_text()
+    assert "sse_per_image" in page
+
+
+@pytest.mark.slow
+def test_book_builds_warning_free_without_results(tmp_path):
+    """Missing results: every results chapter says which command produces them, no warning."""
+    html = _build(tmp_path, "quick", tmp_path / "no-results")
+    for chapter in CHAPTERS[4:10]:
+        page = (html / f"{chapter}.html").read_text()
+        assert "Results not available" in page, chapter
+        assert "snakemake --cores 8 --config preset=quick" in page, chapter
+
+
+@pytest.mark.slow
+def test_built_pages_pass_the_static_check(built_book):
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_book.py"),
+                           str(built_book), "--no-browser"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.is_file(),
+                    reason="Chromium is not installed (apt-get install chromium)")
+def test_built_pages_render_in_chromium(built_book, tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_book.py"),
+                           str(built_book), "--screenshots", str(tmp_path)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert set(report) >= {f"{c}.html" for c in CHAPTERS}
+    assert all((tmp_path / f"{c}.png").is_file() for c in CHAPTERS)

@@ -1,0 +1,94 @@
+"""Component diversity: linear CKA and kernel HSIC between the components' codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mvae.diversity import component_diversity, linear_cka
+
+
+def _orthogonal(d: int, seed: int) -> torch.Tensor:
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=torch.Generator().manual_seed(seed),
+                                       dtype=torch.float64))
+    return q
+
+
+def test_cka_of_a_code_with_itself_is_one() -> None:
+    a = torch.randn(500, 6, generator=torch.Generator().manual_seed(0))
+    assert linear_cka(a, a) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_cka_is_invariant_to_rotation_scale_and_shift() -> None:
+    a = torch.randn(500, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    b = 3.0 * a @ _orthogonal(6, 1) + 5.0
+    assert linear_cka(a, b) == pytest.approx(1.0, abs=1e-9)
+    # ...but not to an anisotropic rescaling, which changes the geometry
+    assert linear_cka(a, a * torch.tensor([10.0, 1, 1, 1, 1, 1], dtype=torch.float64)) < 0.9
+
+
+def test_cka_of_independent_codes_is_near_zero() -> None:
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(4000, 5, generator=g), torch.randn(4000, 8, generator=g)
+    assert 0.0 <= linear_cka(a, b) < 0.02
+    assert linear_cka(a, torch.zeros(4000, 3)) == 0.0  # constant code: no information
+    with pytest.raises(ValueError, match="same number of samples"):
+        linear_cka(a, b[:10])
+
+
+def _hsic_numpy(x: np.ndarray, y: np.ndarray) -> float:
+    """Textbook biased HSIC, trace(K H L H) / n^2, with the median heuristic (an oracle)."""
+    def gram(v: np.ndarray) -> np.ndarray:
+        d2 = ((v[:, None, :] - v[None, :, :]) ** 2).sum(-1)
+        h2 = 0.5 * np.median(d2[np.triu_indices(len(v), 1)])
+        return np.exp(-d2 / (2 * h2))
+    n = len(x)
+    h = np.eye(n) - 1.0 / n
+    return float(np.trace(gram(x) @ h @ gram(y) @ h) / n**2)
+
+
+def test_component_diversity_shapes_and_values() -> None:
+    g = torch.Generator().manual_seed(0)
+    base = torch.randn(300, 4, generator=g, dtype=torch.float64)
+    codes = torch.stack([base, base @ _orthogonal(4, 2),
+                         torch.randn(300, 4, generator=g, dtype=torch.float64)])
+    res = component_diversity(codes, max_samples=200, seed=0)
+    assert res["n_cka"] == 300 and res["n_kernel"] == 200
+    cka, hsic = np.array(res["pairwise_cka"]), np.array(res["pairwise_hsic"])
+    assert cka.shape == hsic.shape == (3, 3)
+    assert np.allclose(np.diag(cka), 1) and np.allclose(cka, cka.T)
+    assert np.allclose(np.diag(hsic), 0) and np.allclose(hsic, hsic.T)
+    assert cka[0, 1] == pytest.approx(1.0, abs=1e-9)  # a rotated copy: same representation
+    assert cka[0, 2] < 0.1 and cka[1, 2] < 0.1
+    assert hsic[0, 1] > 10 * hsic[0, 2]            # dependent pair >> independent pair
+    assert res["mean_offdiag_cka"] == pytest.approx((cka[0, 1] + cka[0, 2] + cka[1, 2]) / 3)
+    assert isinstance(res["dhsic"], float) and res["dhsic"] > 0
+
+
+def test_pairwise_hsic_matches_a_numpy_oracle() -> None:
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 120, 3, generator=g, dtype=torch.float64)
+    x[1] += 0.8 * x[0]
+    res = component_diversity(x, max_samples=500)
+    assert res["pairwise_hsic"][0][1] == pytest.approx(_hsic_numpy(x[0].numpy(), x[1].numpy()),
+                                                       rel=1e-6)
+    assert res["dhsic"] == pytest.approx(res["pairwise_hsic"][0][1], rel=1e-9)  # K=2: same
+
+
+def test_subsample_is_deterministic() -> None:
+    x = torch.randn(3, 400, 2, generator=torch.Generator().manual_seed(3))
+    a = component_diversity(x, max_samples=100, seed=5)
+    assert a == component_diversity(x, max_samples=100, seed=5)
+    assert a["pairwise_hsic"] != component_diversity(x, max_samples=100, seed=6)["pairwise_hsic"]
+
+
+def test_single_component_is_not_an_error() -> None:
+    res = component_diversity(torch.randn(1, 50, 3))
+    assert res["pairwise_cka"] == [] and res["pairwise_hsic"] == []
+    assert res["mean_offdiag_cka"] is None and res["dhsic"] is None
+
+
+def test_bad_shape_is_rejected() -> None:
+    with pytest.raises(ValueError, match=r"\(K, N, d\)"):
+        component_diversity(torch.randn(50, 3))

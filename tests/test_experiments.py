@@ -1,0 +1,104 @@
+"""Presets: the grids are complete, every entry validates, bad entries are named, and the run
+selections feeding each table pick the right runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mvae.config import ConfigError
+from mvae.experiments import (
+    PresetError,
+    ablation_pair,
+    available_presets,
+    dataset_pair,
+    latent2d_runs,
+    load_preset,
+    mnist_sweep,
+    table2_runs,
+)
+
+
+def test_presets_exist() -> None:
+    assert {"paper", "quick", "tiny"} <= set(available_presets())
+
+
+def test_paper_grid_is_the_issue_grid() -> None:
+    exp = load_preset("paper")
+    runs = exp.runs
+    sweep = mnist_sweep(runs)
+    assert sorted(sweep) == list(range(1, 11))
+    assert {k: len(v) for k, v in sweep.items() if len(v) > 1} == {1: 3, 4: 3}
+    for names in sweep.values():
+        for n in names:
+            c = runs[n]
+            assert (c.latent_dim, c.epochs, c.lr, c.beta, c.batch_size) == (20, 100, 1e-3, 1.0,
+                                                                             128)
+    assert sorted(runs[n].seed for n in sweep[4]) == [0, 1, 2]
+    assert [runs[n].components for n in latent2d_runs(runs)] == [4, 1]
+    assert ablation_pair(runs) == {"with_dhsic": "mnist-k4-s0", "without_dhsic": "mnist-k4-beta0"}
+    cifar = dataset_pair(runs, "cifar10")
+    assert set(cifar) == {"mixture", "vae"}
+    for n in cifar.values():
+        assert (runs[n].train_subset, runs[n].latent_dim) == (10000, 256)
+        assert runs[n].resolved_architecture == "conv"
+    assert set(dataset_pair(runs, "fashion_mnist")) == {"mixture", "vae"}
+    assert len(runs) == 21
+    assert exp.datasets == ["mnist", "cifar10", "fashion_mnist"]
+
+
+@pytest.mark.parametrize("preset", ["quick", "tiny"])
+def test_small_presets_cover_every_table(preset: str) -> None:
+    exp = load_preset(preset)
+    runs = exp.runs
+    assert len(mnist_sweep(runs)) >= 2
+    assert any(len(v) >= 2 for v in mnist_sweep(runs).values())  # seed error bars
+    assert table2_runs(runs)["mixture"] and table2_runs(runs)["vae"]
+    assert len(latent2d_runs(runs)) == 2
+    assert ablation_pair(runs)
+    assert len(dataset_pair(runs, "cifar10")) == 2
+    assert len(dataset_pair(runs, "fashion_mnist")) == 2
+    assert all(c.epochs <= 3 and c.train_subset for c in runs.values())
+
+
+def test_unknown_preset_lists_the_known_ones() -> None:
+    with pytest.raises(PresetError, match="unknown preset 'nope'.*paper.*quick"):
+        load_preset("nope")
+
+
+def _write(tmp_path: Path, grid: list[dict], **extra: object) -> str:
+    path = tmp_path / "custom.yaml"
+    path.write_text(yaml.safe_dump({"defaults": {"epochs": 1}, "grid": grid, **extra}))
+    return str(path)
+
+
+def test_bad_entry_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, [{"name": "ok", "components": 2}, {"name": "zero", "components": 0}])
+    with pytest.raises(ConfigError, match="grid entry 'zero': components must be an integer"):
+        load_preset(path)
+
+
+def test_unknown_dataset_and_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'svhn-k4'.*dataset must be one of"):
+        load_preset(_write(tmp_path, [{"name": "svhn-k4", "dataset": "svhn"}]))
+    with pytest.raises(ConfigError, match="'a'.*unknown config key.*'componets'"):
+        load_preset(_write(tmp_path, [{"name": "a", "componets": 4}]))
+
+
+def test_malformed_presets(tmp_path: Path) -> None:
+    with pytest.raises(PresetError, match="appears twice"):
+        load_preset(_write(tmp_path, [{"name": "a"}, {"name": "a"}]))
+    with pytest.raises(PresetError, match="unknown setting"):
+        load_preset(_write(tmp_path, [{"name": "a"}], settings={"probe_max": 3}))
+    with pytest.raises(PresetError, match="non-empty list"):
+        load_preset(_write(tmp_path, []))
+    with pytest.raises(PresetError, match="folder name"):
+        load_preset(_write(tmp_path, [{"name": "a/b"}]))
+
+
+def test_exclude_datasets() -> None:
+    exp = load_preset("quick", exclude_datasets=["cifar10"])
+    assert "cifar10" not in exp.datasets
+    assert dataset_pair(exp.runs, "cifar10") == {}

@@ -1,0 +1,190 @@
+"""The Snakemake pipeline: the DAG of every preset is complete, bad configurations stop before any
+job, the SLURM profile resolves, and the tiny preset runs end to end with sane numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mvae.experiments import dataset_pair, diversity_runs, latent2d_runs, load_preset
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TABLES = ("table1_reconstruction", "table2_probes", "table3_cifar", "fig4_knn_vs_k",
+          "ablation_dhsic", "fashion")
+FIGURES = ("fig1_reconstructions", "fig2_components", "fig3_latents", "fig4_knn_vs_k",
+           "fig5_cifar", "ablation")
+
+
+def snakemake(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SNAKEMAKE, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    table = output.split("Job stats:", 1)[1]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
+    exp = load_preset(preset)
+    n = len(exp.runs)
+    counts = {"data": len(exp.datasets), "train": n, "reconstruct": n, "latents": n, "probe": n,
+              "diversity": len(diversity_runs(exp.runs)),
+              "latents_2d": len(latent2d_runs(exp.runs)),
+              "score": len(dataset_pair(exp.runs, "cifar10")), "table": len(TABLES),
+              "figure": len(FIGURES), "provenance": 1, "all": 1}
+    if exp.settings["fetch_fid_weights"]:
+        counts["fid_weights"] = 1
+    if book:
+        counts["book"] = 1
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+@pytest.mark.parametrize("preset", ["paper", "quick", "tiny"])
+def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
+    # -F: count every job even where this checkout already holds results or cached data
+    done = snakemake("-n", "-F", "--cores", "8", "--config", f"preset={preset}",
+                     f"results_dir={tmp_path}")
+    assert done.returncode == 0, done.stderr + done.stdout
+    counts = job_counts(done.stdout)
+    assert counts == expected_counts(preset, book=preset != "tiny")
+    if preset == "paper":
+        assert counts["train"] == 21 and counts["total"] == 122
+        # every configuration of the grid is a train job
+        for k in range(1, 11):
+            assert f"{tmp_path}/paper/runs/mnist-k{k}-s0/done.json" in done.stdout
+        for name in ("mnist-k1-s2", "mnist-k4-s2", "mnist2d-k4", "mnist2d-k1", "mnist-k4-beta0",
+                     "cifar10-k4", "cifar10-k1", "fashion-k4", "fashion-k1"):
+            assert f"{tmp_path}/paper/runs/{name}/done.json" in done.stdout
+
+
+def test_default_preset_is_paper(tmp_path: Path) -> None:
+    done = snakemake("-n", "-F", "--cores", "8", "--config", f"results_dir={tmp_path}")
+    assert done.returncode == 0, done.stderr
+    assert f"{tmp_path}/paper/runs/mnist-k10-s0/done.json" in done.stdout
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"name": "mnist-k0", "components": 0}, "grid entry 'mnist-k0': components must be an "
+                                            "integer >= 1"),
+    ({"name": "svhn-k4", "dataset": "svhn"}, "grid entry 'svhn-k4': dataset must be one of"),
+])
+def test_bad_grid_entry_stops_before_any_job(entry: dict, message: str, tmp_path: Path) -> None:
+    preset = tmp_path / "bad.yaml"
+    preset.write_text(json.dumps({"defaults": {"epochs": 1},
+                                  "grid": [{"name": "mnist-k1", "components": 1}, entry]}))
+    done = snakemake("--cores", "2", "--config", f"preset={preset}", f"results_dir={tmp_path}")
+    assert done.returncode != 0
+    assert "bad configuration" in done.stderr and message in done.stderr
+    assert "Job stats" not in done.stdout + done.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_unknown_preset_stops_before_any_job(tmp_path: Path) -> None:
+    done = snakemake("--cores", "2", "--config", "preset=nope", f"results_dir={tmp_path}")
+    assert done.returncode != 0
+    assert "unknown preset 'nope'; available presets: paper, quick, tiny" in done.stderr
+    assert "Job stats" not in done.stdout + done.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_slurm_profile_resolves(tmp_path: Path) -> None:
+    """A dry run through the SLURM executor plugin: the profile parses, every job resolves, and
+    the training jobs ask for a GPU. (Nothing is submitted; there is no cluster here.)"""
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    done = snakemake("-n", "-F", "--profile", "pipeline/profiles/slurm", "--config",
+                     f"results_dir={tmp_path}")
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "Using profile pipeline/profiles/slurm" in done.stdout + done.stderr
+    assert job_counts(done.stdout)["total"] == expected_counts("paper")["total"]
+    train_jobs = re.findall(r"rule train:.*?resources: ([^\n]*)", done.stdout, re.S)
+    assert len(train_jobs) == 21
+    assert all("gpu=1" in r and "slurm_partition=gpu" in r for r in train_jobs)
+
+
+# --------------------------------------------------------------------------- end to end
+def _unavailable_datasets() -> list[str]:
+    """Datasets this machine cannot obtain (not cached, and no fallback source here)."""
+    data = Path(os.environ.get("MVAE_DATA_DIR", ROOT / "data"))
+    out = []
+    cifar_local = os.environ.get("MVAE_CIFAR10_PATH") or (ROOT.parent / "shared/data/cifar10-jpeg")
+    if not (data / "cifar10" / "SOURCE.json").exists() and not Path(cifar_local).is_dir():
+        out.append("cifar10")
+    if not (data / "fashion_mnist" / "SOURCE.json").exists() and not shutil.which("apt-get"):
+        out.append("fashion_mnist")
+    return out
+
+
+def _png(path: Path) -> None:
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    assert path.stat().st_size > 5000, path
+
+
+@pytest.mark.slow
+def test_tiny_end_to_end(tmp_path: Path) -> None:
+    excluded = _unavailable_datasets()
+    args = ["--cores", "2", "--config", "preset=tiny", f"results_dir={tmp_path}"]
+    if excluded:
+        args.append("exclude_datasets=" + ",".join(excluded))
+    done = snakemake(*args, timeout=900)
+    assert done.returncode == 0, done.stderr[-5000:]
+    res = tmp_path / "tiny"
+    exp = load_preset("tiny", exclude_datasets=excluded)
+    for run, cfg in exp.runs.items():
+        assert json.loads((res / "runs" / run / "done.json").read_text())["epochs"] == cfg.epochs
+        assert (res / "benchmarks" / "train" / f"{run}.tsv").exists()
+        rec = json.loads((res / "eval" / run / "reconstruction.json").read_text())
+        assert rec["mixture"]["sse_per_image"] > 0 and 0 < rec["mixture"]["rmse"] < 1
+        assert len(rec["components"]) == cfg.components
+        assert rec["source"]
+        probes = json.loads((res / "eval" / run / "probes.json").read_text())
+        for clf in ("mlp", "linear_svm", "knn"):
+            accs = [probes[clf]["concatenated"], *probes[clf]["components"]]
+            assert all(0 <= a <= 1 for a in accs), (run, clf, accs)
+            if cfg.dataset == "mnist" and cfg.latent_dim > 2:
+                assert probes[clf]["concatenated"] > 0.3, (run, clf)  # chance is 0.1
+        if cfg.components > 1:
+            div = json.loads((res / "eval" / run / "diversity.json").read_text())
+            assert math.isfinite(div["dhsic"]) and div["dhsic"] >= 0
+            assert len(div["pairwise_cka"]) == cfg.components
+        if cfg.latent_dim == 2:
+            assert (res / "eval" / run / "latents_2d.npz").stat().st_size > 0
+        if cfg.dataset == "cifar10":
+            scores = json.loads((res / "eval" / run / "scores.json").read_text())
+            assert {"rmse", "is_samples", "is_reconstructions", "fid_samples",
+                    "fid_reconstructions"} <= set(scores)
+    tables = [t for t in TABLES if not (t == "table3_cifar" and "cifar10" in excluded)
+              and not (t == "fashion" and "fashion_mnist" in excluded)]
+    for table in tables:
+        rows = json.loads((res / "tables" / f"{table}.json").read_text())
+        assert rows["rows"], table
+        assert rows["provenance"]["configs"], table
+        assert (res / "tables" / f"{table}.csv").read_text().count("\n") >= 2
+    t1 = json.loads((res / "tables" / "table1_reconstruction.json").read_text())["rows"]
+    assert any(r["paper_sse_per_image"] == 13.44 for r in t1)
+    assert all(r["source"] for r in t1)
+    for figure in FIGURES:
+        if figure == "fig5_cifar" and "cifar10" in excluded:
+            continue
+        _png(res / "figures" / f"{figure}.png")
+        assert (res / "figures" / f"{figure}.svg").stat().st_size > 1000
+    prov = json.loads((res / "provenance.json").read_text())
+    assert prov["preset"] == "tiny" and len(prov["jobs"]) >= len(exp.runs)
+    assert all(j["seconds"] >= 0 for j in prov["jobs"])
