@@ -15,6 +15,7 @@
 # ruff: noqa: E402, E501  (a notebook: imports follow prose cells; Markdown tables are wide)
 # Hidden from the book: mvae.data imports tqdm.auto, which warns (on stderr) when ipywidgets is
 # not installed; the build treats any stderr output as a warning.
+import contextlib
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")
@@ -121,10 +122,8 @@ if t1 is not None:
         display(stats.rename(columns={"count": "seeds"}).style.format(precision=3))
         histories = {}
         for run in spread.run:
-            try:
+            with contextlib.suppress(rp.MissingResults):  # runs/ is not committed
                 histories[run] = rp.run_history(run)
-            except rp.MissingResults:  # runs/ is not committed with the results
-                pass
         if histories:
             fig, ax = plt.subplots(figsize=(6.5, 3.6))
             for run, hist in histories.items():

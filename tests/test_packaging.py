@@ -33,3 +33,11 @@ def test_ci_runs_the_readme_test_command() -> None:
     command = re.search(r"<!-- test-command -->\s*```(?:bash|sh)?\n(.+?)\n```", readme, re.S)
     assert command, "README.md must mark its test command with <!-- test-command -->"
     assert command.group(1).strip() in ci
+
+
+def test_the_book_shows_the_readme_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    intro = (ROOT / "book" / "01_intro.md").read_text()
+    for marker in ("main-command", "test-command"):
+        command = re.search(rf"<!-- {marker} -->\s*```(?:bash|sh)?\n(.+?)\n```", readme, re.S)
+        assert command and command.group(1).strip() in intro, marker

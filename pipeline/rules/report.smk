@@ -71,4 +71,4 @@ rule book:
         f"{R}/logs/book.log",
     shell:
         "MVAE_PRESET={params.preset} MVAE_RESULTS_DIR={params.results} "
-        "{params.jb} build book/ > {log} 2>&1"
+        "{params.jb} build -W --keep-going book/ > {log} 2>&1"

@@ -45,7 +45,7 @@ class LossTerms:
     dhsic: Tensor           # dHSIC of the K latent samples (0 for K = 1)
 
     def as_dict(self) -> dict[str, float]:
-        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: float(getattr(self, f.name).detach()) for f in fields(self)}
 
     def stacked(self) -> Tensor:
         """(5,) tensor [loss, reconstruction, kl_gauss, kl_dirichlet, dhsic], no host sync."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mvae import data as mvae_data
 from mvae.config import Config
