@@ -24,7 +24,6 @@ missing network costs one table cell, not the pipeline run.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import socket
@@ -40,6 +39,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from mvae.data import sha256_file
 
 try:  # one error type for every checksum failure in the project
     from mvae.data import ChecksumError
@@ -184,15 +185,6 @@ def inception_score(images: Tensor, device: str | torch.device = "cpu",
 
 
 # ---------------------------------------------------------------------- offline FID weights
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in blocks (the weights are 87 MB)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_fid_weights(path: str | Path) -> Path:
     """Return ``path`` if it holds the known ``default_1.pt``; else move it aside and raise.
 
