@@ -112,7 +112,7 @@ def test_slurm_profile_resolves(tmp_path: Path) -> None:
     done = snakemake("-n", "-F", "--profile", "pipeline/profiles/slurm", "--config",
                      f"results_dir={tmp_path}")
     assert done.returncode == 0, done.stderr + done.stdout
-    assert "Using profile pipeline/profiles/slurm" in done.stdout + done.stderr
+    assert re.search(r"Using profiles? pipeline/profiles/slurm", done.stdout + done.stderr)
     assert job_counts(done.stdout)["total"] == expected_counts("paper")["total"]
     train_jobs = re.findall(r"rule train:.*?resources: ([^\n]*)", done.stdout, re.S)
     assert len(train_jobs) == 21
