@@ -132,3 +132,26 @@ def test_mixture_bernoulli_likelihood_equals_direct_formula() -> None:
     terms = mixture_loss(out, x, config)
     direct = F.binary_cross_entropy(out.mixture_mean, x.flatten(1), reduction="none").sum(1)
     torch.testing.assert_close(terms.reconstruction, direct.mean(), rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("arch", [SMALL_MLP, SMALL_CONV])
+def test_components_share_no_weights(arch: dict) -> None:
+    """Perturbing component 0's parameters leaves component 1's codes and outputs untouched."""
+    config = Config(components=2, **arch)
+    torch.manual_seed(0)
+    model = MVAE(config).eval()
+    C, H, W = config.image_shape
+    x = torch.rand(4, C, H, W)
+    mu_before = model.encode(x)[0]
+    out_before = model.decode(mu_before)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if ".stacks.0." in name:      # component 0's own convolution stack
+                p.add_(0.5)
+            elif ".stacks." not in name:  # stacked (K, ...) linear weights: slice 0
+                p[0].add_(0.5)
+    mu_after = model.encode(x)[0]
+    out_after = model.decode(mu_after)
+    torch.testing.assert_close(mu_after[1], mu_before[1])
+    torch.testing.assert_close(out_after[1], out_before[1])
+    assert not torch.allclose(out_after[0], out_before[0])

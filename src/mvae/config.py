@@ -16,6 +16,11 @@ Switches that reproduce the authors' public code rather than the paper's text (s
 ``reconstruction``   ``"mixture"``: log p(x | sum_i w_i y_i), the likelihood of the mixed output
                      (the model's generative story and the authors' code). ``"expected"``:
                      sum_i E[w_i] log p(x | y_i), the literal reading of the paper's eq. 8.
+``precision``        Matmul precision of the training step (evaluation is always float32).
+                     ``"auto"``: bf16 on CPUs with bf16 matmul units (AMX or AVX512-BF16),
+                     float32 elsewhere. ``"fp32"``, ``"bf16"`` force one; ``"bf16-emulated"``
+                     rounds like bf16 around float32 matmuls (MLP only), to check bf16's effect
+                     on a CPU without bf16 hardware. See :mod:`mvae.fast`.
 ``weight_sampler``   ``"dirichlet"``: torch.distributions.Dirichlet.rsample. ``"gamma"``:
                      normalised Gamma draws with the implicit reparameterisation gradient; the
                      same distribution, a different (equally exact) gradient estimator that needs
@@ -39,6 +44,7 @@ KL_REDUCTIONS = ("sum", "mean")
 RECONSTRUCTIONS = ("mixture", "expected")
 WEIGHT_SAMPLERS = ("dirichlet", "gamma")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "bf16-emulated")
 
 
 class ConfigError(ValueError):
@@ -73,6 +79,7 @@ class Config:
     batch_size: int = 128
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"
     # data
     train_subset: int | None = None
     test_subset: int | None = None
@@ -108,6 +115,10 @@ class Config:
         _choice("reconstruction", self.reconstruction, RECONSTRUCTIONS)
         _choice("weight_sampler", self.weight_sampler, WEIGHT_SAMPLERS)
         _choice("device", self.device, DEVICES)
+        _choice("precision", self.precision, PRECISIONS)
+        if self.precision == "bf16-emulated" and self.resolved_architecture != "mlp":
+            raise ConfigError("precision bf16-emulated covers the MLP only; use fp32 or bf16 "
+                              "for the convolutional model")
         for key in ("components", "latent_dim", "hidden_dim", "hidden_layers", "epochs",
                     "batch_size"):
             _integer(key, getattr(self, key), minimum=1)

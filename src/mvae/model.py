@@ -19,7 +19,14 @@ from torch.distributions import Dirichlet, Gamma
 from torch.nn import functional as F
 
 from mvae.config import Config
-from mvae.networks import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
+from mvae.networks import (
+    PRECISIONS,
+    ConvDecoder,
+    ConvEncoder,
+    MLPDecoder,
+    MLPEncoder,
+    StackedLinear,
+)
 
 #: Floor added to softplus outputs so that variances and concentrations stay strictly positive.
 POSITIVE_FLOOR = 1e-6
@@ -67,6 +74,20 @@ class MVAE(nn.Module):
     @property
     def components(self) -> int:
         return self.config.components
+
+    def set_precision(self, precision: str) -> MVAE:
+        """Matmul precision of every layer: one of ``networks.PRECISIONS``.
+
+        Training sets it for its step only (see :class:`mvae.fast.TrainStep`); everything else,
+        evaluation included, runs in float32, so reported numbers never depend on the hardware.
+        """
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, "
+                             f"got {precision!r}")
+        for module in self.modules():
+            if isinstance(module, StackedLinear | ConvEncoder | ConvDecoder):
+                module.precision = precision
+        return self
 
     # ------------------------------------------------------------------ pieces
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:

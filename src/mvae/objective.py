@@ -64,9 +64,12 @@ def bernoulli_nll(x: Tensor, decoded: Tensor, w: Tensor, reconstruction: str) ->
     if reconstruction == "expected":
         bce = F.binary_cross_entropy_with_logits(decoded, x.expand_as(decoded), reduction="none")
         return (w * bce.sum(-1)).sum(0)
+    if decoded.shape[0] == 1:  # one component: w = 1, the plain Bernoulli log-likelihood
+        return F.binary_cross_entropy_with_logits(decoded[0], x, reduction="none").sum(-1)
     log_w = w.log().unsqueeze(-1)                             # (K, B, 1)
-    log_p = torch.logsumexp(log_w + F.logsigmoid(decoded), 0)  # (B, D)
-    log_q = torch.logsumexp(log_w + F.logsigmoid(-decoded), 0)
+    log_sig = F.logsigmoid(decoded)
+    log_p = torch.logsumexp(log_w + log_sig, 0)               # (B, D)
+    log_q = torch.logsumexp(log_w + log_sig - decoded, 0)     # logsigmoid(-l) = logsigmoid(l) - l
     return -(x * log_p + (1 - x) * log_q).sum(-1)
 
 

@@ -37,7 +37,10 @@ def device_name(device: torch.device | str) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    caps = torch.cpu.get_capabilities()
+    units = [u for u in ("amx_bf16", "avx512_bf16", "avx512_f", "avx2") if caps.get(u)]
+    return (f"cpu ({caps.get('cpu_name') or platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores, {'/'.join(units) or 'no AVX2'})")
 
 
 def collect(device: torch.device | str = "cpu") -> dict[str, Any]:

@@ -205,7 +205,8 @@ def train(config: Config, run_dir: str | Path, *, progress: bool = True,
 
     finished = (history[-1]["epoch"] if history else 0) >= config.epochs
     write_json(run_dir / "provenance.json", {
-        **collect(device), "run": config.name, "seed": config.seed, "epochs_done":
+        **collect(device), "precision": step_fn.precision, "threads": torch.get_num_threads(),
+        "run": config.name, "seed": config.seed, "epochs_done":
         history[-1]["epoch"] if history else 0, "finished": finished, "train_seconds": seconds,
         "data": {"train": train_set.source, "test": test_set.source,
                  "train_size": len(train_set), "test_size": len(test_set)}})
