@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -95,18 +97,22 @@ def test_emulated_bf16_matmul_matches_the_real_bf16_matmul() -> None:
     assert 2 ** -12 < off < 2 ** -6, off  # bf16 has 8 significant bits
 
 
-def test_resolve_precision_uses_bf16_only_with_bf16_hardware(monkeypatch) -> None:
-    from mvae.fast import resolve_precision
+def test_bf16_without_bf16_hardware_warns(monkeypatch) -> None:
+    from mvae.fast import check_precision
 
     cpu = torch.device("cpu")
     caps = dict(torch.cpu.get_capabilities(), amx_bf16=False, avx512_bf16=False)
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: caps)
-    assert resolve_precision("auto", cpu) == "fp32"
+    with pytest.warns(RuntimeWarning, match="60x slower"):
+        check_precision("bf16", cpu)
     caps["amx_bf16"] = True
-    assert resolve_precision("auto", cpu) == "bf16"
-    assert resolve_precision("fp32", cpu) == "fp32"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_precision("bf16", cpu) == "bf16"
+        assert check_precision("fp32", cpu) == "fp32"
 
 
+@pytest.mark.filterwarnings("ignore:precision=bf16:RuntimeWarning")  # slow here, still right
 @pytest.mark.parametrize("precision", ["bf16", "bf16-emulated"])
 def test_low_precision_step_trains_and_leaves_the_model_in_fp32(precision) -> None:
     """A bf16 step moves the weights about as far as a float32 step does (same seed), and the

@@ -26,22 +26,32 @@ def _device(model: MVAE) -> torch.device:
     return next(model.parameters()).device
 
 
+#: The two ways of reconstructing with a trained M-VAE, which the paper does not distinguish:
+#: ``deterministic`` decodes the posterior means and mixes with E[w] = a / sum(a) (for K > 1
+#: this averages the decoders like an ensemble); ``sampled`` draws z ~ q(z|x) and w ~ Dir(a),
+#: as the model's generative story does. K = 1 differs only in z.
+MODES = {"deterministic": ("expected", "mean"), "sampled": ("sample", "sample")}
+
+
 @torch.no_grad()
 def reconstruction_errors(model: MVAE, images: Tensor, batch_size: int = 1000,
-                          weights: str = "expected") -> dict[str, object]:
+                          weights: str = "expected", latent: str = "mean",
+                          seed: int = 0) -> dict[str, object]:
     """Squared reconstruction errors on ``images`` (float, [0, 1], (N, C, H, W)).
 
     Returns ``{"mixture": {"sse_per_image", "mse_per_pixel", "rmse"}, "components": [...]}``; the
     component entries use one-hot weights. ``rmse`` is sqrt(mse_per_pixel), on the [0, 1] scale.
+    ``weights``/``latent`` pick the mode (see :data:`MODES`); sampled modes draw from ``seed``.
     """
     model.eval()
+    torch.manual_seed(seed)
     device, K = _device(model), model.components
     pixels = images[0].numel()
     mix_sse = torch.zeros((), dtype=torch.float64, device=device)
     comp_sse = torch.zeros(K, dtype=torch.float64, device=device)
     for x in _chunks(images, batch_size):
         x = x.to(device)
-        recon = model.reconstruct(x, weights=weights)
+        recon = model.reconstruct(x, weights=weights, latent=latent)
         mix_sse += ((recon - x) ** 2).sum(dtype=torch.float64)
         comps = model.reconstruct_components(x)
         comp_sse += ((comps - x.unsqueeze(0)) ** 2).flatten(1).sum(-1, dtype=torch.float64)
@@ -52,6 +62,75 @@ def reconstruction_errors(model: MVAE, images: Tensor, batch_size: int = 1000,
 
     return {"mixture": summary(float(mix_sse)),
             "components": [summary(float(v)) for v in comp_sse]}
+
+
+def errors_by_mode(model: MVAE, images: Tensor, batch_size: int = 1000) -> dict[str, dict]:
+    """:func:`reconstruction_errors` in each of :data:`MODES`, labelled."""
+    return {mode: reconstruction_errors(model, images, batch_size, weights=w, latent=z)
+            for mode, (w, z) in MODES.items()}
+
+
+def mean_image_sse(train_images: Tensor, test_images: Tensor) -> float:
+    """Per-image SSE of predicting every test image by the mean training image: the error of a
+    model that learned nothing about the individual image (the floor any model must beat)."""
+    mean = train_images.double().mean(0, keepdim=True)
+    return float(((test_images.double() - mean) ** 2).flatten(1).sum(1).mean())
+
+
+#: A latent dimension is active when its posterior mean varies across images by more than this
+#: (Burda et al., 2016): an inactive dimension carries no information about x.
+ACTIVE_VARIANCE = 0.01
+
+
+@torch.no_grad()
+def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000) -> dict[str, object]:
+    """Is the model a mixture (images choose components) or a blend (every image uses the same
+    fixed weights)? Numbers over ``images``:
+
+    ``concentration_sum``  mean over images of sum_k a_k: large sums make w ~ Dir(a) nearly
+                           deterministic (the sd of w_k is about sqrt(E[w_k]/sum a));
+    ``expected_w``         mean over images of E[w_k | x], per component;
+    ``w_sd_between``       sd over images of E[w_k | x], averaged over k: does the choice depend
+                           on the image?
+    ``w_sd_within``        mean over images of the sd of w_k under Dir(a(x)), averaged over k;
+    ``entropy_expected_w`` mean over images of the entropy of E[w | x] (nats; log K = uniform);
+    ``dominant_share``     mean over images of max_k E[w_k | x];
+    ``active_dims``        per component, latent dims whose posterior-mean variance > 0.01;
+    ``component_sse``      per component, per-image SSE when it reconstructs alone (one-hot w);
+    ``verdict``            ``"mixture"`` when images pick a component (dominant_share > 0.5 and
+                           w_sd_between > 0.1), else ``"blend"``; ``"single"`` for K = 1.
+    """
+    model.eval()
+    device, K = _device(model), model.components
+    alphas, means = [], []
+    for x in _chunks(images, batch_size):
+        mu, _, alpha = model.encode(x.to(device))
+        alphas.append(alpha.double().cpu())
+        means.append(mu.double().cpu())
+    alpha, mu = torch.cat(alphas, 1), torch.cat(means, 1)       # (K, N), (K, N, d)
+    total = alpha.sum(0)
+    ew = alpha / total
+    sd_within = (ew * (1 - ew) / (total + 1)).sqrt()            # Dirichlet marginal sd
+    entropy = -(ew * ew.clamp_min(1e-300).log()).sum(0)
+    errors = reconstruction_errors(model, images, batch_size)
+    record = {
+        "components": K,
+        "concentration_sum": float(total.mean()),
+        "expected_w": ew.mean(1).tolist(),
+        "w_sd_between": float(ew.std(1).mean()) if ew.shape[1] > 1 else 0.0,
+        "w_sd_within": float(sd_within.mean()),
+        "entropy_expected_w": float(entropy.mean()),
+        "dominant_share": float(ew.max(0).values.mean()),
+        "active_dims": [int(v) for v in (mu.var(1) > ACTIVE_VARIANCE).sum(-1)],
+        "component_sse": [c["sse_per_image"] for c in errors["components"]],
+        "mixture_sse": errors["mixture"]["sse_per_image"],
+    }
+    if K == 1:
+        record["verdict"] = "single"
+    else:
+        mixture = record["dominant_share"] > 0.5 and record["w_sd_between"] > 0.1
+        record["verdict"] = "mixture" if mixture else "blend"
+    return record
 
 
 @torch.no_grad()

@@ -3,9 +3,10 @@
 On a CPU the step is bound by arithmetic: an MNIST K=4 step is ~3.6 GFLOP of matmuls, ~30 ms
 at the ~120 GFLOP/s that float32 reaches on two AVX2 cores. What helps there:
 
-* bfloat16 matmuls (``precision``) where the CPU has bf16 units (AMX, AVX512-BF16): several
-  times float32's rate. :func:`resolve_precision` picks them only there: without such units
-  (e.g. AVX2-only AMD EPYC) a bf16 GEMM is ~60x *slower* than float32;
+* bfloat16 matmuls (``precision="bf16"``) where the CPU has bf16 units (AMX, AVX512-BF16):
+  several times float32's rate. A switch, not the default: it costs 2.6% of per-image SSE
+  after 10 epochs (see :mod:`mvae.config`), and without such units (e.g. AVX2-only AMD EPYC) a
+  bf16 GEMM is ~60x *slower* than float32;
 * no work outside the matmuls that need not be done: gradients are released rather than zeroed
   (``set_to_none``), the dHSIC bandwidth uses a selection instead of a sort, the Bernoulli
   likelihood evaluates one log-sigmoid instead of two.
@@ -28,6 +29,8 @@ gradients on the same batch and noise.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torch import Tensor
@@ -55,7 +58,7 @@ class TrainStep:
         self.model, self.optimizer, self.images = model, optimizer, images
         self.config: Config = model.config
         device = images.device
-        self.precision = resolve_precision(precision or self.config.precision, device)
+        self.precision = check_precision(precision or self.config.precision, device)
         self.use_graph = device.type == "cuda" if graph is None else graph
         if self.use_graph and device.type != "cuda":
             raise ValueError("CUDA graph capture needs a CUDA device")
@@ -130,12 +133,13 @@ def native_bf16(device: torch.device) -> bool:
     return bool(caps.get("amx_bf16") or caps.get("avx512_bf16"))
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> ``bf16`` on a CPU with bf16 units, else ``fp32`` (on CUDA the graph replay,
-    not the arithmetic, is what makes the small MNIST step fast). Others pass through."""
-    if precision != "auto":
-        return precision
-    return "bf16" if device.type == "cpu" and native_bf16(device) else "fp32"
+def check_precision(precision: str, device: torch.device) -> str:
+    """Warn when bf16 is asked for on a device that would run it far slower than float32."""
+    if precision == "bf16" and not native_bf16(device):
+        warnings.warn(f"precision=bf16 on {device} without bf16 matmul units: each bf16 GEMM "
+                      "is emulated and ~60x slower than float32; use precision=fp32 (or "
+                      "bf16-emulated to study bf16's numerics)", RuntimeWarning, stacklevel=3)
+    return precision
 
 
 def make_optimizer(model: MVAE, lr: float, device: torch.device) -> torch.optim.Adam:

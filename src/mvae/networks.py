@@ -20,9 +20,9 @@ from torch.nn import functional as F
 
 from mvae import config
 
-#: How the networks multiply matrices (see :func:`bf16_matmul`): the config's choices less
-#: ``auto``. Master weights, activations, the loss and the samplers stay float32 in every mode.
-PRECISIONS = tuple(p for p in config.PRECISIONS if p != "auto")
+#: How the networks multiply matrices (see :func:`bf16_matmul`). Master weights, activations,
+#: the loss and the samplers stay float32 in every mode.
+PRECISIONS = config.PRECISIONS
 
 
 def _to_bf16(t: Tensor, emulate: bool) -> Tensor:
