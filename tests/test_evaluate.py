@@ -61,37 +61,55 @@ def test_mean_image_sse_matches_numpy() -> None:
     assert mean_image_sse(train, test) == pytest.approx(float(expected), rel=1e-9)
 
 
-def _patched(model: MVAE, alpha: torch.Tensor, mu: torch.Tensor) -> MVAE:
-    """Make encode() return chosen concentrations and means (variances are irrelevant here)."""
+def _patched(model: MVAE, alpha: torch.Tensor, mu: torch.Tensor,
+             outputs: list[float]) -> MVAE:
+    """encode() returns chosen concentrations and means; component k's decoder outputs the grey
+    level outputs[k] everywhere, whatever z (logits of that level)."""
     model.encode = lambda x: (mu[:, :len(x)], torch.ones_like(mu[:, :len(x)]), alpha[:, :len(x)])
+    logits = torch.logit(torch.tensor(outputs)).view(-1, 1, 1)
+    model.decode = lambda z: logits.expand(z.shape[0], z.shape[1], 784)
     return model
 
 
-def test_diagnostics_call_fixed_large_concentrations_a_blend() -> None:
-    model, n = _model(3), 40
-    alpha = torch.tensor([10.0, 20.0, 20.0])[:, None].expand(3, n).contiguous()
-    mu = torch.zeros(3, n, 3)
+def test_components_that_only_work_together_are_a_blend() -> None:
+    """Grey images, one black and one white component at fixed weights: only the blend fits."""
+    model, n = _model(2), 40
+    alpha = torch.tensor([25.0, 25.0])[:, None].expand(2, n).contiguous()
+    mu = torch.zeros(2, n, 3)
     mu[0, :, 0] = torch.linspace(-1, 1, n)            # only component 0, dim 0, varies
-    diag = mixture_diagnostics(_patched(model, alpha, mu), torch.rand(n, 1, 28, 28))
+    diag = mixture_diagnostics(_patched(model, alpha, mu, [1e-4, 1 - 1e-4]),
+                               torch.full((n, 1, 28, 28), 0.5))
     assert diag["verdict"] == "blend"
     assert diag["concentration_sum"] == pytest.approx(50.0)
-    np.testing.assert_allclose(diag["expected_w"], [0.2, 0.4, 0.4], rtol=1e-6)
+    np.testing.assert_allclose(diag["expected_w"], [0.5, 0.5], rtol=1e-6)
     assert diag["w_sd_between"] == pytest.approx(0.0, abs=1e-9)
-    assert diag["w_sd_within"] == pytest.approx(np.mean([np.sqrt(p * (1 - p) / 51)
-                                                         for p in (0.2, 0.4, 0.4)]), rel=1e-6)
-    assert diag["active_dims"] == [1, 0, 0]
-    assert len(diag["component_sse"]) == 3
+    assert diag["w_sd_within"] == pytest.approx(np.sqrt(0.25 / 51), rel=1e-6)
+    assert diag["active_dims"] == [1, 0]
+    assert diag["mixture_sse"] == pytest.approx(0.0, abs=1e-6)
+    np.testing.assert_allclose(diag["component_sse"], [784 * 0.25] * 2, rtol=1e-3)
 
 
-def test_diagnostics_call_image_dependent_peaked_weights_a_mixture() -> None:
-    model, n = _model(3), 30
-    alpha = torch.full((3, n), 0.05)
-    alpha[torch.arange(n) % 3, torch.arange(n)] = 5.0  # each image picks one component
-    diag = mixture_diagnostics(_patched(model, alpha, torch.randn(3, n, 3)),
-                               torch.rand(n, 1, 28, 28))
+def test_images_that_pick_a_fitting_component_are_a_mixture() -> None:
+    model, n = _model(2), 30
+    pick = torch.arange(n) % 2                        # black images -> 0, white images -> 1
+    alpha = torch.full((2, n), 0.05)
+    alpha[pick, torch.arange(n)] = 5.0
+    images = pick.float().view(n, 1, 1, 1).expand(n, 1, 28, 28).clamp(1e-4, 1 - 1e-4)
+    diag = mixture_diagnostics(_patched(model, alpha, torch.randn(2, n, 3), [1e-4, 1 - 1e-4]),
+                               images)
     assert diag["verdict"] == "mixture"
-    assert diag["dominant_share"] == pytest.approx(5.0 / 5.1)
-    assert diag["entropy_expected_w"] < 0.2
+    assert diag["dominant_share"] == pytest.approx(5.0 / 5.05)
+    assert diag["top_component_share"] == pytest.approx(0.5)
+    assert diag["dominant_sse"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_one_component_doing_all_the_work_is_named() -> None:
+    model, n = _model(2), 20
+    alpha = torch.tensor([5.0, 0.05])[:, None].expand(2, n).contiguous()
+    diag = mixture_diagnostics(_patched(model, alpha, torch.randn(2, n, 3), [1e-4, 1 - 1e-4]),
+                               torch.zeros(n, 1, 28, 28))
+    assert diag["verdict"] == "one component"
+    assert diag["top_component_share"] == 1.0
 
 
 def test_diagnostics_for_a_single_vae() -> None:

@@ -154,6 +154,11 @@ def test_tiny_end_to_end(tmp_path: Path) -> None:
         assert rec["mixture"]["sse_per_image"] > 0 and 0 < rec["mixture"]["rmse"] < 1
         assert len(rec["components"]) == cfg.components
         assert rec["source"]
+        assert set(rec["modes"]) == {"deterministic", "sampled"}
+        assert rec["modes"]["deterministic"]["mixture"] == rec["mixture"]
+        assert rec["mean_image_sse"] > 0
+        assert rec["diagnostics"]["verdict"] in (("single",) if cfg.components == 1
+                                                 else ("blend", "mixture", "one component"))
         probes = json.loads((res / "eval" / run / "probes.json").read_text())
         for clf in ("mlp", "linear_svm", "knn"):
             accs = [probes[clf]["concatenated"], *probes[clf]["components"]]

@@ -268,7 +268,7 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
     and a few test images with their mixture, per-component reconstructions and prior samples."""
     import numpy as np
 
-    from mvae.evaluate import generate, reconstruction_errors
+    from mvae.evaluate import errors_by_mode, generate, mean_image_sse, mixture_diagnostics
     from mvae.provenance import collect, write_json
     from mvae.train import load_run, load_split
 
@@ -276,9 +276,13 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
     model, config = load_run(run_dir, device)
     test = load_split(config, "test")
     x = test.floats()
-    errors = reconstruction_errors(model, x)
+    modes = errors_by_mode(model, x)
     write_json(Path(out_json), {"run": config.name, "config": config.to_dict(),
-                                "n_test": len(test), "source": test.source, **errors,
+                                "n_test": len(test), "source": test.source,
+                                **modes["deterministic"], "modes": modes,
+                                "mean_image_sse": mean_image_sse(
+                                    load_split(config, "train").floats(), x),
+                                "diagnostics": mixture_diagnostics(model, x),
                                 "provenance": {**collect(device), **_run_record(Path(run_dir))}})
     # one image per class first, so a row of examples shows different digits/objects
     order = np.concatenate([np.flatnonzero(test.labels.numpy() == c)[:1] for c in range(10)])

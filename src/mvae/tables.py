@@ -107,12 +107,18 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
         elif main and c["components"] in PAPER_TABLE1_MVAE:
             paper, note = PAPER_TABLE1_MVAE[c["components"]], PAPER_TABLE1_NOTE
         comps = [x["sse_per_image"] for x in rec["components"]]
+        modes = rec.get("modes", {})
+        diag = rec.get("diagnostics", {})
         rows.append({"run": run, "dataset": c["dataset"], "K": c["components"],
                      "latent_dim": c["latent_dim"], "beta": c["beta"], "seed": c["seed"],
                      "epochs": c["epochs"], "n_test": rec["n_test"],
                      "sse_per_image": rec["mixture"]["sse_per_image"],
+                     "sse_sampled": modes.get("sampled", {}).get("mixture", {}).get(
+                         "sse_per_image", math.nan),
                      "mse_per_pixel": rec["mixture"]["mse_per_pixel"],
                      "rmse": rec["mixture"]["rmse"], "best_component_sse": min(comps),
+                     "mean_image_sse": rec.get("mean_image_sse", math.nan),
+                     "verdict": diag.get("verdict", ""),
                      "paper_sse_per_image": paper, "paper_note": note, "source": rec["source"]})
     return pd.DataFrame(rows), _provenance(recs)
 
