@@ -1,6 +1,6 @@
 """M-VAE pipeline: data -> train every configuration -> evaluate -> tables, figures -> book.
 
-    snakemake --cores 8                        # the paper preset (the full grid; wants a GPU)
+    snakemake --cores 2                        # the paper preset (the full grid; ~13 h, 2 CPUs)
     snakemake --cores 8 --config preset=quick  # every rule on small subsets, ~10 min on 2 CPUs
 
 See pipeline/README.md for the rules, presets, results layout and the GPU / SLURM profiles.
@@ -59,6 +59,9 @@ CIFAR = ex.dataset_pair(RUNS, "cifar10")
 FASHION = ex.dataset_pair(RUNS, "fashion_mnist")
 FIGRUNS = ex.figure_runs(RUNS)
 DIVERSE = ex.diversity_runs(RUNS)
+BETAS = ex.beta_sweep(RUNS)
+AUTHORS = ex.authors_runs(RUNS)
+NLL = ex.nll_runs(RUNS)
 
 wildcard_constraints:
     run="|".join(RUNS) or "NO_RUNS",

@@ -66,6 +66,19 @@ def test_component_diversity_shapes_and_values() -> None:
     assert isinstance(res["dhsic"], float) and res["dhsic"] > 0
 
 
+def test_dhsic_ceiling_is_the_identical_codes_value_and_bounds_the_measured_one() -> None:
+    """With n = 128 and 20-d codes the V-statistic can only move from ~0.0066 (independent) to
+    ~0.0132 (identical): the ceiling says how little room the beta = 1 penalty has."""
+    from mvae.dhsic import dhsic
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 128, 20, generator=g, dtype=torch.float64)
+    res = component_diversity(x, max_samples=128)
+    assert res["dhsic_identical"] == pytest.approx(float(dhsic([x[0]] * 4)), rel=1e-12)
+    assert 0 < res["dhsic"] < res["dhsic_identical"]
+    assert 0.012 < res["dhsic_identical"] < 0.015 and 0.005 < res["dhsic"] < 0.008
+
+
 def test_pairwise_hsic_matches_a_numpy_oracle() -> None:
     g = torch.Generator().manual_seed(1)
     x = torch.randn(2, 120, 3, generator=g, dtype=torch.float64)

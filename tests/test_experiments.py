@@ -12,11 +12,14 @@ from mvae.config import ConfigError
 from mvae.experiments import (
     PresetError,
     ablation_pair,
+    authors_runs,
     available_presets,
+    beta_sweep,
     dataset_pair,
     latent2d_runs,
     load_preset,
     mnist_sweep,
+    nll_runs,
     table2_runs,
 )
 
@@ -45,7 +48,18 @@ def test_paper_grid_is_the_issue_grid() -> None:
         assert (runs[n].train_subset, runs[n].latent_dim) == (10000, 256)
         assert runs[n].resolved_architecture == "conv"
     assert set(dataset_pair(runs, "fashion_mnist")) == {"mixture", "vae"}
-    assert len(runs) == 21
+    # the claims grid: beta sweep, authors' settings, the wide VAE, binarised runs for the NLL
+    assert beta_sweep(runs) == {"0": "mnist-k4-beta0", "1": "mnist-k4-s0",
+                                "100": "mnist-k4-beta1e2", "1000": "mnist-k4-beta1e3",
+                                "10000": "mnist-k4-beta1e4"}
+    for n in authors_runs(runs):
+        c = runs[n]
+        assert (c.normalize_alpha, c.dirichlet_prior, c.kl_reduction) == (True, 0.25, "mean")
+    assert sorted(runs[n].beta for n in authors_runs(runs)) == [1.0, 1000.0]
+    assert table2_runs(runs)["wide_vae"] == ["mnist-k1-d80"]
+    assert sorted(runs[n].components for n in nll_runs(runs)) == [1, 4]
+    assert all(runs[n].binarize for n in nll_runs(runs))
+    assert len(runs) == 29
     assert exp.datasets == ["mnist", "cifar10", "fashion_mnist"]
 
 
@@ -58,6 +72,9 @@ def test_small_presets_cover_every_table(preset: str) -> None:
     assert table2_runs(runs)["mixture"] and table2_runs(runs)["vae"]
     assert len(latent2d_runs(runs)) == 2
     assert ablation_pair(runs)
+    if preset == "tiny":  # the claims grid in miniature, so CI runs every claims rule
+        assert len(beta_sweep(runs)) == 3 and authors_runs(runs) and nll_runs(runs)
+        assert table2_runs(runs)["wide_vae"]
     assert len(dataset_pair(runs, "cifar10")) == 2
     assert len(dataset_pair(runs, "fashion_mnist")) == 2
     assert all(c.epochs <= 3 and c.train_subset for c in runs.values())

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from mvae.experiments import dataset_pair, diversity_runs, latent2d_runs, load_preset
+from mvae.experiments import (
+    authors_runs,
+    beta_sweep,
+    dataset_pair,
+    diversity_runs,
+    latent2d_runs,
+    load_preset,
+    nll_runs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -41,14 +49,24 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+def claims_tables(runs: dict) -> list[str]:
+    """The claims-grid tables a preset makes (only where it has the runs)."""
+    return [t for t, has in (("beta_sweep", beta_sweep(runs)), ("authors_settings",
+                                                                 authors_runs(runs)),
+                             ("nll", nll_runs(runs))) if has]
+
+
 def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
     exp = load_preset(preset)
     n = len(exp.runs)
     counts = {"data": len(exp.datasets), "train": n, "reconstruct": n, "latents": n, "probe": n,
               "diversity": len(diversity_runs(exp.runs)),
               "latents_2d": len(latent2d_runs(exp.runs)),
-              "score": len(dataset_pair(exp.runs, "cifar10")), "table": len(TABLES),
+              "score": len(dataset_pair(exp.runs, "cifar10")),
+              "table": len(TABLES) + len(claims_tables(exp.runs)),
               "figure": len(FIGURES), "provenance": 1, "all": 1}
+    if nll_runs(exp.runs):
+        counts["nll"] = len(nll_runs(exp.runs))
     if exp.settings["fetch_fid_weights"]:
         counts["fid_weights"] = 1
     if book:
@@ -66,12 +84,13 @@ def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
     counts = job_counts(done.stdout)
     assert counts == expected_counts(preset, book=preset != "tiny")
     if preset == "paper":
-        assert counts["train"] == 21 and counts["total"] == 122
+        assert counts["train"] == 29 and counts["total"] == 165 and counts["nll"] == 2
         # every configuration of the grid is a train job
         for k in range(1, 11):
             assert f"{tmp_path}/paper/runs/mnist-k{k}-s0/done.json" in done.stdout
         for name in ("mnist-k1-s2", "mnist-k4-s2", "mnist2d-k4", "mnist2d-k1", "mnist-k4-beta0",
-                     "cifar10-k4", "cifar10-k1", "fashion-k4", "fashion-k1"):
+                     "cifar10-k4", "cifar10-k1", "fashion-k4", "fashion-k1", "mnist-k4-beta1e4",
+                     "mnist-k4-authors", "mnist-k1-d80", "mnistbin-k4"):
             assert f"{tmp_path}/paper/runs/{name}/done.json" in done.stdout
 
 
@@ -115,7 +134,7 @@ def test_slurm_profile_resolves(tmp_path: Path) -> None:
     assert re.search(r"Using profiles? pipeline/profiles/slurm", done.stdout + done.stderr)
     assert job_counts(done.stdout)["total"] == expected_counts("paper")["total"]
     train_jobs = re.findall(r"rule train:.*?resources: ([^\n]*)", done.stdout, re.S)
-    assert len(train_jobs) == 21
+    assert len(train_jobs) == 29
     assert all("gpu=1" in r and "slurm_partition=gpu" in r for r in train_jobs)
 
 
@@ -177,7 +196,7 @@ def test_tiny_end_to_end(tmp_path: Path) -> None:
                     "fid_reconstructions"} <= set(scores)
     tables = [t for t in TABLES if not (t == "table3_cifar" and "cifar10" in excluded)
               and not (t == "fashion" and "fashion_mnist" in excluded)]
-    for table in tables:
+    for table in tables + claims_tables(exp.runs):
         rows = json.loads((res / "tables" / f"{table}.json").read_text())
         assert rows["rows"], table
         assert rows["provenance"]["configs"], table

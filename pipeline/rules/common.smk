@@ -5,7 +5,7 @@ TABLE_INPUTS = {
     # table name -> (eval files it reads, in run order)
     "table1_reconstruction": lambda: expand(f"{R}/eval/{{run}}/reconstruction.json", run=RUNS),
     "table2_probes": lambda: expand(f"{R}/eval/{{run}}/probes.json",
-                                    run=TABLE2["mixture"] + TABLE2["vae"]),
+                                    run=TABLE2["mixture"] + TABLE2["vae"] + TABLE2["wide_vae"]),
     "fig4_knn_vs_k": lambda: expand(f"{R}/eval/{{run}}/probes.json",
                                     run=[r for runs in SWEEP.values() for r in runs]),
     "table3_cifar": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=CIFAR.values(),
@@ -15,6 +15,12 @@ TABLE_INPUTS = {
     "fashion": lambda: [f"{R}/eval/{r}/{k}.json" for r in FASHION.values()
                         for k in ("reconstruction", "probes")
                         + (("diversity",) if r in DIVERSE else ())],
+    "beta_sweep": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=BETAS.values(),
+                                 kind=["diversity", "reconstruction", "probes"]),
+    "authors_settings": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json",
+                                       run=AUTHORS + TABLE2["mixture"][:1],
+                                       kind=["reconstruction", "probes"]),
+    "nll": lambda: expand(f"{R}/eval/{{run}}/nll.json", run=NLL),
 }
 
 FIGURE_INPUTS = {
@@ -34,7 +40,8 @@ _HAS = {
     "fig4_knn_vs_k": bool(SWEEP), "table3_cifar": bool(CIFAR), "ablation_dhsic": bool(ABLATION),
     "fashion": bool(FASHION), "fig1_reconstructions": bool(FIGRUNS),
     "fig2_components": "mixture" in FIGRUNS, "fig3_latents": bool(LATENT2D),
-    "fig5_cifar": bool(CIFAR), "ablation": bool(ABLATION),
+    "fig5_cifar": bool(CIFAR), "ablation": bool(ABLATION), "beta_sweep": bool(BETAS),
+    "authors_settings": bool(AUTHORS), "nll": bool(NLL),
 }
 TABLES = [t for t in TABLE_INPUTS if _HAS[t]]
 FIGURES = [f for f in FIGURE_INPUTS if _HAS[f]]
@@ -54,6 +61,8 @@ def eval_targets():
             out.append(f"{R}/eval/{run}/latents_2d.npz")
         if run in CIFAR.values():
             out.append(f"{R}/eval/{run}/scores.json")
+        if run in NLL:
+            out.append(f"{R}/eval/{run}/nll.json")
     return out
 
 
@@ -65,6 +74,7 @@ def benchmark_targets():
     out += [f"{R}/benchmarks/probe/{run}.tsv" for run in RUNS]
     out += [f"{R}/benchmarks/diversity/{run}.tsv" for run in DIVERSE]
     out += [f"{R}/benchmarks/score/{run}.tsv" for run in CIFAR.values()]
+    out += [f"{R}/benchmarks/nll/{run}.tsv" for run in NLL]
     return out
 
 

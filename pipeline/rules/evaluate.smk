@@ -108,3 +108,21 @@ rule score:
         f"{R}/benchmarks/score/{{run}}.tsv"
     script:
         "../scripts/score.py"
+
+
+rule nll:
+    # Binarised-MNIST runs: log p(x) by importance sampling (IWAE), comparable with published VAEs.
+    input:
+        done=f"{R}/runs/{{run}}/done.json",
+    output:
+        f"{R}/eval/{{run}}/nll.json",
+    params:
+        run_dir=lambda w: run_dir(w.run),
+        samples=SETTINGS["nll_samples"],
+    threads: SETTINGS["train_threads"]
+    log:
+        f"{R}/logs/nll/{{run}}.log",
+    benchmark:
+        f"{R}/benchmarks/nll/{{run}}.tsv"
+    script:
+        "../scripts/nll.py"

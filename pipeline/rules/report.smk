@@ -13,7 +13,8 @@ rule table:
     params:
         preset=EXP.preset,
         selection=lambda w: {"sweep": SWEEP, "table2": TABLE2, "ablation": ABLATION,
-                             "cifar": CIFAR, "fashion": FASHION},
+                             "cifar": CIFAR, "fashion": FASHION, "beta_sweep": BETAS,
+                             "authors": AUTHORS, "nll": NLL},
     log:
         f"{R}/logs/tables/{{table}}.log",
     script:

@@ -81,7 +81,7 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
     result: dict[str, Any] = {"n_cka": n, "n_kernel": m}
     if k == 1:
         return {**result, "pairwise_cka": [], "mean_offdiag_cka": None, "pairwise_hsic": [],
-                "mean_offdiag_hsic": None, "dhsic": None}
+                "mean_offdiag_hsic": None, "dhsic": None, "dhsic_identical": None}
     if m < n:
         index = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:m]
         sub = z[:, index.sort().values]
@@ -102,4 +102,5 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
             "pairwise_hsic": hsic,
             "mean_offdiag_hsic": sum(hsic[i][j] for i in range(k)
                                      for j in range(i + 1, k)) / pairs,
-            "dhsic": float(dhsic(sub))}
+            "dhsic": float(dhsic(sub)),
+            "dhsic_identical": float(dhsic(sub[:1].expand_as(sub)))}

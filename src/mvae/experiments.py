@@ -39,6 +39,7 @@ PRESET_DIR = Path(__file__).resolve().parents[2] / "pipeline" / "config"
 DEFAULT_SETTINGS: dict[str, Any] = {
     "probe_max_train": None,      # train codes per probe (None: all); the SVM/MLP cost grows fast
     "probe_classifiers": ["mlp", "linear_svm", "knn"],
+    "nll_samples": 1000,          # importance samples per test image for the IWAE NLL
     "diversity_max": 2000,        # test codes for CKA/HSIC: the Gram matrices are N x N
     "score_images": 5000,         # test images (and as many samples) for IS/FID on CIFAR-10
     "figure_images": 8,           # test images per row in Figs. 1, 2 and 5
@@ -133,26 +134,80 @@ def load_preset(preset: str = "paper", exclude_datasets: list[str] | tuple[str, 
 
 
 # --------------------------------------------------------------------------- run selections
-def _main_mnist(c: Config, latent: int | None = None) -> bool:
-    return c.dataset == "mnist" and c.latent_dim != 2 and c.beta > 0 and (
-        latent is None or c.latent_dim == latent)
+#: The paper's dHSIC weight: runs with another beta belong to the beta sweep, not Table I.
+PAPER_BETA = 1.0
+
+
+def _paper_objective(c: Config) -> bool:
+    """The paper's objective as we read it: none of the authors'-code switches, grey levels."""
+    default = Config()
+    return (not c.binarize and c.normalize_alpha == default.normalize_alpha
+            and c.dirichlet_prior == default.dirichlet_prior
+            and c.kl_reduction == default.kl_reduction
+            and c.reconstruction == default.reconstruction)
+
+
+def _main_latent(runs: dict[str, Config]) -> int | None:
+    """The latent size of the main MNIST mixtures (20 in the paper; smaller in CI presets)."""
+    sizes = [c.latent_dim for c in runs.values() if c.dataset == "mnist" and c.components > 1
+             and c.latent_dim != 2 and _paper_objective(c)]
+    return max(set(sizes), key=sizes.count) if sizes else None
+
+
+def _main_mnist(c: Config, latent: int | None) -> bool:
+    return (c.dataset == "mnist" and c.latent_dim != 2 and c.beta == PAPER_BETA
+            and _paper_objective(c) and (latent is None or c.latent_dim == latent))
 
 
 def mnist_sweep(runs: dict[str, Config]) -> dict[int, list[str]]:
-    """The MNIST K sweep (latent != 2, beta > 0): {K: [runs, one per seed]}, K ascending."""
+    """The MNIST K sweep (the paper's objective, beta = 1, the main latent size):
+    {K: [runs, one per seed]}, K ascending. Claims-grid runs (other betas, the authors'
+    settings, binarised digits, the wide VAE) are selected by the helpers below instead."""
+    latent = _main_latent(runs)
     out: dict[int, list[str]] = {}
     for name, c in runs.items():
-        if _main_mnist(c):
+        if _main_mnist(c, latent):
             out.setdefault(c.components, []).append(name)
     return dict(sorted(out.items()))
 
 
+def beta_sweep(runs: dict[str, Config]) -> dict[str, str]:
+    """The dHSIC-weight sweep: {beta as text: run} for the MNIST mixtures that differ from the
+    Table II mixture (first seed) only in beta. Empty without at least two betas."""
+    main = table2_runs(runs)["mixture"]
+    if not main:
+        return {}
+    ref = runs[main[0]]
+    out = {}
+    for name, c in runs.items():
+        if (c.dataset == "mnist" and _paper_objective(c) and c.components == ref.components
+                and c.latent_dim == ref.latent_dim and c.seed == ref.seed):
+            out.setdefault(f"{c.beta:g}", name)
+    return dict(sorted(out.items(), key=lambda kv: float(kv[0]))) if len(out) > 1 else {}
+
+
+def authors_runs(runs: dict[str, Config]) -> list[str]:
+    """MNIST runs with the authors' code settings (normalised alphas), any beta."""
+    return [n for n, c in runs.items() if c.dataset == "mnist" and c.normalize_alpha
+            and not c.binarize]
+
+
+def nll_runs(runs: dict[str, Config]) -> list[str]:
+    """Runs on dynamically binarised digits: their log-likelihood is estimated (IWAE)."""
+    return [n for n, c in runs.items() if c.binarize]
+
+
 def table2_runs(runs: dict[str, Config], k: int = 4) -> dict[str, list[str]]:
-    """Table II: the main MNIST runs with K = ``k`` (all seeds) and the VAE (K = 1)."""
+    """Table II: the main MNIST runs with K = ``k`` (all seeds), the VAE (K = 1) and, as a
+    baseline, VAEs whose latent is as wide as the mixture's concatenated codes (K x d)."""
     sweep = mnist_sweep(runs)
     if k not in sweep:  # small presets may stop short of K = 4: take the largest K
         k = max((key for key in sweep if key > 1), default=k)
-    return {"mixture": sweep.get(k, []), "vae": sweep.get(1, [])}
+    mixture = sweep.get(k, [])
+    width = k * runs[mixture[0]].latent_dim if mixture else None
+    wide = [n for n, c in runs.items() if c.dataset == "mnist" and c.components == 1
+            and c.latent_dim == width and c.beta == PAPER_BETA and _paper_objective(c)]
+    return {"mixture": mixture, "vae": sweep.get(1, []), "wide_vae": wide}
 
 
 def latent2d_runs(runs: dict[str, Config]) -> list[str]:
@@ -164,10 +219,11 @@ def latent2d_runs(runs: dict[str, Config]) -> list[str]:
 def ablation_pair(runs: dict[str, Config]) -> dict[str, str]:
     """The dHSIC ablation: the beta = 0 MNIST run and the main run it differs from only in beta
     (same K, latent size and seed). Empty when the preset has no ablation."""
+    latent = _main_latent(runs)
     for name, c in runs.items():
-        if c.dataset == "mnist" and c.beta == 0 and c.latent_dim != 2:
+        if c.dataset == "mnist" and c.beta == 0 and c.latent_dim != 2 and _paper_objective(c):
             for other, o in runs.items():
-                if (_main_mnist(o) and o.components == c.components
+                if (_main_mnist(o, latent) and o.components == c.components
                         and o.latent_dim == c.latent_dim and o.seed == c.seed):
                     return {"with_dhsic": other, "without_dhsic": name}
     return {}
@@ -293,6 +349,34 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
                         mixture=to8(model.reconstruct(xs)),
                         components=to8(model.reconstruct_components(xs)),
                         samples=to8(generate(model, n_examples, seed=0)))
+
+
+def nll_step(run_dir: str | Path, out: str | Path, samples: int) -> None:
+    """Negative log-likelihood (IWAE, ``samples`` importance samples) of the fixed binarised test
+    set, in nats per image, beside the ELBO of the same images."""
+    import torch
+
+    from mvae.likelihood import fixed_binarization, iwae_log_likelihood
+    from mvae.objective import mixture_loss
+    from mvae.provenance import collect, write_json
+    from mvae.train import load_run, load_split
+
+    device = _device()
+    model, config = load_run(run_dir, device)
+    test = load_split(config, "test")
+    x = fixed_binarization(test.floats())
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    log_px = iwae_log_likelihood(model, x, samples=samples)
+    seconds = time.perf_counter() - t0
+    with torch.no_grad():
+        elbo = -sum(float(mixture_loss(model(b.to(device)), b.to(device), config).loss) * len(b)
+                    for b in x.split(500)) / len(x)
+    write_json(Path(out), {"run": config.name, "config": config.to_dict(), "n_test": len(x),
+                           "samples": samples, "nll": float(-log_px.mean()),
+                           "nll_sem": float(log_px.std() / len(x) ** 0.5), "elbo": elbo,
+                           "seconds": seconds, "source": test.source,
+                           "provenance": {**collect(device), **_run_record(Path(run_dir))}})
 
 
 def latents_step(run_dir: str | Path, out: str | Path) -> None:

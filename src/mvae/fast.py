@@ -68,6 +68,8 @@ class TrainStep:
 
     def _eager(self, idx: Tensor) -> Tensor:
         x = self.images.index_select(0, idx)
+        if self.config.binarize:  # dynamic binarisation: a fresh Bernoulli draw every step
+            x = torch.bernoulli(x)
         self.model.set_precision(self.precision)
         try:
             terms = mixture_loss(self.model(x), x, self.config)

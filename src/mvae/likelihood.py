@@ -30,6 +30,12 @@ from torch.distributions import Gamma, Normal
 from mvae.model import MVAE
 
 
+def fixed_binarization(images: Tensor, seed: int = 0) -> Tensor:
+    """One reproducible Bernoulli draw of grey-level images: the fixed binarised test set."""
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    return torch.bernoulli(images.cpu(), generator=generator).to(images.device)
+
+
 def sample_log_dirichlet(alpha: Tensor, samples: int) -> Tensor:
     """log w for ``samples`` draws of w ~ Dir(alpha); alpha (K, B) -> (S, K, B), exact in logs."""
     a = alpha.unsqueeze(0).expand(samples, *alpha.shape)

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from mvae import data as mvae_data
 from mvae.config import Config
 from mvae.fast import TrainStep, make_optimizer
+from mvae.likelihood import fixed_binarization
 from mvae.model import MVAE
 from mvae.objective import TERMS, mixture_loss
 from mvae.provenance import collect, write_json
@@ -170,6 +171,8 @@ def train(config: Config, run_dir: str | Path, *, progress: bool = True,
     stop = min(config.epochs, until_epoch) if until_epoch is not None else config.epochs
     x_train = train_set.floats().to(device)
     x_test = test_set.floats().to(device)
+    if config.binarize:
+        x_test = fixed_binarization(x_test)
     n_batches, batch = batches(len(x_train), config.batch_size, torch.Generator()).shape
     step_fn = TrainStep(model, optimizer, x_train, batch, graph=graph)
     bar = tqdm(total=(stop - start_epoch) * n_batches, disable=not progress or stop <= start_epoch,

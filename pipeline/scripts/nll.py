@@ -1,0 +1,8 @@
+"""IWAE negative log-likelihood of one binarised-MNIST run (rule nll)."""
+
+from mvae.experiments import logged, nll_step, set_threads
+
+sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
+with logged(sm.log[0]):
+    set_threads(sm.threads)
+    nll_step(sm.params.run_dir, sm.output[0], sm.params.samples)
