@@ -151,3 +151,24 @@ def test_conv_model_runs_in_bf16_and_returns_float32() -> None:
     out = model(x).decoded
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, reference, rtol=0.1, atol=0.1)
+
+
+def test_binarized_training_sees_fresh_binary_batches() -> None:
+    config = Config(components=2, binarize=True, **SMALL)
+    torch.manual_seed(0)
+    model = MVAE(config)
+    seen = []
+    model.register_forward_pre_hook(lambda _m, args: seen.append(args[0].clone()))
+    step = TrainStep(model, make_optimizer(model, 1e-3, torch.device("cpu")),
+                     torch.full((16, 1, 28, 28), 0.5), 16)
+    step(torch.arange(16))
+    step(torch.arange(16))
+    assert all(set(x.unique().tolist()) == {0.0, 1.0} for x in seen)
+    assert not torch.equal(seen[0], seen[1])  # dynamic: a new draw every step
+
+
+def test_binarize_needs_bernoulli_pixels() -> None:
+    from mvae.config import ConfigError
+
+    with pytest.raises(ConfigError, match="binarize"):
+        Config(dataset="cifar10", binarize=True).validate()
