@@ -51,6 +51,9 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The last commit before the fast CPU path (issue "fast training on this CPU").
 BASELINE_COMMIT = "b310806"
 PARTS = ("steps", "threads", "epoch", "eval")
+#: This checkout's mvae, in the shape :func:`load_baseline` gives the old one.
+CURRENT = SimpleNamespace(Config=Config, MVAE=MVAE, TrainStep=TrainStep,
+                          make_optimizer=make_optimizer)
 
 
 # ----------------------------------------------------------------------------- the baseline
@@ -129,8 +132,6 @@ def bench_steps(args: argparse.Namespace, baseline: SimpleNamespace | None) -> l
     rows = []
     n_mnist = 512 if args.smoke else 60_000
     mnist = torch.rand(n_mnist, 1, 28, 28)
-    fast_lib = SimpleNamespace(Config=Config, MVAE=MVAE, TrainStep=TrainStep,
-                               make_optimizer=make_optimizer)
     specs = [("mnist-mlp", {"components": K, "hidden_dim": 32 if args.smoke else 500},
               mnist, args.batch) for K in args.components]
     if not args.no_cifar:
@@ -143,7 +144,7 @@ def bench_steps(args: argparse.Namespace, baseline: SimpleNamespace | None) -> l
         cfg = {**cfg, "device": "cpu", "precision": args.precision}
         conv = model_name.startswith("cifar")
         steps = max(1, args.steps // (20 if conv else 1))
-        runners = {"fast": _stepper(fast_lib, cfg, images, batch)}
+        runners = {"fast": _stepper(CURRENT, cfg, images, batch)}
         if baseline is not None:
             runners["baseline"] = _stepper(baseline, {k: v for k, v in cfg.items()
                                                       if k != "precision"}, images, batch)
@@ -230,8 +231,6 @@ def looped_runner(K: int, hidden: int, images: torch.Tensor, batch: int) -> Call
 def worker(args: argparse.Namespace) -> int:
     """``--worker MODEL``: train steps with the threads set by the parent, print images/s."""
     torch.set_num_threads(args.threads)
-    fast_lib = SimpleNamespace(Config=Config, MVAE=MVAE, TrainStep=TrainStep,
-                               make_optimizer=make_optimizer)
     if args.worker == "mnist":
         cfg, images, batch = {"components": 4}, torch.rand(10_000, 1, 28, 28), args.batch
     else:
@@ -239,7 +238,7 @@ def worker(args: argparse.Namespace) -> int:
     if args.smoke:
         cfg.update(hidden_dim=32) if args.worker == "mnist" else cfg.update(
             conv_channels=[4, 4, 8, 8, 8], latent_dim=8)
-    run = _stepper(fast_lib, {**cfg, "device": "cpu"}, images, batch)
+    run = _stepper(CURRENT, {**cfg, "device": "cpu"}, images, batch)
     run(2)
     t0 = time.perf_counter()
     run(args.steps)

@@ -205,8 +205,7 @@ def table2_runs(runs: dict[str, Config], k: int = 4) -> dict[str, list[str]]:
         k = max((key for key in sweep if key > 1), default=k)
     mixture = sweep.get(k, [])
     width = k * runs[mixture[0]].latent_dim if mixture else None
-    wide = [n for n, c in runs.items() if c.dataset == "mnist" and c.components == 1
-            and c.latent_dim == width and c.beta == PAPER_BETA and _paper_objective(c)]
+    wide = [n for n, c in runs.items() if c.components == 1 and width and _main_mnist(c, width)]
     return {"mixture": mixture, "vae": sweep.get(1, []), "wide_vae": wide}
 
 
@@ -357,9 +356,8 @@ def nll_step(run_dir: str | Path, out: str | Path, samples: int) -> None:
     import torch
 
     from mvae.likelihood import fixed_binarization, iwae_log_likelihood
-    from mvae.objective import mixture_loss
     from mvae.provenance import collect, write_json
-    from mvae.train import load_run, load_split
+    from mvae.train import evaluate_loss, load_run, load_split
 
     device = _device()
     model, config = load_run(run_dir, device)
@@ -369,9 +367,7 @@ def nll_step(run_dir: str | Path, out: str | Path, samples: int) -> None:
     t0 = time.perf_counter()
     log_px = iwae_log_likelihood(model, x, samples=samples)
     seconds = time.perf_counter() - t0
-    with torch.no_grad():
-        elbo = -sum(float(mixture_loss(model(b.to(device)), b.to(device), config).loss) * len(b)
-                    for b in x.split(500)) / len(x)
+    elbo = -evaluate_loss(model, x.to(device), 500)["loss"]
     write_json(Path(out), {"run": config.name, "config": config.to_dict(), "n_test": len(x),
                            "samples": samples, "nll": float(-log_px.mean()),
                            "nll_sem": float(log_px.std() / len(x) ** 0.5), "elbo": elbo,

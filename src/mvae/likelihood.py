@@ -28,6 +28,7 @@ from torch import Tensor
 from torch.distributions import Gamma, Normal
 
 from mvae.model import MVAE
+from mvae.objective import mixture_log_likelihood
 
 
 def fixed_binarization(images: Tensor, seed: int = 0) -> Tensor:
@@ -48,16 +49,6 @@ def log_dirichlet(log_w: Tensor, conc: Tensor) -> Tensor:
     """log Dir(w; conc) from log w, reducing the K axis (dim -2): (..., K, B) -> (..., B)."""
     return (torch.lgamma(conc.sum(-2)) - torch.lgamma(conc).sum(-2)
             + ((conc - 1) * log_w).sum(-2))
-
-
-def mixture_log_likelihood(x: Tensor, decoded: Tensor, log_w: Tensor) -> Tensor:
-    """log p(x | sum_i w_i sigmoid(l_i)) for Bernoulli pixels: x (B, D), decoded (..., K, B, D),
-    log_w (..., K, B) -> (..., B); in log space like :func:`mvae.objective.bernoulli_nll`."""
-    log_w = log_w.unsqueeze(-1)
-    log_sig = torch.nn.functional.logsigmoid(decoded)
-    log_p = torch.logsumexp(log_w + log_sig, dim=-3)
-    log_q = torch.logsumexp(log_w + log_sig - decoded, dim=-3)
-    return (x * log_p + (1 - x) * log_q).sum(-1)
 
 
 @torch.no_grad()

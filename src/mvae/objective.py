@@ -66,11 +66,17 @@ def bernoulli_nll(x: Tensor, decoded: Tensor, w: Tensor, reconstruction: str) ->
         return (w * bce.sum(-1)).sum(0)
     if decoded.shape[0] == 1:  # one component: w = 1, the plain Bernoulli log-likelihood
         return F.binary_cross_entropy_with_logits(decoded[0], x, reduction="none").sum(-1)
-    log_w = w.log().unsqueeze(-1)                             # (K, B, 1)
+    return -mixture_log_likelihood(x, decoded, w.log())
+
+
+def mixture_log_likelihood(x: Tensor, decoded: Tensor, log_w: Tensor) -> Tensor:
+    """log p(x | sum_k w_k sigmoid(l_k)) for Bernoulli pixels, in log space (see
+    :func:`bernoulli_nll`): x (B, D), decoded (..., K, B, D), log_w (..., K, B) -> (..., B)."""
+    log_w = log_w.unsqueeze(-1)
     log_sig = F.logsigmoid(decoded)
-    log_p = torch.logsumexp(log_w + log_sig, 0)               # (B, D)
-    log_q = torch.logsumexp(log_w + log_sig - decoded, 0)     # logsigmoid(-l) = logsigmoid(l) - l
-    return -(x * log_p + (1 - x) * log_q).sum(-1)
+    log_p = torch.logsumexp(log_w + log_sig, dim=-3)
+    log_q = torch.logsumexp(log_w + log_sig - decoded, dim=-3)  # logsigmoid(-l) = logsig(l) - l
+    return (x * log_p + (1 - x) * log_q).sum(-1)
 
 
 def gaussian_nll(x: Tensor, decoded: Tensor, w: Tensor, reconstruction: str, std: float) -> Tensor:
