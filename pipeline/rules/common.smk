@@ -51,19 +51,23 @@ def run_dir(run):
     return f"{R}/runs/{run}"
 
 
-def eval_targets():
-    out = []
-    for run in RUNS:
-        out += [f"{R}/eval/{run}/reconstruction.json", f"{R}/eval/{run}/probes.json"]
-        if run in DIVERSE:
-            out.append(f"{R}/eval/{run}/diversity.json")
-        if run in LATENT2D:
-            out.append(f"{R}/eval/{run}/latents_2d.npz")
-        if run in CIFAR.values():
-            out.append(f"{R}/eval/{run}/scores.json")
-        if run in NLL:
-            out.append(f"{R}/eval/{run}/nll.json")
+def run_eval_targets(run):
+    """Every evaluation file of one run (what `evaluated` waits for and the archive keeps)."""
+    out = [f"{R}/eval/{run}/reconstruction.json", f"{R}/eval/{run}/examples.npz",
+           f"{R}/eval/{run}/probes.json"]
+    if run in DIVERSE:
+        out.append(f"{R}/eval/{run}/diversity.json")
+    if run in LATENT2D:
+        out.append(f"{R}/eval/{run}/latents_2d.npz")
+    if run in CIFAR.values():
+        out.append(f"{R}/eval/{run}/scores.json")
+    if run in NLL:
+        out.append(f"{R}/eval/{run}/nll.json")
     return out
+
+
+def eval_targets():
+    return [path for run in RUNS for path in run_eval_targets(run)]
 
 
 def benchmark_targets():

@@ -126,3 +126,17 @@ rule nll:
         f"{R}/benchmarks/nll/{{run}}.tsv"
     script:
         "../scripts/nll.py"
+
+
+rule evaluated:
+    # One run trained and fully evaluated: `scripts/paper_grid.py` asks for this file, run by run,
+    # then copies the run's small outputs into the committed results/<preset>/.
+    input:
+        lambda w: run_eval_targets(w.run),
+    output:
+        f"{R}/eval/{{run}}/evaluated.json",
+    run:
+        from pathlib import Path
+        from mvae.provenance import write_json
+        write_json(Path(output[0]), {"run": wildcards.run,
+                                     "files": [os.path.relpath(p, R) for p in input]})

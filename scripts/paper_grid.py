@@ -1,0 +1,172 @@
+"""Run a preset's grid run by run in the background, committing each finished run's small outputs.
+
+The paper preset is about 17 hours of a 2-core CPU, longer than any one working session, and a
+session's processes die with it. So runs are trained and evaluated one at a time, each by the
+Snakemake pipeline, in a results folder outside the checkout (checkpoints resume after a kill);
+as soon as a run is evaluated, its small outputs are copied into ``results/<preset>/`` of this
+repository (:mod:`mvae.archive`) and committed, so a session that ends loses only the runs in
+progress. Rerunning the same command skips archived runs and resumes the interrupted ones.
+
+Each lane trains from its own git worktree of this repository's HEAD (updated before each run),
+so editing the checkout while the grid runs cannot change code under a running job; every run's
+provenance records the commit it ran from.
+
+    nohup .venv/bin/python scripts/paper_grid.py --results-root /work/paper-runs \\
+        > /work/paper-runs/grid.log 2>&1 &
+    touch /work/paper-runs/PAUSE   # finish the runs in progress, start no new one (benchmarks)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from mvae.archive import archive_bytes, export_run  # noqa: E402
+from mvae.experiments import load_preset  # noqa: E402
+
+#: Runs that feed the most tables first (Table I/II, the claims, Fig. 3, Table III), then the rest.
+PRIORITY = [
+    "mnist-k1-s0", "mnist-k4-s0", "mnist-k4-beta1e4", "mnist-k4-authors", "mnist2d-k4",
+    "mnist2d-k1", "cifar10-k1", "cifar10-k4", "mnist-k2-s0", "mnist-k3-s0", "mnist-k5-s0",
+    "mnist-k4-authors-beta1e4", "mnist-k1-d80", "mnistbin-k1", "mnistbin-k4", "mnist-k4-beta0",
+    "mnist-k4-beta1e3", "mnist-k4-beta1e2", "mnist-k6-s0", "mnist-k8-s0", "mnist-k10-s0",
+    "mnist-k1-s1", "mnist-k1-s2", "mnist-k4-s1", "mnist-k4-s2", "mnist-k7-s0", "mnist-k9-s0",
+    "fashion-k1", "fashion-k4",
+]
+COMMIT_LOCK = threading.Lock()
+
+
+def log(message: str) -> None:
+    print(time.strftime("%H:%M:%S"), message, flush=True)
+
+
+def git(*args: str, cwd: Path = REPO, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, check=check, capture_output=True, text=True)
+
+
+def archived(dest: Path, run: str) -> bool:
+    return (dest / "runs" / run / "done.json").is_file() and \
+        (dest / "eval" / run / "evaluated.json").is_file()
+
+
+def sync_worktree(path: Path) -> str:
+    """Point the lane's worktree at the repository's HEAD commit (created on first use)."""
+    head = git("rev-parse", "HEAD").stdout.strip()
+    if not (path / ".git").exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        git("worktree", "add", "--detach", str(path), head)
+    else:
+        git("checkout", "--detach", "--force", "-q", head, cwd=path)
+    return head
+
+
+def snakemake(lane_code: Path, results_root: Path, preset: str, run: str, cores: int,
+              logfile: Path) -> int:
+    target = results_root / preset / "eval" / run / "evaluated.json"
+    cifar = REPO.parent / "shared" / "data" / "cifar10-jpeg"
+    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nolock",
+           "--rerun-incomplete", "--rerun-triggers", "mtime", "--config", f"preset={preset}",
+           f"results_dir={results_root}", f"data_dir={REPO / 'data'}",
+           *( [f"cifar10_path={cifar}"] if cifar.is_dir() else []), "--", str(target)]
+    env = dict(os.environ, PYTHONPATH=str(lane_code / "src"))
+    with open(logfile, "a") as fh:
+        fh.write(f"\n### {time.ctime()} {' '.join(cmd)}\n")
+        fh.flush()
+        return subprocess.run(cmd, cwd=lane_code, env=env, stdout=fh, stderr=subprocess.STDOUT
+                              ).returncode
+
+
+def commit(dest: Path, run: str, files: list[Path]) -> None:
+    """Commit only the archive's paths (whatever else is staged stays staged), retrying on lock."""
+    done = json.loads((dest / "runs" / run / "done.json").read_text())
+    wall = done.get("train_seconds")
+    message = (f"Results ({dest.name}): {run}, {len(files)} files"
+               + (f", trained in {float(wall) / 60:.0f} min" if wall else "")
+               + f"; archive {archive_bytes(dest) / 1e6:.1f} MB")
+    rel = dest.relative_to(REPO)
+    for attempt in range(30):
+        with COMMIT_LOCK:
+            added = git("add", "--", str(rel), check=False)
+            committed = added.returncode == 0 and git(
+                "commit", "-q", "-m", message, "--", str(rel), check=False).returncode == 0
+        if committed:
+            log(f"committed {run}: {message}")
+            return
+        time.sleep(10)  # another git command holds index.lock: wait for it
+    log(f"could not commit {run} (git busy); its files are in {dest}, commit them by hand")
+
+
+def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
+    code = args.code_root / f"lane{index}"
+    dest = REPO / "results" / args.preset
+    logs = args.results_root / "grid-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            run = todo.get_nowait()
+        except queue.Empty:
+            return
+        while (args.results_root / "PAUSE").exists():
+            time.sleep(30)
+        head = sync_worktree(code)
+        log(f"lane {index}: {run} at {head[:8]}")
+        start = time.time()
+        rc = snakemake(code, args.results_root, args.preset, run, args.cores, logs / f"{run}.log")
+        if rc != 0:
+            log(f"lane {index}: {run} FAILED (exit {rc}) after {time.time() - start:.0f} s; "
+                f"see {logs / (run + '.log')}")
+            continue
+        files = export_run(args.results_root / args.preset, dest, run)
+        log(f"lane {index}: {run} done in {time.time() - start:.0f} s")
+        if args.commit:
+            commit(dest, run, files)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results-root", type=Path, required=True,
+                        help="results_dir for Snakemake, outside the checkout (checkpoints)")
+    parser.add_argument("--code-root", type=Path, default=None,
+                        help="where the lanes' worktrees live (default RESULTS_ROOT/code)")
+    parser.add_argument("--preset", default="paper")
+    parser.add_argument("--lanes", type=int, default=1, help="runs trained at once")
+    parser.add_argument("--cores", type=int, default=1, help="cores per lane")
+    parser.add_argument("--runs", nargs="*", help="these runs, in this order (default: all)")
+    parser.add_argument("--no-commit", dest="commit", action="store_false")
+    args = parser.parse_args()
+    args.results_root = args.results_root.resolve()
+    args.code_root = (args.code_root or args.results_root / "code").resolve()
+
+    grid = list(load_preset(args.preset).runs)
+    unknown = sorted(set(args.runs or []) - set(grid))
+    if unknown:
+        parser.error(f"not in the {args.preset} preset: {', '.join(unknown)}")
+    order = args.runs or [r for r in PRIORITY if r in grid] + [r for r in grid if r not in PRIORITY]
+    dest = REPO / "results" / args.preset
+    todo: queue.Queue[str] = queue.Queue()
+    for run in order:
+        if archived(dest, run):
+            log(f"{run}: already archived in {dest.relative_to(REPO)}")
+        else:
+            todo.put(run)
+    log(f"{todo.qsize()} runs to do, {args.lanes} lane(s) x {args.cores} core(s)")
+    threads = [threading.Thread(target=lane, args=(i, todo, args)) for i in range(args.lanes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log("grid finished" if all(archived(dest, r) for r in order) else "grid stopped with gaps")
+
+
+if __name__ == "__main__":
+    main()
