@@ -94,7 +94,7 @@ def commit(dest: Path, run: str, files: list[Path]) -> None:
                + (f", trained in {float(wall) / 60:.0f} min" if wall else "")
                + f"; archive {archive_bytes(dest) / 1e6:.1f} MB")
     rel = dest.relative_to(REPO)
-    for attempt in range(30):
+    for _attempt in range(30):
         with COMMIT_LOCK:
             added = git("add", "--", str(rel), check=False)
             committed = added.returncode == 0 and git(
