@@ -12,6 +12,7 @@ from mvae import MVAE, Config
 from mvae.evaluate import (
     MODES,
     errors_by_mode,
+    latent_codes,
     mean_image_sse,
     mixture_diagnostics,
     reconstruction_errors,
@@ -51,6 +52,20 @@ def test_sampled_mode_draws_noise_reproducibly(K: int) -> None:
     assert a["mixture"]["sse_per_image"] != c["mixture"]["sse_per_image"]
     assert a["mixture"]["sse_per_image"] != det["mixture"]["sse_per_image"]
     assert a["components"] == det["components"]  # one-hot reconstructions are at the means
+
+
+def test_sampled_codes_are_posterior_draws_with_the_seeded_noise() -> None:
+    model, x = _model(3), torch.rand(7, 1, 28, 28)
+    mu, var, _ = model.encode(x)
+    noise = torch.randn(mu.shape, generator=torch.Generator().manual_seed(5))
+    means = latent_codes(model, x)
+    drawn = latent_codes(model, x, batch_size=3, latent="sample", seed=5)
+    # one draw over all 7 images in order, whatever the batching
+    torch.testing.assert_close(drawn, (mu + var.sqrt() * noise).detach())
+    torch.testing.assert_close(means, mu.detach())
+    assert not torch.allclose(drawn, means)
+    with pytest.raises(ValueError, match="latent"):
+        latent_codes(model, x, latent="mode")
 
 
 def test_mean_image_sse_matches_numpy() -> None:

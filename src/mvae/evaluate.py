@@ -155,12 +155,25 @@ def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000) -> 
 
 
 @torch.no_grad()
-def latent_codes(model: MVAE, images: Tensor, batch_size: int = 1000) -> Tensor:
-    """Posterior means of every component, (K, N, d), on the CPU."""
+def latent_codes(model: MVAE, images: Tensor, batch_size: int = 1000, latent: str = "mean",
+                 seed: int = 0) -> Tensor:
+    """Codes of every component, (K, N, d), on the CPU.
+
+    ``latent="mean"``: the posterior means (the deterministic mode, what the paper's probes
+    classify); ``"sample"``: one draw z ~ q(z | x) per image, reproducible for ``seed`` (the
+    sampled mode: what the decoder sees in training).
+    """
+    if latent not in ("mean", "sample"):
+        raise ValueError(f"latent must be 'mean' or 'sample', got {latent!r}")
     model.eval()
     device = _device(model)
-    return torch.cat([model.latent_means(x.to(device)).cpu()
-                      for x in _chunks(images, batch_size)], dim=1)
+    encoded = [model.encode(x.to(device))[:2] for x in _chunks(images, batch_size)]
+    mu = torch.cat([m.cpu() for m, _ in encoded], dim=1)
+    if latent == "mean":
+        return mu
+    # the noise of all N images at once, so a code does not depend on the batch size
+    var = torch.cat([v.cpu() for _, v in encoded], dim=1)
+    return mu + var.sqrt() * torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed))
 
 
 @torch.no_grad()

@@ -376,7 +376,8 @@ def nll_step(run_dir: str | Path, out: str | Path, samples: int) -> None:
 
 
 def latents_step(run_dir: str | Path, out: str | Path) -> None:
-    """Posterior means of every component on the train and test sets (large: the run folder)."""
+    """Codes of every component on the train and test sets, in both modes (large: the run folder):
+    posterior means (``<split>_codes``) and one seeded draw z ~ q (``<split>_sampled``)."""
     import numpy as np
 
     from mvae.evaluate import latent_codes, mixture_weights
@@ -387,6 +388,8 @@ def latents_step(run_dir: str | Path, out: str | Path) -> None:
     for split in ("train", "test"):
         data = load_split(config, split)
         arrays[f"{split}_codes"] = latent_codes(model, data.floats()).numpy()
+        arrays[f"{split}_sampled"] = latent_codes(model, data.floats(), latent="sample",
+                                                  seed=1 if split == "test" else 0).numpy()
         arrays[f"{split}_labels"] = data.labels.numpy()
     arrays["test_weights"] = mixture_weights(model, load_split(config, "test").floats()).numpy()
     tmp = Path(out).with_name(Path(out).name + ".tmp.npz")
@@ -416,6 +419,14 @@ def probe_step(latents: str | Path, run_dir: str | Path, out: str | Path,
         result = probe_codes(z["train_codes"], z["train_labels"], z["test_codes"],
                              z["test_labels"], classifiers=tuple(settings["probe_classifiers"]),
                              seed=0, max_train=settings["probe_max_train"])
+        # Fig. 4's sampled mode: KNN (the cheap probe) on one draw z ~ q of every code
+        sampled = probe_codes(z["train_sampled"], z["train_labels"], z["test_sampled"],
+                              z["test_labels"], classifiers=("knn",), seed=0,
+                              max_train=settings["probe_max_train"]) \
+            if "train_sampled" in z else None
+    result["mode"] = "deterministic: posterior means"
+    if sampled is not None:
+        result["sampled"] = {**sampled, "mode": "sampled: one draw z ~ q(z | x) per image"}
     config = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
     write_json(Path(out), {"run": config["name"], "config": config, **result,
                            "provenance": _run_record(Path(run_dir))})

@@ -117,13 +117,15 @@ def fig4_knn_vs_k(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Fig. 4: probe accuracy on the concatenated codes against K, error bars = seed std."""
     table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
     fig, ax = plt.subplots(figsize=(6, 4))
-    styles = {"knn": ("KNN", "o-"), "mlp": ("MLP", "s--"), "linear_svm": ("linear SVM", "^:")}
+    styles = {"knn": ("KNN, posterior means", "o-"), "knn_sampled": ("KNN, z ~ q", "o:"),
+              "mlp": ("MLP, posterior means", "s--"),
+              "linear_svm": ("linear SVM, posterior means", "^:")}
     for clf, (label, style) in styles.items():
-        if f"{clf}_mean" not in table:
+        if f"{clf}_mean" not in table or table[f"{clf}_mean"].isna().all():
             continue
         std = table[f"{clf}_std"].fillna(0) * 100
         ax.errorbar(table["K"], table[f"{clf}_mean"] * 100, yerr=std, fmt=style, capsize=4,
-                    label=label, lw=2 if clf == "knn" else 1.2)
+                    label=label, lw=2 if clf.startswith("knn") else 1.2)
     ax.set_xlabel("number of components K (K = 1: VAE)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_xticks(table["K"])
