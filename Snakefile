@@ -62,6 +62,7 @@ DIVERSE = ex.diversity_runs(RUNS)
 BETAS = ex.beta_sweep(RUNS)
 AUTHORS = ex.authors_runs(RUNS)
 NLL = ex.nll_runs(RUNS)
+BASELINES = ex.baseline_runs(RUNS)
 
 wildcard_constraints:
     run="|".join(RUNS) or "NO_RUNS",

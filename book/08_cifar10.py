@@ -79,25 +79,27 @@ if t3 is not None:
             "texture and adds block artefacts, which changes reconstruction errors, Inception "
             "Scores and FIDs (FID in particular is sensitive to it). The numbers are not "
             "directly comparable with scores computed on the original dataset.</p></div>"))
-    wide = t3.pivot_table(index="metric", columns="model", values="value", aggfunc="first",
-                          sort=False)
-    paper_col = t3[t3.model == "M-VAE"].set_index("metric").paper
-    wide["paper (M-VAE)"] = paper_col.reindex(wide.index)
-    notes = (t3[t3.model == "M-VAE"].set_index("metric").note.fillna("")
-             .reindex(wide.index).fillna(""))
-    wide["note"] = notes
-    display(wide.reset_index().style.format(precision=4, na_rep="–").hide(axis="index")
-            .set_caption("Table III: CIFAR-10 test scores"))
-    n = t3.n_images.dropna()
-    if len(n):
-        print(f"scores use {int(n.iloc[0])} images per set")
+    ours = t3[t3.run != ""]
+    wide = ours.pivot_table(index="metric", columns="model", values="ours", aggfunc="first",
+                            sort=False)
+    mixture = ours[ours.model == "M-VAE"].set_index("metric")
+    wide["paper (M-VAE)"] = mixture.paper.reindex(wide.index)
+    wide["note"] = mixture.note.fillna("").reindex(wide.index).fillna("")
+    display(wide.reset_index().style.format(precision=3, na_rep="–").hide(axis="index")
+            .set_caption("Table III: CIFAR-10 test scores, ours beside the paper's"))
+    peers = t3[t3.run == ""][["model", "metric", "paper"]]
+    display(peers.style.format(precision=3).hide(axis="index")
+            .set_caption("The models the paper's Table III compares with (the paper's numbers)"))
 
 # %% [markdown]
-# A dash means the score is not available on this run; the `note` column says why (the Inception
-# network's weights cannot be downloaded on an offline machine, for example). Lower is better for
-# the errors and FID, higher for the Inception Score. The paper's GAN scores (MIX+WGAN 4.04,
-# DCGAN 4.89, ALI 4.97, PixelCNN++ 5.51, WGAN 3.82) are sample scores and compare, if at all,
-# with our `is_samples` row, not with the reconstruction score.
+# The paper's "RMSE 3.17" stands beside every scale it could be on, because the paper does not
+# say which; the square root of the per-image SSE on [0, 1] pixels is the reading that fits a
+# VAE (see `mvae.scores.rmse`). A dash means the score is not available on this run, and the
+# `note` column says why in one line (on an offline machine the standard Inception weights cannot
+# be downloaded, so there is no Inception Score). Our FID uses an offline copy of the Inception
+# weights and is not comparable with published FIDs. Lower is better for the errors and FID,
+# higher for the Inception Score. The GAN scores the paper tables beside its own are sample
+# scores; they compare, if at all, with the IS of prior samples, not of reconstructions.
 
 # %% tags=["hide-input"]
 display(rp.table_notes("table3_cifar"))

@@ -32,16 +32,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from mvae.archive import archive_bytes, export_run  # noqa: E402
-from mvae.experiments import load_preset  # noqa: E402
+from mvae.experiments import baseline_runs, load_preset  # noqa: E402
 
 #: Runs that feed the most tables first (Table I/II, the claims, Fig. 3, Table III), then the rest.
 PRIORITY = [
-    "mnist-k1-s0", "mnist-k4-s0", "mnist-k4-beta1e4", "mnist-k4-authors", "mnist2d-k4",
-    "mnist2d-k1", "cifar10-k1", "cifar10-k4", "mnist-k2-s0", "mnist-k3-s0", "mnist-k5-s0",
-    "mnist-k4-authors-beta1e4", "mnist-k1-d80", "mnistbin-k1", "mnistbin-k4", "mnist-k4-beta0",
-    "mnist-k4-beta1e3", "mnist-k4-beta1e2", "mnist-k6-s0", "mnist-k8-s0", "mnist-k10-s0",
+    "mnist-k1-s0", "mnist-k4-s0", "baselines:mnist", "mnist-k4-beta1e4", "mnist-k4-authors",
+    "mnist2d-k4", "mnist2d-k1", "cifar10-k1", "cifar10-k4", "mnist-k2-s0", "mnist-k3-s0",
+    "mnist-k5-s0", "mnist-k4-authors-beta1e4", "mnist-k1-d80", "mnistbin-k1", "mnistbin-k4",
+    "mnist-k4-beta0", "mnist-k4-beta1e3", "mnist-k4-beta1e2", "mnist-k6-s0", "mnist-k8-s0",
+    "mnist-k10-s0",
     "mnist-k1-s1", "mnist-k1-s2", "mnist-k4-s1", "mnist-k4-s2", "mnist-k7-s0", "mnist-k9-s0",
-    "fashion-k1", "fashion-k4",
+    "fashion-k1", "fashion-k4", "baselines:fashion_mnist",
 ]
 COMMIT_LOCK = threading.Lock()
 
@@ -55,6 +56,8 @@ def git(*args: str, cwd: Path = REPO, check: bool = True) -> subprocess.Complete
 
 
 def archived(dest: Path, run: str) -> bool:
+    if run.startswith("baselines:"):
+        return (dest / "baselines" / f"{run.split(':', 1)[1]}.json").is_file()
     return (dest / "runs" / run / "done.json").is_file() and \
         (dest / "eval" / run / "evaluated.json").is_file()
 
@@ -72,7 +75,9 @@ def sync_worktree(path: Path) -> str:
 
 def snakemake(lane_code: Path, results_root: Path, preset: str, run: str, cores: int,
               logfile: Path) -> int:
-    target = results_root / preset / "eval" / run / "evaluated.json"
+    target = (results_root / preset / "baselines" / f"{run.split(':', 1)[1]}.json"
+              if run.startswith("baselines:") else
+              results_root / preset / "eval" / run / "evaluated.json")
     cifar = REPO.parent / "shared" / "data" / "cifar10-jpeg"
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nolock",
            "--rerun-incomplete", "--rerun-triggers", "mtime", "--config", f"preset={preset}",
@@ -88,8 +93,8 @@ def snakemake(lane_code: Path, results_root: Path, preset: str, run: str, cores:
 
 def commit(dest: Path, run: str, files: list[Path]) -> None:
     """Commit only the archive's paths (whatever else is staged stays staged), retrying on lock."""
-    done = json.loads((dest / "runs" / run / "done.json").read_text())
-    wall = done.get("train_seconds")
+    done_file = dest / "runs" / run / "done.json"
+    wall = json.loads(done_file.read_text()).get("train_seconds") if done_file.is_file() else None
     message = (f"Results ({dest.name}): {run}, {len(files)} files"
                + (f", trained in {float(wall) / 60:.0f} min" if wall else "")
                + f"; archive {archive_bytes(dest) / 1e6:.1f} MB")
@@ -147,7 +152,8 @@ def main() -> None:
     args.results_root = args.results_root.resolve()
     args.code_root = (args.code_root or args.results_root / "code").resolve()
 
-    grid = list(load_preset(args.preset).runs)
+    experiment = load_preset(args.preset)
+    grid = list(experiment.runs) + [f"baselines:{d}" for d in baseline_runs(experiment.runs)]
     unknown = sorted(set(args.runs or []) - set(grid))
     if unknown:
         parser.error(f"not in the {args.preset} preset: {', '.join(unknown)}")

@@ -16,6 +16,7 @@ import pytest
 
 from mvae.experiments import (
     authors_runs,
+    baseline_runs,
     beta_sweep,
     dataset_pair,
     diversity_runs,
@@ -64,7 +65,8 @@ def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
               "latents_2d": len(latent2d_runs(exp.runs)),
               "score": len(dataset_pair(exp.runs, "cifar10")),
               "table": len(TABLES) + len(claims_tables(exp.runs)),
-              "figure": len(FIGURES), "provenance": 1, "all": 1}
+              "figure": len(FIGURES), "provenance": 1, "all": 1,
+              "baselines": len(baseline_runs(exp.runs))}
     if nll_runs(exp.runs):
         counts["nll"] = len(nll_runs(exp.runs))
     if exp.settings["fetch_fid_weights"]:
@@ -84,7 +86,7 @@ def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
     counts = job_counts(done.stdout)
     assert counts == expected_counts(preset, book=preset != "tiny")
     if preset == "paper":
-        assert counts["train"] == 29 and counts["total"] == 165 and counts["nll"] == 2
+        assert counts["train"] == 29 and counts["total"] == 167 and counts["nll"] == 2
         # every configuration of the grid is a train job
         for k in range(1, 11):
             assert f"{tmp_path}/paper/runs/mnist-k{k}-s0/done.json" in done.stdout

@@ -70,8 +70,9 @@ def test_inception_score_reports_missing_package(monkeypatch) -> None:
     out = scores.inception_score(_images(4, 0))
     assert time.perf_counter() - t0 < 5
     assert out["available"] is False
-    assert "torch-fidelity" in out["reason"] and "ModuleNotFoundError" in out["reason"]
-    assert "\n" not in out["reason"]
+    assert "torch-fidelity is not installed" in out["reason"]
+    assert "ModuleNotFoundError" in out["detail"]
+    assert "\n" not in out["reason"] + out["detail"]
 
 
 def test_inception_score_reports_unreachable_weights(monkeypatch) -> None:
@@ -86,8 +87,9 @@ def test_inception_score_reports_unreachable_weights(monkeypatch) -> None:
     fake.InceptionScore = NoWeights
     monkeypatch.setitem(sys.modules, "torchmetrics.image.inception", fake)
     out = scores.inception_score(_images(4, 0))
-    assert out == {"available": False, "reason": out["reason"]}
-    assert "weights" in out["reason"] and "URLError" in out["reason"]
+    assert set(out) == {"available", "reason", "detail"} and out["available"] is False
+    assert out["reason"].startswith("Inception weights cannot be downloaded")
+    assert "URLError" in out["detail"]
 
 
 def test_fid_wiring_with_a_tiny_extractor(offline_tiny, tmp_path) -> None:

@@ -5,16 +5,19 @@ TABLE_INPUTS = {
     # table name -> (eval files it reads, in run order)
     "table1_reconstruction": lambda: expand(f"{R}/eval/{{run}}/reconstruction.json", run=RUNS),
     "table2_probes": lambda: expand(f"{R}/eval/{{run}}/probes.json",
-                                    run=TABLE2["mixture"] + TABLE2["vae"] + TABLE2["wide_vae"]),
+                                    run=TABLE2["mixture"] + TABLE2["vae"] + TABLE2["wide_vae"])
+    + baseline_file("mnist"),
     "fig4_knn_vs_k": lambda: expand(f"{R}/eval/{{run}}/probes.json",
-                                    run=[r for runs in SWEEP.values() for r in runs]),
+                                    run=[r for runs in SWEEP.values() for r in runs])
+    + baseline_file("mnist"),
     "table3_cifar": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=CIFAR.values(),
                                    kind=["scores", "reconstruction"]),
     "ablation_dhsic": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=ABLATION.values(),
                                      kind=["diversity", "reconstruction", "probes"]),
     "fashion": lambda: [f"{R}/eval/{r}/{k}.json" for r in FASHION.values()
                         for k in ("reconstruction", "probes")
-                        + (("diversity",) if r in DIVERSE else ())],
+                        + (("diversity",) if r in DIVERSE else ())]
+    + baseline_file("fashion_mnist"),
     "beta_sweep": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=BETAS.values(),
                                  kind=["diversity", "reconstruction", "probes"]),
     "authors_settings": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json",
@@ -47,6 +50,11 @@ TABLES = [t for t in TABLE_INPUTS if _HAS[t]]
 FIGURES = [f for f in FIGURE_INPUTS if _HAS[f]]
 
 
+def baseline_file(dataset):
+    """The baselines of ``dataset`` as a list (empty when the preset does not probe it)."""
+    return [f"{R}/baselines/{dataset}.json"] if dataset in BASELINES else []
+
+
 def run_dir(run):
     return f"{R}/runs/{run}"
 
@@ -67,7 +75,8 @@ def run_eval_targets(run):
 
 
 def eval_targets():
-    return [path for run in RUNS for path in run_eval_targets(run)]
+    return [path for run in RUNS for path in run_eval_targets(run)] + [
+        f"{R}/baselines/{dataset}.json" for dataset in BASELINES]
 
 
 def benchmark_targets():
@@ -79,6 +88,7 @@ def benchmark_targets():
     out += [f"{R}/benchmarks/diversity/{run}.tsv" for run in DIVERSE]
     out += [f"{R}/benchmarks/score/{run}.tsv" for run in CIFAR.values()]
     out += [f"{R}/benchmarks/nll/{run}.tsv" for run in NLL]
+    out += [f"{R}/benchmarks/baselines/{dataset}.tsv" for dataset in BASELINES]
     return out
 
 

