@@ -40,7 +40,6 @@ import subprocess
 import sys
 import tarfile
 import urllib.request
-import uuid
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -51,6 +50,8 @@ from typing import Any
 import numpy as np
 import torch
 from tqdm import tqdm
+
+from mvae.files import atomic_write
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
 SPLITS = ("train", "test")
@@ -249,7 +250,7 @@ def download(url: str, dest: Path, progress: bool = True) -> Path:
     Any network or HTTP failure becomes :class:`SourceUnavailable` so that the caller moves on.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
+    tmp = dest.with_name(f"{dest.name}.{os.getpid()}.part")  # two prepares never share one
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, open(tmp, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -531,16 +532,9 @@ def _check_name(name: str, split: str | None = None) -> None:
 
 
 def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Write through a unique temp file and rename: a reader (or a second, concurrent prepare)
-    never sees a half-written file."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as fh:  # not mkstemp: its 0600 mode would ignore the umask
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write through a unique temp file, fsync and rename (:func:`mvae.files.atomic_write`): a
+    reader (or a second, concurrent prepare) never sees a half-written file."""
+    atomic_write(path, write)
 
 
 def _cache_complete(folder: Path) -> bool:

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from mvae.files import atomic_write_text
+
 
 def git_commit(path: Path | None = None) -> dict[str, Any]:
     """Commit and dirty flag of the checkout holding ``path`` (default: this package)."""
@@ -60,9 +62,8 @@ def collect(device: torch.device | str = "cpu") -> dict[str, Any]:
 
 
 def write_json(path: Path, record: Any) -> None:
-    """Atomic JSON write (temp file + rename): a crash never leaves half a results file."""
+    """Atomic JSON write (:func:`mvae.files.atomic_write`: unique temp file, fsync, rename): a
+    crash, a full disk or a second writer never leaves half a results file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False, default=str) + "\n")
