@@ -25,6 +25,21 @@ BAD = [
     ({"conv_channels": [8, 8]}, "conv_channels"),
     ({"device": "tpu"}, "device must be one of auto, cpu, cuda"),
     ({"learning_rate": 1e-3}, "unknown config key(s) 'learning_rate'; allowed keys:"),
+    # issue 11: values that passed validation and failed (or trained on NaN) later
+    ({"lr": float("inf")}, "lr must be a finite number, got inf"),
+    ({"beta": float("nan")}, "beta must be a finite number, got nan"),
+    ({"beta": "nan"}, "beta must be a finite number, got nan"),
+    ({"gaussian_std": float("inf")}, "gaussian_std must be a finite number"),
+    ({"dirichlet_prior": float("inf")}, "dirichlet_prior must be a finite number"),
+    ({"batch_size": 1, "components": 2}, "batch_size must be >= 2 with components=2"),
+    ({"train_subset": 333}, "train_subset must be a multiple of 10"),
+    ({"test_subset": 25}, "test_subset must be a multiple of 10"),
+    ({"train_subset": 60010}, "train_subset=60010 is larger than the mnist split (60000"),
+    ({"dataset": "cifar10", "train_subset": 60000}, "larger than the cifar10 split (50000"),
+    ({"test_subset": 10010}, "test_subset=10010 is larger"),
+    ({"name": "/abs/path"}, "name must be 1-100 letters, digits"),
+    ({"name": "../up"}, "it names the folder runs/<name>"),
+    ({"name": ".hidden"}, "not starting with '.'"),
 ]
 
 
@@ -58,3 +73,34 @@ def test_cli_reports_config_errors_without_training(tmp_path, capsys) -> None:
     assert code == 2
     assert "components must be an integer >= 1" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_valid_edge_values_still_pass() -> None:
+    Config(batch_size=1, components=1, train_subset=60000, test_subset=10).validate()
+    Config(dataset="cifar10", train_subset=50000, name="cifar10-k4.v2_b").validate()
+
+
+def test_config_file_errors_name_the_file(tmp_path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError, match=f"config file {missing} does not exist"):
+        load_config(missing)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("components: 4\nlr: [1e-3\n")
+    with pytest.raises(ConfigError, match=f"config file {broken} is not valid YAML.*line"):
+        load_config(broken)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- components\n")
+    with pytest.raises(ConfigError, match=f"config file {listed} must hold a mapping"):
+        load_config(listed)
+    with pytest.raises(ConfigError, match="override 'lr=\\[1': the value is not"):
+        load_config(None, ["lr=[1"])
+
+
+def test_default_run_name_follows_the_config(tmp_path) -> None:
+    assert load_config(None, ["components=1"]).name == "mnist-k1"
+    assert load_config(None, ["dataset=fashion_mnist"]).name == "fashion-k4"
+    assert load_config(None, []).name == "mnist-k4"
+    path = tmp_path / "c.yaml"
+    path.write_text("dataset: cifar10\ncomponents: 2\n")
+    assert load_config(path).name == "cifar10-k2"
+    assert load_config(path, ["name=mine"]).name == "mine"

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,15 @@ RECONSTRUCTIONS = ("mixture", "expected")
 WEIGHT_SAMPLERS = ("dirichlet", "gamma")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16", "bf16-emulated")
+#: Images per split of each dataset (train, test): a subset larger than this cannot be drawn.
+SPLIT_SIZES = {"mnist": (60_000, 10_000), "fashion_mnist": (60_000, 10_000),
+               "cifar10": (50_000, 10_000)}
+#: Every dataset has ten classes; subsets are class-balanced, so they come in multiples of ten.
+CLASSES = 10
+#: A run name becomes a folder (``runs/<name>``): no separators, no leading dot.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+#: Short dataset names for default run names (as the presets spell them).
+SHORT_NAMES = {"mnist": "mnist", "fashion_mnist": "fashion", "cifar10": "cifar10"}
 
 
 class ConfigError(ValueError):
@@ -128,9 +139,11 @@ class Config:
                     "batch_size"):
             _integer(key, getattr(self, key), minimum=1)
         _integer("seed", self.seed, minimum=0)
-        for key in ("train_subset", "test_subset"):
-            if getattr(self, key) is not None:
-                _integer(key, getattr(self, key), minimum=1)
+        if self.components > 1 and self.batch_size < 2:
+            raise ConfigError(f"batch_size must be >= 2 with components={self.components}: the "
+                              "dHSIC between components is a batch statistic; got 1")
+        for split, key in enumerate(("train_subset", "test_subset")):
+            _subset(key, getattr(self, key), SPLIT_SIZES[self.dataset][split], self.dataset)
         for key in ("lr", "gaussian_std", "dirichlet_prior"):
             _number(key, getattr(self, key), positive=True)
         _number("beta", self.beta, positive=False)
@@ -140,8 +153,9 @@ class Config:
                 or not all(isinstance(c, int) and c >= 1 for c in self.conv_channels)):
             raise ConfigError("conv_channels must be a list of 5 positive integers (one per "
                               f"3x3 convolution layer), got {self.conv_channels!r}")
-        if not isinstance(self.name, str) or not self.name:
-            raise ConfigError(f"name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
+            raise ConfigError("name must be 1-100 letters, digits, '.', '-' or '_', not starting "
+                              f"with '.' (it names the folder runs/<name>), got {self.name!r}")
         if not isinstance(self.binarize, bool):
             raise ConfigError(f"binarize must be true or false, got {self.binarize!r}")
         if self.binarize and self.resolved_likelihood != "bernoulli":
@@ -177,6 +191,14 @@ class Config:
         return Config.from_dict({**self.to_dict(), **changes})
 
 
+def default_run_name(values: dict[str, Any]) -> str:
+    """``<dataset>-k<K>`` (``mnist-k1``, ``fashion-k4``): what the config is, not the default's
+    name, so that a K=1 run is not called mnist-k4."""
+    dataset = values.get("dataset", Config.dataset)
+    components = values.get("components", Config.components)
+    return f"{SHORT_NAMES.get(dataset, dataset)}-k{components}"
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """Turn ``["components=3", "lr=1e-4"]`` into typed values (YAML scalars: 3 -> int, etc.)."""
     out: dict[str, Any] = {}
@@ -184,23 +206,51 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {pair!r} is not of the form key=value")
-        out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"override {pair!r}: the value is not a YAML scalar or list "
+                              f"({' '.join(str(err).split())})") from None
     return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML config file; every failure is a :class:`ConfigError` naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {path} cannot be read ({err})") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: "
+                          f"{' '.join(str(err).split())}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of key: value, "
+                          f"not a {type(loaded).__name__}")
+    return loaded
 
 
 def load_config(path: str | Path | None = None,
                 overrides: list[str] | dict | None = None) -> Config:
-    """Read a YAML config file (or start from defaults) and apply ``key=value`` overrides."""
+    """Read a YAML config file (or start from defaults) and apply ``key=value`` overrides.
+
+    Without a ``name`` in either, the run is named after what it is (:func:`default_run_name`).
+    """
     values: dict[str, Any] = {}
     if path is not None:
-        loaded = yaml.safe_load(Path(path).read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: a config file must hold a mapping of key: value")
-        values.update(loaded)
+        values.update(read_config_file(path))
     if isinstance(overrides, dict):
         values.update(overrides)
     elif overrides:
         values.update(parse_overrides(overrides))
+    if "name" not in values:
+        values["name"] = default_run_name(values)
     return Config.from_dict(values)
 
 
@@ -217,5 +267,20 @@ def _integer(key: str, value: Any, *, minimum: int) -> None:
 def _number(key: str, value: Any, *, positive: bool) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{key} must be a number, got {value!r}")
+    if not math.isfinite(value):  # inf and nan pass every comparison-based check below
+        raise ConfigError(f"{key} must be a finite number, got {value!r}")
     if positive and not value > 0:
         raise ConfigError(f"{key} must be > 0, got {value!r}")
+
+
+def _subset(key: str, value: Any, size: int, dataset: str) -> None:
+    """A class-balanced subset: None (all), or a multiple of the ten classes up to the split."""
+    if value is None:
+        return
+    _integer(key, value, minimum=1)
+    if value % CLASSES:
+        raise ConfigError(f"{key} must be a multiple of {CLASSES} (subsets are class-balanced), "
+                          f"got {value!r}; e.g. {max(CLASSES, value - value % CLASSES)}")
+    if value > size:
+        raise ConfigError(f"{key}={value} is larger than the {dataset} split ({size} images); "
+                          "use at most that, or leave it unset for all")
