@@ -91,6 +91,16 @@ def snakemake(lane_code: Path, results_root: Path, preset: str, run: str, cores:
                               ).returncode
 
 
+def refresh_report(lane_code: Path, preset: str, logfile: Path) -> int:
+    """Rebuild the committed tables, figures and provenance from the archive alone."""
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "--nolock", "--forcerun", "table",
+           "figure", "provenance", "--config", f"preset={preset}", "committed=true",
+           f"results_dir={REPO / 'results'}", "--", "report"]
+    with COMMIT_LOCK, open(logfile, "a") as fh:
+        return subprocess.run(cmd, cwd=lane_code, env=dict(os.environ, PYTHONPATH=str(
+            lane_code / "src")), stdout=fh, stderr=subprocess.STDOUT).returncode
+
+
 def commit(dest: Path, run: str, files: list[Path]) -> None:
     """Commit only the archive's paths (whatever else is staged stays staged), retrying on lock."""
     done_file = dest / "runs" / run / "done.json"
@@ -133,6 +143,8 @@ def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
             continue
         files = export_run(args.results_root / args.preset, dest, run)
         log(f"lane {index}: {run} done in {time.time() - start:.0f} s")
+        if refresh_report(code, args.preset, logs / "report.log") != 0:
+            log(f"lane {index}: the tables and figures could not be rebuilt; see {logs}/report.log")
         if args.commit:
             commit(dest, run, files)
 

@@ -102,6 +102,24 @@ def test_default_preset_is_paper(tmp_path: Path) -> None:
     assert f"{tmp_path}/paper/runs/mnist-k10-s0/done.json" in done.stdout
 
 
+def test_committed_mode_builds_only_what_is_archived(tmp_path: Path) -> None:
+    """committed=true: no data, train or evaluate job, ever; tables and figures only where the
+    archive holds their runs (here two MNIST runs: Table I, Table II, Fig. 4)."""
+    for run in ("mnist-k1-s0", "mnist-k4-s0"):
+        (tmp_path / "paper" / "eval" / run).mkdir(parents=True)
+        for name in ("reconstruction.json", "probes.json", "examples.npz"):
+            (tmp_path / "paper" / "eval" / run / name).write_text("{}")
+    done = snakemake("-n", "--cores", "2", "--config", "committed=true",
+                     f"results_dir={tmp_path}")
+    assert done.returncode == 0, done.stderr + done.stdout
+    counts = job_counts(done.stdout)
+    assert not {"data", "train", "reconstruct", "latents", "probe", "score"} & set(counts)
+    tables = set(re.findall(r"tables/(\w+)\.csv", done.stdout))
+    assert tables == {"table1_reconstruction", "table2_probes", "fig4_knn_vs_k"}
+    figures = set(re.findall(r"figures/(\w+)\.png", done.stdout))
+    assert figures == {"fig1_reconstructions", "fig2_components", "fig4_knn_vs_k"}
+
+
 @pytest.mark.parametrize(("entry", "message"), [
     ({"name": "mnist-k0", "components": 0}, "grid entry 'mnist-k0': components must be an "
                                             "integer >= 1"),

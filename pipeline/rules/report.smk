@@ -73,3 +73,12 @@ rule book:
     shell:
         "MVAE_PRESET={params.preset} MVAE_RESULTS_DIR={params.results} "
         "{params.jb} build -W --keep-going book/ > {log} 2>&1"
+
+
+rule report:
+    # Tables, figures and provenance without the book (scripts/paper_grid.py refreshes the
+    # committed ones with `--config committed=true` after each archived run).
+    input:
+        expand(f"{R}/tables/{{table}}.csv", table=TABLES),
+        expand(f"{R}/figures/{{figure}}.png", figure=FIGURES),
+        f"{R}/provenance.json",

@@ -308,10 +308,11 @@ def fashion(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.Data
     rows = []
     for role, run in selection["fashion"].items():
         c = _config(rec, run)
+        mixture = rec.get(run, {}).get("mixture", {})
         rows.append({"run": run, "model": "M-VAE" if role == "mixture" else "VAE",
                      "K": c.get("components"), "seed": c.get("seed"),
-                     "sse_per_image": rec[run]["mixture"]["sse_per_image"],
-                     "mse_per_pixel": rec[run]["mixture"]["mse_per_pixel"],
+                     "sse_per_image": mixture.get("sse_per_image", math.nan),
+                     "mse_per_pixel": mixture.get("mse_per_pixel", math.nan),
                      **_probe_columns(prb.get(run, {})),
                      "dhsic": div.get(run, {}).get("dhsic", math.nan),
                      "paper": math.nan, "paper_note": "beyond the paper (no published number)",
