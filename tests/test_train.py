@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import errno
+import importlib
 import json
+import os
+import shutil
 
 import pytest
 import torch
 
-from mvae import Config, NonFiniteLossError, load_run, train
+from mvae import Config, ConfigError, NonFiniteLossError, load_run, train
 from mvae import fast as fast_module
-from mvae.train import RunMismatchError, load_checkpoint
+from mvae.files import RunLockedError, WriteError, run_lock
+from mvae.train import CheckpointError, RunMismatchError, load_checkpoint
 
+train_module = importlib.import_module("mvae.train")  # mvae.train is also the function's name
 TINY = dict(components=3, latent_dim=4, hidden_dim=32, batch_size=32, device="cpu", lr=2e-3)
 
 
@@ -89,3 +95,115 @@ def test_nan_stops_the_run_naming_the_term_and_keeps_the_checkpoint(tmp_path, bl
         train(config, tmp_path / "run", progress=False, datasets=blobs)
     kept = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
     assert kept["epoch"] == 1 and _state_equal(kept["model"], good["model"])
+
+
+# --------------------------------------------------------------------------- issue 11: run folders
+def test_a_failed_first_attempt_does_not_lock_the_folder(tmp_path, blobs, monkeypatch) -> None:
+    def no_data(config, split):
+        raise ValueError("the data could not be loaded")
+
+    monkeypatch.setattr(train_module, "load_split", no_data)
+    with pytest.raises(ValueError, match="could not be loaded"):
+        train(Config(epochs=1, **TINY), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "config.yaml").exists()
+    fixed = Config(epochs=1, **{**TINY, "lr": 1e-3})
+    assert train(fixed, tmp_path / "run", progress=False, datasets=blobs).finished
+    assert load_run(tmp_path / "run")[1] == fixed
+
+
+def test_after_a_nan_in_epoch_1_a_smaller_lr_is_accepted(tmp_path, blobs, monkeypatch) -> None:
+    real = fast_module.mixture_loss
+
+    def poisoned(out, x, config):
+        terms = real(out, x, config)
+        terms.loss = terms.loss * float("nan")
+        return terms
+
+    monkeypatch.setattr(fast_module, "mixture_loss", poisoned)
+    with pytest.raises(NonFiniteLossError, match="accepts a changed config: rerun with an lr"):
+        train(Config(epochs=1, **TINY), tmp_path / "run", progress=False, datasets=blobs)
+    monkeypatch.setattr(fast_module, "mixture_loss", real)
+    smaller = Config(epochs=1, **{**TINY, "lr": 1e-4})
+    assert train(smaller, tmp_path / "run", progress=False, datasets=blobs).finished
+
+
+def test_an_empty_config_yaml_is_replaced_or_restored(tmp_path, blobs) -> None:
+    """A full disk once left config.yaml empty, and the rerun crashed on it (TypeError)."""
+    config = Config(epochs=2, **TINY)
+    (tmp_path / "fresh").mkdir()
+    (tmp_path / "fresh" / "config.yaml").write_text("")
+    assert train(config, tmp_path / "fresh", progress=False, datasets=blobs).finished
+    train(config, tmp_path / "run", progress=False, datasets=blobs, until_epoch=1)
+    (tmp_path / "run" / "config.yaml").write_text("")
+    resumed = train(config, tmp_path / "run", progress=False, datasets=blobs)
+    assert resumed.finished and len(resumed.history) == 2
+    assert load_run(tmp_path / "run")[1] == config
+
+
+def test_a_foreign_checkpoint_is_refused(tmp_path, blobs) -> None:
+    ours, theirs = Config(epochs=2, **TINY), Config(epochs=2, **{**TINY, "lr": 1e-2})
+    train(theirs, tmp_path / "theirs", progress=False, datasets=blobs)
+    train(ours, tmp_path / "ours", progress=False, datasets=blobs, until_epoch=1)
+    shutil.copy(tmp_path / "theirs" / "checkpoint.pt", tmp_path / "ours" / "checkpoint.pt")
+    with pytest.raises(RunMismatchError, match=r"checkpoint .*ours/checkpoint.pt was made with a "
+                                               r"different config \(lr: 0.01 there, 0.002 now"):
+        train(ours, tmp_path / "ours", progress=False, datasets=blobs)
+    with pytest.raises(RunMismatchError, match="lr"):
+        load_run(tmp_path / "ours")
+    (tmp_path / "copy").mkdir()  # a checkpoint alone, without config.yaml
+    shutil.copy(tmp_path / "theirs" / "checkpoint.pt", tmp_path / "copy" / "checkpoint.pt")
+    with pytest.raises(RunMismatchError, match="lr"):
+        train(ours, tmp_path / "copy", progress=False, datasets=blobs)
+
+
+def test_a_damaged_or_foreign_checkpoint_is_named(tmp_path, blobs) -> None:
+    config = Config(epochs=2, **TINY)
+    train(config, tmp_path / "run", progress=False, datasets=blobs, until_epoch=1)
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=f"{ckpt} cannot be read as a checkpoint"):
+        train(config, tmp_path / "run", progress=False, datasets=blobs)
+    torch.save({"weights": torch.zeros(2)}, ckpt)
+    with pytest.raises(CheckpointError, match="not a checkpoint of mvae train .no model"):
+        train(config, tmp_path / "run", progress=False, datasets=blobs)
+
+
+def test_a_run_folder_in_use_is_refused_naming_the_holder(tmp_path, blobs) -> None:
+    (tmp_path / "run").mkdir()
+    with run_lock(tmp_path / "run"), pytest.raises(RunLockedError, match=f"process {os.getpid()}"):
+        train(Config(epochs=1, **TINY), tmp_path / "run", progress=False, datasets=blobs)
+    assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_disk_full_during_a_checkpoint_keeps_the_last_one(tmp_path, blobs, monkeypatch) -> None:
+    config = Config(epochs=2, **TINY)
+    train(config, tmp_path / "run", progress=False, datasets=blobs, until_epoch=1)
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    before = ckpt.read_bytes()
+    real_save = torch.save
+
+    def full(obj, fh, *args, **kwargs):
+        fh.write(b"PK\x03\x04 half a zip")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(WriteError, match=f"could not write {ckpt} .no space left on device"):
+        train(config, tmp_path / "run", progress=False, datasets=blobs)
+    assert ckpt.read_bytes() == before
+    assert not [p for p in (tmp_path / "run").iterdir() if "tmp" in p.name]
+    monkeypatch.setattr(torch, "save", real_save)
+    assert train(config, tmp_path / "run", progress=False, datasets=blobs).finished
+
+
+def test_until_epoch_below_1_is_an_error(tmp_path, blobs) -> None:
+    with pytest.raises(ValueError, match="until_epoch must be an epoch number >= 1, got -5"):
+        train(Config(epochs=1, **TINY), tmp_path / "run", progress=False, datasets=blobs,
+              until_epoch=-5)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_cuda_without_a_gpu_is_a_config_error(tmp_path, blobs) -> None:
+    with pytest.raises(ConfigError, match="device=cuda .* use device=auto or device=cpu"):
+        train(Config(epochs=1, **{**TINY, "device": "cuda"}), tmp_path / "run", progress=False,
+              datasets=blobs)
+    assert not (tmp_path / "run").exists()
