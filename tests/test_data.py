@@ -403,3 +403,89 @@ def test_real_jpeg_copy_test_zip_has_1000_images_per_class():
     assert images.shape == (10000, 3, 32, 32)
     assert np.bincount(labels).tolist() == [1000] * 10
     assert data.sha256_array(images) == data.JPEG_DECODED_SHA256["test.zip"]["images"]
+
+
+# --------------------------------------------------------------------------- issue 11: cache checks
+def _cached(tmp_path: Path, monkeypatch) -> tuple[Path, dict[str, np.ndarray]]:
+    """A synthetic MNIST cache (no published hashes apply) and the arrays in it."""
+    monkeypatch.setattr(data, "ARRAY_SHA256", {})
+    arrays = _tiny_arrays()
+    data.store("mnist", arrays, {"source": "synthetic", "location": "memory"}, tmp_path)
+    monkeypatch.setattr(data, "_sources", lambda *a: [("synthetic", lambda: (
+        arrays, {"source": "synthetic again", "location": "memory"}))])
+    return tmp_path / "mnist", arrays
+
+
+def test_npy_header_is_what_numpy_writes():
+    for shape in [(10000,), (60000, 28, 28), (50000, 3, 32, 32), (7,), (40, 28, 28)]:
+        buf = io.BytesIO()
+        np.save(buf, np.zeros(shape, np.uint8))
+        assert buf.getvalue()[:len(data.npy_header(shape))] == data.npy_header(shape), shape
+        assert len(buf.getvalue()) == len(data.npy_header(shape)) + int(np.prod(shape))
+
+
+@pytest.mark.parametrize("damage", ["same-size garbage", "truncated", "object header"])
+def test_a_damaged_npy_is_named_moved_aside_and_rebuilt(tmp_path, monkeypatch, damage):
+    folder, arrays = _cached(tmp_path, monkeypatch)
+    path = folder / "train_images.npy"
+    good = path.read_bytes()
+    if damage == "same-size garbage":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, len(good), np.uint8).tobytes())
+    elif damage == "truncated":
+        path.write_bytes(good[:len(good) // 2])
+    else:  # a header numpy would refuse with its "allow_pickle" advice
+        buf = io.BytesIO()
+        np.save(buf, np.array([None] * 3, dtype=object), allow_pickle=True)
+        path.write_bytes(buf.getvalue())
+    with pytest.raises(data.ChecksumError) as err:
+        data.load("mnist", "train", tmp_path)
+    message = str(err.value)
+    assert f"dataset cache file {path} is damaged" in message and "allow_pickle" not in message
+    assert "moved aside" in message and "run again" in message
+    assert (folder / "train_images.npy.corrupt").exists() and not path.exists()
+    healed = data.load("mnist", "train", tmp_path)  # the next run rebuilds the missing file
+    np.testing.assert_array_equal(healed.images[:, 0].numpy(), arrays["train_images"])
+
+
+def test_garbage_source_json_is_named_not_a_bare_json_error(tmp_path, monkeypatch):
+    folder, _ = _cached(tmp_path, monkeypatch)
+    (folder / "SOURCE.json").write_bytes(b"\x00\xff garbage")
+    npy = (folder / "train_images.npy").read_bytes()
+    with pytest.raises(data.ChecksumError, match=r"SOURCE.json is damaged: it is not valid JSON"):
+        data.load("mnist", "train", tmp_path)
+    assert (folder / "SOURCE.json.corrupt").exists()
+    assert (folder / "train_images.npy").read_bytes() == npy  # the good arrays are not blamed
+    assert data.load("mnist", "train", tmp_path).source == "synthetic again"
+
+
+@pytest.mark.parametrize("edit", ["sizes", "array_sha256"])
+def test_an_edited_source_json_blames_itself_not_a_good_array(tmp_path, monkeypatch, edit):
+    folder, _ = _cached(tmp_path, monkeypatch)
+    record = json.loads((folder / "SOURCE.json").read_text())
+    if edit == "sizes":
+        record["sizes"]["train"] = 30
+    else:
+        record["array_sha256"]["train_images"] = "0" * 64
+    (folder / "SOURCE.json").write_text(json.dumps(record))
+    with pytest.raises(data.ChecksumError, match="SOURCE.json is damaged: its content does not "
+                                                 "match its record_sha256"):
+        data.load("mnist", "train", tmp_path)
+    assert sorted(p.name for p in folder.iterdir() if "corrupt" in p.name) == [
+        "SOURCE.json.corrupt"]
+
+
+def test_an_old_record_is_checked_against_the_constants_and_sealed(tmp_path, monkeypatch):
+    folder, arrays = _cached(tmp_path, monkeypatch)
+    published = {k: data.sha256_array(a) for k, a in arrays.items()}
+    monkeypatch.setattr(data, "ARRAY_SHA256", {"mnist": published})
+    monkeypatch.setitem(data.SPLIT_SIZES, "mnist", (40, 20))
+    record = json.loads((folder / "SOURCE.json").read_text())
+    del record["record_sha256"]  # as written before this version
+    (folder / "SOURCE.json").write_text(json.dumps({**record, "sizes": {"train": 30, "test": 20}}))
+    with pytest.raises(data.ChecksumError, match="its sizes .* are not mnist's"):
+        data.load("mnist", "train", tmp_path)
+    assert (folder / "train_images.npy").exists()  # the good array file stays
+    (folder / "SOURCE.json").write_text(json.dumps(record))
+    assert len(data.load("mnist", "train", tmp_path)) == 40
+    sealed = json.loads((folder / "SOURCE.json").read_text())
+    assert sealed["record_sha256"] == data.record_sha256(record)

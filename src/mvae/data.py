@@ -24,10 +24,29 @@ accident; nothing else is deleted and nothing is ever unpickled.
 The cache is ``<root>/<name>/{train,test}_{images,labels}.npy`` with ``SOURCE.json`` beside it,
 recording which source was used, so that results computed on the lossy CIFAR-10 JPEG copy can
 always say so.
+
+Every cached file is verified before anything is parsed from it, and a bad one is named and moved
+aside (the next run rebuilds the cache):
+
+* ``SOURCE.json`` (the record: source, sizes, array hashes) carries ``record_sha256``, the SHA-256
+  of its own canonical content, which catches garbage, truncation and hand edits. Where the code
+  knows the content (MNIST, Fashion-MNIST: :data:`ARRAY_SHA256`, :data:`mvae.config.SPLIT_SIZES`)
+  the record must also agree with those constants, so it is trusted from the code, not from the
+  cache. CIFAR-10's decoded-array hashes are not published (and the JPEG copy's depend on the
+  decoder), so they are known only after the first decode: we chose to seal the record with its
+  own hash rather than to re-derive it (re-decoding 60,000 JPEGs or keeping a 170 MB archive on
+  every load). That detects accidents, not a forger who can rewrite the cache, who could replace
+  the data as well. Records written before ``record_sha256`` existed are checked against the
+  constants where they exist and sealed on first read.
+* ``<split>_<kind>.npy``: the file's size and its header bytes must equal those this module writes
+  for the shape the (verified) record gives, and the payload's SHA-256 the trusted hash; only then
+  is the payload turned into an array (``np.load`` is never called on a cached file). A wrong size
+  in the record therefore blames the record, not a good array file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -51,6 +70,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from mvae.config import SPLIT_SIZES
 from mvae.files import atomic_write
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
@@ -537,6 +557,86 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
     atomic_write(path, write)
 
 
+def npy_header(shape: tuple[int, ...]) -> bytes:
+    """The exact NPY 1.0 header ``np.save`` writes for a C-order uint8 array of ``shape``
+    (numpy 2's layout: 21-digit growth space, 64-byte alignment). Cached arrays are written with
+    it and checked against it byte for byte, so that no header of a cached file is ever parsed."""
+    shape = tuple(int(d) for d in shape)
+    text = f"{{'descr': '|u1', 'fortran_order': False, 'shape': {shape!r}, }}"
+    text += " " * (21 - len(repr(shape[0])))
+    padding = 64 - (10 + len(text) + 1) % 64
+    body = (text + " " * padding + "\n").encode("latin1")
+    return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body
+
+
+def _write_npy(fh: Any, array: np.ndarray) -> None:
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    fh.write(npy_header(array.shape))
+    fh.write(memoryview(array).cast("B"))
+
+
+def record_sha256(record: Record) -> str:
+    """SHA-256 of a source record's canonical JSON, without its own ``record_sha256`` field."""
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+                          ).hexdigest()
+
+
+def _is_sha256(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(
+        c in "0123456789abcdef" for c in value)
+
+
+def _record_problem(name: str, record: Any) -> str | None:
+    """Why a parsed SOURCE.json cannot be trusted, or None (see the module docstring)."""
+    if not isinstance(record, dict):
+        return f"it holds a JSON {type(record).__name__}, not an object"
+    if record.get("dataset") != name or not isinstance(record.get("source"), str):
+        return f"it does not describe {name} (dataset {record.get('dataset')!r})"
+    hashes, sizes = record.get("array_sha256"), record.get("sizes")
+    if not isinstance(hashes, dict) or not all(_is_sha256(hashes.get(k)) for k in IDX_FILES):
+        return "its array_sha256 entry is missing or malformed"
+    if not isinstance(sizes, dict) or not all(
+            isinstance(sizes.get(s), int) and not isinstance(sizes.get(s), bool)
+            and sizes[s] > 0 for s in SPLITS):
+        return "its sizes entry is missing or malformed"
+    if "record_sha256" in record and record["record_sha256"] != record_sha256(record):
+        return "its content does not match its record_sha256 (it was edited or damaged)"
+    trusted = ARRAY_SHA256.get(name)
+    if trusted:
+        wrong = [k for k in IDX_FILES if hashes[k] != trusted.get(k, hashes[k])]
+        if wrong:
+            return f"its array hashes for {', '.join(wrong)} are not the published ones"
+        expected = dict(zip(SPLITS, SPLIT_SIZES[name], strict=True))
+        if {s: sizes[s] for s in SPLITS} != expected:
+            return f"its sizes {sizes} are not {name}'s {expected}"
+    return None
+
+
+def read_record(folder: Path, name: str) -> Record:
+    """The verified ``SOURCE.json`` of a cache folder; a bad one is moved aside and named."""
+    path = folder / "SOURCE.json"
+    try:
+        record = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, ValueError) as err:
+        problem: str | None = f"it is not valid JSON ({' '.join(str(err).split())[:120]})"
+    except OSError as err:
+        raise ChecksumError(f"dataset cache record {path} cannot be read ({err})") from None
+    else:
+        problem = _record_problem(name, record)
+    if problem:
+        raise ChecksumError(f"dataset cache record {path} is damaged: {problem}; "
+                            f"{_move_aside(path)}; run again to rebuild the {name} cache "
+                            "(the array files are checked again then)")
+    if "record_sha256" not in record:  # written before records were sealed: seal it now
+        sealed = {**record, "record_sha256": record_sha256(record)}
+        with contextlib.suppress(OSError):  # a read-only shared cache stays as it is
+            text = (json.dumps(sealed, indent=2) + "\n").encode()
+            _atomic_write(path, lambda fh: fh.write(text))
+        record = sealed
+    return record
+
+
 def _cache_complete(folder: Path) -> bool:
     return (folder / "SOURCE.json").exists() and all(
         (folder / f"{key}.npy").exists() for key in IDX_FILES)
@@ -564,13 +664,12 @@ def store(name: str, arrays: Arrays, record: Record, root: Path | None = None) -
     hashes = verify_arrays(name, arrays, record.get("location", "?"))
     hashes = {key: hashes[key] for key in IDX_FILES}
     for key in IDX_FILES:
-        array = np.ascontiguousarray(arrays[key])
-        _atomic_write(folder / f"{key}.npy", lambda fh, a=array: np.save(fh, a,
-                                                                         allow_pickle=False))
+        _atomic_write(folder / f"{key}.npy", lambda fh, a=arrays[key]: _write_npy(fh, a))
     record = {"dataset": name, "source": record["source"], "location": record.get("location"),
               "file_checksums": record.get("file_checksums", {}), "array_sha256": hashes,
               "sizes": {split: int(len(arrays[f"{split}_labels"])) for split in SPLITS},
               "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    record["record_sha256"] = record_sha256(record)
     text = (json.dumps(record, indent=2) + "\n").encode()
     _atomic_write(folder / "SOURCE.json", lambda fh: fh.write(text))
     return record
@@ -591,7 +690,8 @@ def _clean_downloads(workdir: Path) -> None:
 def prepare(name: str, root: Path | None = None, *, cifar10_path: str | Path | None = None,
             progress: bool = True) -> Record:
     """Obtain ``name`` from the first source that works, verify it and cache it; return its
-    source record (the contents of SOURCE.json). Only reads the record once the cache exists.
+    source record (the contents of SOURCE.json, verified by :func:`read_record`). Only reads the
+    record once the cache exists.
 
     Downloads go to ``<root>/<name>/downloads/`` (not a temp folder, so that a file moved aside
     as ``.corrupt`` survives for inspection) and are removed after success.
@@ -599,7 +699,7 @@ def prepare(name: str, root: Path | None = None, *, cifar10_path: str | Path | N
     _check_name(name)
     folder = (root or default_root()) / name
     if _cache_complete(folder):
-        return json.loads((folder / "SOURCE.json").read_text())
+        return read_record(folder, name)
     workdir = folder / "downloads"
     workdir.mkdir(parents=True, exist_ok=True)
     failures = []
@@ -641,18 +741,33 @@ def class_balanced_subset(labels: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat(picks).sort().values
 
 
-def _load_array(path: Path, expected_sha256: str | None, shape: tuple[int, ...]) -> np.ndarray:
-    """A cached array, re-verified (shape, dtype, SHA-256: ~0.1 s for MNIST's training images)."""
-    array = np.load(path, allow_pickle=False)
-    if array.dtype != np.uint8 or array.shape != shape:
-        moved = _move_aside(path)
-        raise ChecksumError(f"cache file {path} holds {array.dtype}{array.shape}, expected "
-                            f"uint8{shape}; {moved}; run prepare again")
-    if expected_sha256 is not None:
-        got = sha256_array(array)
-        if got != expected_sha256:
-            raise _mismatch(path, "sha256", expected_sha256, got)
-    return array
+def _bad_cache_file(path: Path, problem: str) -> ChecksumError:
+    return ChecksumError(f"dataset cache file {path} is damaged: {problem}; {_move_aside(path)}; "
+                         "run again to rebuild it from the source")
+
+
+def _load_array(path: Path, expected_sha256: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A cached array, verified before it is parsed: file size, header bytes (:func:`npy_header`)
+    and the payload's SHA-256 (~0.1 s for MNIST's training images)."""
+    header = npy_header(shape)
+    size = len(header) + int(np.prod(shape))
+    try:
+        got_size = path.stat().st_size
+    except OSError as err:
+        raise ChecksumError(f"dataset cache file {path} cannot be read ({err}); run again to "
+                            "rebuild the cache") from None
+    if got_size != size:
+        raise _bad_cache_file(path, f"it has {got_size} bytes, not the {size} of uint8{shape}")
+    payload = bytearray(size - len(header))  # writable, so torch.from_numpy need not copy
+    with open(path, "rb") as fh:
+        head = fh.read(len(header))
+        fh.readinto(payload)
+    if head != header:
+        raise _bad_cache_file(path, f"its header is not the .npy header of uint8{shape}")
+    got = hashlib.sha256(payload).hexdigest()
+    if got != expected_sha256:
+        raise _bad_cache_file(path, f"expected sha256 {expected_sha256}, got {got}")
+    return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
 
 
 def load(name: str, split: str, root: Path | None = None, *, subset: int | None = None,
@@ -666,17 +781,18 @@ def load(name: str, split: str, root: Path | None = None, *, subset: int | None 
     record = prepare(name, root, cifar10_path=cifar10_path)
     folder = (root or default_root()) / name
     n = int(record["sizes"][split])
-    known = {**record.get("array_sha256", {}), **ARRAY_SHA256.get(name, {})}
-    images = _load_array(folder / f"{split}_images.npy", known.get(f"{split}_images"),
+    known = {**record["array_sha256"], **ARRAY_SHA256.get(name, {})}
+    images = _load_array(folder / f"{split}_images.npy", known[f"{split}_images"],
                          (n, *IMAGE_SHAPES[name]))
-    labels = _load_array(folder / f"{split}_labels.npy", known.get(f"{split}_labels"), (n,))
+    labels = _load_array(folder / f"{split}_labels.npy", known[f"{split}_labels"], (n,))
     if images.ndim == 3:
         images = images[:, None]
     image_t = torch.from_numpy(np.ascontiguousarray(images))
     label_t = torch.from_numpy(labels.astype(np.int64))
     if subset is not None and subset != n:
         if subset > n:
-            raise ValueError(f"subset {subset} is larger than {name} {split} ({n} images)")
+            raise ValueError(f"{split}_subset={subset} is larger than {name} {split} as cached "
+                             f"({n} images from {record['source']}); use at most {n}")
         keep = class_balanced_subset(label_t, subset)
         image_t, label_t = image_t[keep], label_t[keep]
     return ImageDataset(name=name, split=split, images=image_t, labels=label_t,
