@@ -1,4 +1,8 @@
-"""``mvae`` command line: ``mvae train --config FILE [key=value ...]`` and ``mvae data NAME``."""
+"""``mvae`` command line: ``mvae train --config FILE [key=value ...]`` and ``mvae data NAME``.
+
+Every error reaches the user as one line naming the file, key or value at fault (exit 2 for a bad
+config or argument, 1 for anything else); ``--debug`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from mvae.config import ConfigError, load_config
+from mvae.config import DATASETS, ConfigError, load_config
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -24,6 +28,10 @@ def _train(args: argparse.Namespace) -> int:
 def _data(args: argparse.Namespace) -> int:
     from mvae import data
 
+    unknown = [name for name in args.names if name not in DATASETS]
+    if unknown:  # before anything is fetched
+        raise ConfigError(f"unknown dataset(s) {', '.join(map(repr, unknown))}; allowed: "
+                          f"{', '.join(DATASETS)}")
     for name in args.names:
         record = data.prepare(name, Path(args.root) if args.root else None,
                               cifar10_path=args.cifar10_path)
@@ -31,19 +39,33 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mvae", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _epoch(text: str) -> int:
+    """``--until-epoch``: an epoch number >= 1 (a negative one used to do nothing, silently)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an epoch number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an epoch number >= 1, got {value}")
+    return value
 
-    p = sub.add_parser("train", help="train (or resume) one configuration")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mvae", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+    p = sub.add_parser("train", parents=[debug], help="train (or resume) one configuration")
     p.add_argument("--config", help="YAML config file (defaults: the paper's MNIST K=4 setup)")
     p.add_argument("--run-dir", help="run folder (default: runs/<name>)")
-    p.add_argument("--until-epoch", type=int, help="stop after this epoch; rerun to resume")
+    p.add_argument("--until-epoch", type=_epoch, help="stop after this epoch; rerun to resume")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+    p.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="config overrides (before, after or between the options)")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("data", help="download, verify and cache datasets")
+    p = sub.add_parser("data", parents=[debug], help="download, verify and cache datasets")
     p.add_argument("names", nargs="+", help="mnist, fashion_mnist, cifar10")
     p.add_argument("--root", help="cache folder (default: $MVAE_DATA_DIR or ./data)")
     p.add_argument("--cifar10-path", help="folder with a local CIFAR-10 copy (fallback source)")
@@ -51,13 +73,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse, accepting ``key=value`` overrides anywhere after ``train`` (argparse alone takes
+    one run of positionals, so ``mvae train epochs=1 --quiet lr=1e-4`` was refused)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    overrides = [a for a in extra if "=" in a and not a.startswith("-")]
+    rest = [a for a in extra if a not in overrides]
+    if rest or (overrides and args.command != "train"):
+        parser.error(f"unrecognized arguments: {' '.join(rest or overrides)}")
+    if overrides:
+        args.overrides = [*args.overrides, *overrides]
+    return args
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as err:
-        print(f"mvae: config error: {err}", file=sys.stderr)
+        if args.debug:
+            raise
+        print(f"mvae: config error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("mvae: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as err:  # a user's mistake or an environment problem: one line, no trace
+        if args.debug:
+            raise
+        print(f"mvae: error: {_one_line(err)} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
