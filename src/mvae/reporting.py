@@ -307,8 +307,11 @@ def preset_banner(preset: str | None = None) -> HTML:
     body = (f"<p>Numbers and figures below are read from <code>results/{preset}/</code>: a "
             f"<strong>small {html.escape(preset)} run</strong> (subsets of the data, a few "
             "epochs) that shows the pipeline works. They are <strong>not</strong> the "
-            "paper-scale results and should not be compared with the paper's numbers; run "
-            f"<code>{command_for(DEFAULT_PRESET)}</code> (GPU) for those.</p>")
+            "paper-scale results and should not be compared with the paper's numbers. The "
+            f"paper-scale results are committed in <code>results/{DEFAULT_PRESET}/</code> "
+            f"(build the book with <code>MVAE_PRESET={DEFAULT_PRESET}</code>); "
+            f"<code>{command_for(DEFAULT_PRESET)}</code> retrains them (about 17 hours on 2 "
+            "CPU cores).</p>")
     return HTML(_admonition("attention", f"Results: {preset} preset, not paper scale", body),
                 f"Results from the {preset} preset: a small run, not the paper-scale results.")
 
