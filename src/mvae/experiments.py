@@ -51,6 +51,17 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
+#: The probe classifiers a preset may list (mvae.probes.CLASSIFIERS, which imports scikit-learn:
+#: too slow to import while Snakemake parses the workflow; a test keeps the two equal).
+PROBE_CLASSIFIERS = ("mlp", "linear_svm", "knn")
+
+#: Settings with bounds beyond "a positive integer": (minimum, maximum or None).
+SETTING_BOUNDS: dict[str, tuple[int, int | None]] = {
+    "diversity_max": (2, None),   # CKA / HSIC between components need two codes at least
+    "figure_images": (1, 10),     # one test image per class: there are ten
+}
+
+
 class PresetError(ValueError):
     """A preset cannot be found or its file is malformed; the message says which and where."""
 
@@ -93,7 +104,10 @@ def load_preset(preset: str = "paper", exclude_datasets: list[str] | tuple[str, 
     """Read and validate a preset; raise :class:`PresetError` or :class:`ConfigError` naming the
     entry and key at fault. ``exclude_datasets`` drops runs (e.g. CIFAR-10 where no copy exists)."""
     path = preset_path(preset, directory)
-    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise PresetError(f"{path} is not valid YAML: {' '.join(str(err).split())}") from None
     if not isinstance(raw, dict):
         raise PresetError(f"{path}: a preset file must be a mapping with defaults/grid/settings")
     unknown = sorted(set(raw) - {"description", "defaults", "grid", "settings"})
@@ -106,11 +120,17 @@ def load_preset(preset: str = "paper", exclude_datasets: list[str] | tuple[str, 
         raise PresetError(f"{path}: 'defaults' must be a mapping of Config fields")
     if not isinstance(grid, list) or not grid:
         raise PresetError(f"{path}: 'grid' must be a non-empty list of entries with a 'name'")
+    if not isinstance(raw.get("settings") or {}, dict):
+        raise PresetError(f"{path}: 'settings' must be a mapping of setting: value")
     settings = {**DEFAULT_SETTINGS, **(raw.get("settings") or {})}
     bad = sorted(set(settings) - set(DEFAULT_SETTINGS))
     if bad:
         raise PresetError(f"{path}: unknown setting(s) {bad}; allowed: "
                           f"{', '.join(DEFAULT_SETTINGS)}")
+    for key, value in settings.items():
+        problem = _setting_problem(key, value)
+        if problem:
+            raise PresetError(f"{path}: setting {key} must be {problem}, got {value!r}")
     name = path.stem if path.parent == directory else str(path)
     runs: dict[str, Config] = {}
     for i, entry in enumerate(grid):
@@ -131,6 +151,27 @@ def load_preset(preset: str = "paper", exclude_datasets: list[str] | tuple[str, 
             raise PresetError(f"exclude_datasets: unknown dataset {ds!r}")
     runs = {k: c for k, c in runs.items() if c.dataset not in exclude_datasets}
     return Experiment(preset=name, path=path, runs=runs, settings=settings)
+
+
+def _setting_problem(key: str, value: Any) -> str | None:
+    """What a setting's value must be, if it is not (checked with the grid, before any job);
+    the rule follows the default's type, so a new setting is checked without a new rule."""
+    default = DEFAULT_SETTINGS[key]
+    if key == "probe_classifiers":
+        ok = (isinstance(value, list) and value and len(set(value)) == len(value)
+              and all(v in PROBE_CLASSIFIERS for v in value))
+        return None if ok else f"a non-empty list of {', '.join(PROBE_CLASSIFIERS)}"
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int) or default is None:
+        if default is None and value is None:
+            return None
+        low, high = SETTING_BOUNDS.get(key, (1, None))
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (
+                high is not None and value > high):
+            what = f"an integer >= {low}" + (f" and <= {high}" if high is not None else "")
+            return what + (" (or null: all)" if default is None else "")
+    return None
 
 
 # --------------------------------------------------------------------------- run selections
@@ -298,15 +339,28 @@ def _run_record(run_dir: Path) -> dict[str, Any]:
 
 
 def _retire_stale_run(run_dir: Path, config: Config) -> None:
-    """A run folder made with another config (the preset was edited) cannot be resumed: move it
-    to ``runs/.replaced/<run>-<time>/`` rather than delete a checkpoint someone may still want."""
-    stored = run_dir / "config.yaml"
-    if stored.exists() and yaml.safe_load(stored.read_text()) != config.to_dict():
+    """A run folder trained with another config (the preset was edited) cannot be resumed: move it
+    to ``runs/.replaced/<run>-<time>/`` rather than delete a checkpoint someone may still want.
+
+    "Trained" means a checkpoint (its own config or config.yaml differs): a folder that never
+    finished an epoch is left for :func:`mvae.train.train` to reuse. The folder's lock is held
+    while it moves, so a run still training there is refused, not moved under its feet.
+    """
+    from mvae.files import run_lock
+    from mvae.train import RunMismatchError, resume_state
+
+    if not run_dir.is_dir():
+        return
+    with run_lock(run_dir):
+        try:
+            resume_state(run_dir, config)
+            return
+        except RunMismatchError as err:
+            reason = str(err).split("; use another run folder")[0]
         aside = run_dir.parent / ".replaced" / f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         aside.parent.mkdir(parents=True, exist_ok=True)
         os.replace(run_dir, aside)
-        print(f"{run_dir} was trained with a different config; moved it to {aside} and starting "
-              "afresh")
+    print(f"{reason}; moved {run_dir} to {aside} and starting afresh")
 
 
 def train_step(config: dict[str, Any], run_dir: str | Path, done: str | Path) -> None:
