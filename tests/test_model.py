@@ -155,3 +155,26 @@ def test_components_share_no_weights(arch: dict) -> None:
     torch.testing.assert_close(mu_after[1], mu_before[1])
     torch.testing.assert_close(out_after[1], out_before[1])
     assert not torch.allclose(out_after[0], out_before[0])
+
+
+def test_beta_moves_the_encoder_gradients_by_beta_times_the_dhsic_gradient() -> None:
+    """The penalty's whole effect on the encoders is beta x grad dHSIC, and at the paper's
+    beta = 1 it is a tiny fraction of the ELBO's gradient (the measured "no-op")."""
+    config = Config(components=3, latent_dim=4, hidden_dim=16, device="cpu")
+    torch.manual_seed(0)
+    model = MVAE(config).double()  # float64: the difference of two gradients is exact enough
+    x = torch.rand(128, 1, 28, 28, dtype=torch.float64)
+
+    def encoder_grad(beta: float, only_dhsic: bool = False) -> torch.Tensor:
+        model.zero_grad()
+        torch.manual_seed(1)  # the same z and w draws every time
+        terms = mixture_loss(model(x), x, config.replace(beta=beta))
+        (terms.dhsic if only_dhsic else terms.loss).backward()
+        return torch.cat([p.grad.flatten() for p in model.encoder.parameters()])
+
+    elbo, with_1, with_100 = encoder_grad(0.0), encoder_grad(1.0), encoder_grad(100.0)
+    penalty = encoder_grad(1.0, only_dhsic=True)
+    assert penalty.norm() > 0
+    torch.testing.assert_close(with_1 - elbo, penalty, rtol=1e-6, atol=1e-12)
+    torch.testing.assert_close(with_100 - elbo, 100 * penalty, rtol=1e-6, atol=1e-10)
+    assert penalty.norm() / elbo.norm() < 1e-2
