@@ -38,10 +38,12 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # inequality turns it into a lower bound:
 #
 # $$
-# \log p_\theta(x) = \log \mathbb E_{q_\phi(z\mid x)}\!\left[\frac{p_\theta(x\mid z)\,p(z)}{q_\phi(z\mid x)}\right]
-# \;\ge\; \underbrace{\mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big]}_{\text{reconstruction}}
-# \;-\; \underbrace{D_{\mathrm{KL}}\big(q_\phi(z\mid x)\,\big\|\,p(z)\big)}_{\text{regularisation}}
-# \;=\; \mathcal L_{\text{ELBO}}(x).
+# \begin{aligned}
+# \log p_\theta(x) &= \log \mathbb E_{q_\phi(z\mid x)}\!\left[\frac{p_\theta(x\mid z)\,p(z)}{q_\phi(z\mid x)}\right] \\
+# &\ge \underbrace{\mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big]}_{\text{reconstruction}}
+# - \underbrace{D_{\mathrm{KL}}\big(q_\phi(z\mid x)\,\big\|\,p(z)\big)}_{\text{regularisation}}
+# = \mathcal L_{\text{ELBO}}(x).
+# \end{aligned}
 # $$
 #
 # The gap is $D_{\mathrm{KL}}(q_\phi(z \mid x) \,\|\, p_\theta(z \mid x))$: maximising the ELBO

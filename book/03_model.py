@@ -94,11 +94,12 @@ plt.show()
 # prior factorise, the KL part splits into one term per factor:
 #
 # $$
-# \boxed{\;
-# \mathcal L_{\text{MELBO}}(x) =
-# \mathbb E_{q}\Big[\log p\Big(x \,\Big|\, \textstyle\sum_i w_i\, y_i(z_i)\Big)\Big]
-# \;-\; \sum_{i=1}^K D_{\mathrm{KL}}\big(q(z_i \mid x) \,\|\, \mathcal N(0, I)\big)
-# \;-\; D_{\mathrm{KL}}\big(\operatorname{Dir}(a(x)) \,\|\, \operatorname{Dir}(\alpha_0)\big)\;}
+# \boxed{\begin{aligned}
+# \mathcal L_{\text{MELBO}}(x) = {}&
+# \mathbb E_{q}\Big[\log p\Big(x \,\Big|\, \textstyle\sum_i w_i\, y_i(z_i)\Big)\Big] \\
+# &- \sum_{i=1}^K D_{\mathrm{KL}}\big(q(z_i \mid x) \,\|\, \mathcal N(0, I)\big) \\
+# &- D_{\mathrm{KL}}\big(\operatorname{Dir}(a(x)) \,\|\, \operatorname{Dir}(\alpha_0)\big)
+# \end{aligned}}
 # $$
 #
 # This is **our reading of eq. 8**: the paper's three terms (a reconstruction term, the
@@ -134,9 +135,11 @@ plt.show()
 # digamma function,
 #
 # $$
+# \begin{aligned}
 # D_{\mathrm{KL}}\big(\operatorname{Dir}(a) \,\|\, \operatorname{Dir}(b)\big)
-# = \log\Gamma(a_0) - \sum_i \log\Gamma(a_i) - \log\Gamma(b_0) + \sum_i \log\Gamma(b_i)
-# + \sum_i (a_i - b_i)\big(\psi(a_i) - \psi(a_0)\big).
+# = {}& \log\Gamma(a_0) - \sum_i \log\Gamma(a_i) - \log\Gamma(b_0) + \sum_i \log\Gamma(b_i) \\
+# &+ \sum_i (a_i - b_i)\big(\psi(a_i) - \psi(a_0)\big).
+# \end{aligned}
 # $$
 #
 # It follows from the Dirichlet being an exponential family with sufficient statistics

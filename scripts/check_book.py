@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Check the built book in a real browser: every page renders, every image loads, no cell errs.
+"""Check the built book in a real browser: every page renders, every image loads, no cell errs,
+every formula is typeset, nothing is wider than the column.
 
     python scripts/check_book.py [book/_build/html] [--screenshots DIR] [--strict-results]
 
@@ -8,11 +9,14 @@ are skipped) it checks, in two ways:
 
 1. the built HTML, statically: no cell output shows a traceback or stderr (myst-nb renders them as
    ``div.output.traceback`` / ``div.output.stderr``), every local ``<img>`` file exists, the page
-   has content;
+   has content, no table cell reads "nan", no table is empty, MathJax is the book's local copy
+   (``scripts/fetch_mathjax.py``), not a CDN an offline reader cannot reach;
 2. the page as headless Chromium renders it: the book is served on a loopback port, a probe page
    loads it in a same-origin iframe and reports, from the rendered DOM, whether every ``<img>``
    actually decoded (``complete && naturalWidth > 0``), the error/stderr outputs and the length of
-   the main text; the browser's console is scanned for uncaught JavaScript errors. A screenshot of
+   the main text, TeX left untypeset once MathJax has finished, and tables, equations or images
+   that stick out of the article column; the browser's console is scanned for uncaught
+   JavaScript errors. A screenshot of
    each page (1280 x 2400) is saved for a human to look at.
 
 ``--strict-results`` also fails on pages that show the book's "Results not available" note (use it
@@ -48,7 +52,7 @@ MISSING_MARK = "Results not available"
 VOID_TAGS = ("img", "br", "hr", "meta", "link", "input", "source", "wbr", "col", "area")
 MIN_TEXT = 200  # characters of main text below which a page counts as empty
 
-PROBE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>probe</title></head>
+PROBE_PAGE = r"""<!doctype html><html><head><meta charset="utf-8"><title>probe</title></head>
 <body><pre id="result">pending</pre>
 <iframe id="page" src="{src}" style="width:1280px;height:2400px;border:0"></iframe>
 <script>
@@ -64,15 +68,40 @@ function report() {{
       .map(e => e.innerText.slice(0, 300));
   const missing = Array.from(d.querySelectorAll('.admonition-title'))
       .filter(e => e.innerText.includes('{missing}')).length;
+  // TeX that MathJax did not typeset: text outside code blocks that still looks like TeX
+  const walker = d.createTreeWalker(main || d.body, NodeFilter.SHOW_TEXT);
+  const rawTex = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {{
+    if (n.parentElement.closest('pre, code, script, style, mjx-container, .highlight')) continue;
+    if (/\\\(|\\\[|\$\$|\\(math|operatorname|frac|sum|big)/.test(n.textContent))
+      rawTex.push(n.textContent.trim().slice(0, 80));
+  }}
+  // anything sticking out of the article column, and a page wider than the window
+  const box = (main || d.body).getBoundingClientRect();
+  // (content inside a horizontal scroll box that itself fits is fine: the reader scrolls it)
+  const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+  const fits = e => e.getBoundingClientRect().right <= box.right + 2;
+  const contained = e => {{
+    for (let a = e.parentElement; a && a !== main; a = a.parentElement)
+      if (scrolls(a)) return fits(a);
+    return false;
+  }};
+  const wide = Array.from(d.querySelectorAll('table, mjx-container, img, pre'))
+      .filter(e => !fits(e) && !(scrolls(e) && fits(e)) && !contained(e))
+      .map(e => e.tagName.toLowerCase() + ': ' + (e.innerText || e.getAttribute('src') || '')
+           .trim().slice(0, 60));
   document.getElementById('result').textContent = JSON.stringify({{
     title: d.title, images: images, bad_outputs: bad, missing_results: missing,
     text_length: main ? main.innerText.trim().length : 0,
-    math: d.querySelectorAll('mjx-container, .MathJax').length}});
+    math: d.querySelectorAll('mjx-container').length, raw_tex: rawTex, overflow: wide,
+    page_overflow: d.documentElement.scrollWidth > d.documentElement.clientWidth + 1}});
 }}
 frame.addEventListener('load', () => {{
-  // Let the theme's scripts settle and force lazy images to load before reading the DOM.
+  // Let the theme's scripts settle, force lazy images to load and wait for MathJax to typeset.
   for (const i of frame.contentDocument.images) i.loading = 'eager';
-  setTimeout(report, 1500);
+  const mj = frame.contentWindow.MathJax;
+  const typeset = mj && mj.startup && mj.startup.promise ? mj.startup.promise : Promise.resolve();
+  typeset.then(() => setTimeout(report, 1000), () => setTimeout(report, 1000));
 }});
 </script></body></html>"""
 
@@ -89,10 +118,25 @@ class _PageParser(HTMLParser):
         self.text_parts: list[str] = []
         self._in_main = 0
         self._skip = 0
+        self.mathjax: list[str] = []
+        self.tables: list[int] = []     # rows outside <thead> of each table
+        self.nan_cells = 0
+        self._in_thead = 0
+        self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         classes = set((a.get("class") or "").split())
+        if tag == "script" and "mathjax" in (a.get("src") or "").lower():
+            self.mathjax.append(a.get("src") or "")
+        if tag == "table":
+            self.tables.append(0)
+        if tag == "tr" and self.tables and not self._in_thead:
+            self.tables[-1] += 1
+        if tag == "thead":
+            self._in_thead += 1
+        if tag in ("td", "th"):
+            self._cell = []
         if tag == "img" and a.get("src"):
             self.images.append(a["src"] or "")
         if tag == "div" and "output" in classes and classes & {"traceback", "stderr", "error"}:
@@ -104,12 +148,20 @@ class _PageParser(HTMLParser):
             self._skip += 1
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "thead" and self._in_thead:
+            self._in_thead -= 1
+        if tag == "td" and self._cell is not None:
+            if "".join(self._cell).strip().lower() in ("nan", "<na>"):
+                self.nan_cells += 1
+            self._cell = None
         if self._in_main and tag not in VOID_TAGS:
             self._in_main -= 1
         if tag in ("script", "style") and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
         if MISSING_MARK in data:
             self.missing_results += 1
         if self._in_main and not self._skip:
@@ -132,6 +184,15 @@ def static_check(page: Path, root: Path) -> dict:
         problems.append(f"image files missing: {missing_files}")
     if parser.bad_outputs:
         problems.append(f"{parser.bad_outputs} cell output(s) show a traceback or stderr")
+    if parser.nan_cells:
+        problems.append(f"{parser.nan_cells} table cell(s) show nan instead of a value "
+                        "or a dash")
+    empty = sum(1 for rows in parser.tables if rows == 0)
+    if empty:
+        problems.append(f"{empty} table(s) without any row")
+    if parser.mathjax and not any("_static/mathjax/" in src for src in parser.mathjax):
+        problems.append(f"MathJax comes from {parser.mathjax[0]}: formulas do not render "
+                        "offline (run scripts/fetch_mathjax.py before building)")
     text = " ".join(" ".join(parser.text_parts).split())
     if len(text) < MIN_TEXT:
         problems.append(f"page has almost no text ({len(text)} characters)")
@@ -209,6 +270,12 @@ def browser_check(binary: str, base: str, rel: str, shot: Path, profile: Path,
             problems.append(f"rendered outputs with errors/stderr: {result['bad_outputs']}")
         if result["text_length"] < MIN_TEXT:
             problems.append(f"rendered page has almost no text ({result['text_length']})")
+        if result.get("raw_tex"):
+            problems.append(f"TeX not typeset (MathJax missing?): {result['raw_tex'][:3]}")
+        if result.get("overflow"):
+            problems.append(f"wider than the column: {result['overflow'][:3]}")
+        if result.get("page_overflow"):
+            problems.append("the page scrolls sideways")
     errors = _console_errors(probe.stderr)
     if errors:
         problems.append(f"JavaScript console errors: {errors}")

@@ -68,11 +68,15 @@ rule book:
         # the venv's jupyter-book even when Snakemake was started without activating the venv
         jb=next((p for p in [os.path.join(os.path.dirname(sys.executable), "jupyter-book")]
                  if os.path.exists(p)), "jupyter-book"),
+        python=sys.executable,
     log:
         f"{R}/logs/book.log",
     shell:
+        # a local MathJax first (verified npm tarball) so the built book renders offline; without
+        # npm the book still builds and its formulas load MathJax from the CDN
+        "({params.python} scripts/fetch_mathjax.py || true) > {log} 2>&1; "
         "MVAE_PRESET={params.preset} MVAE_RESULTS_DIR={params.results} "
-        "{params.jb} build -W --keep-going book/ > {log} 2>&1"
+        "{params.jb} build -W --keep-going book/ >> {log} 2>&1"
 
 
 rule report:

@@ -57,6 +57,13 @@ CLASSIFIERS = ("mlp", "linear_svm", "knn")
 #: without changing the table; a fit that hits it is listed in ``not_converged``, never hidden.
 MLP_MAX_ITER = 200
 
+#: Features above which the linear SVM solves its dual problem. scikit-learn's ``dual="auto"``
+#: picks the primal whenever samples outnumber features, which on 10,000 raw MNIST images
+#: (784 standardised pixels, the baseline) took 339 s against 37 s for the dual, for the same
+#: objective (87.50% vs 87.15% test accuracy; both stop at the iteration cap and are flagged in
+#: ``not_converged``). On 20-80-d codes the primal is the fast one.
+DUAL_SVM_MIN_FEATURES = 256
+
 #: Neighbours of the KNN probe: scikit-learn's default and the usual choice for MNIST; the paper
 #: does not say. Small odd-ish k keeps the probe local (what we want to measure: is the class
 #: structure visible in the neighbourhoods of the code space) without the noise of k = 1.
@@ -146,6 +153,8 @@ def _fit_score(name: str, seed: int, x_train: np.ndarray, y_train: np.ndarray,
                x_test: np.ndarray, y_test: np.ndarray) -> tuple[float, bool]:
     """Accuracy of a fresh probe; the flag is False when the solver hit its iteration cap."""
     clf = make_classifier(name, seed)
+    if name == "linear_svm" and x_train.shape[1] > DUAL_SVM_MIN_FEATURES:
+        clf.set_params(linearsvc__dual=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         clf.fit(x_train, y_train)
