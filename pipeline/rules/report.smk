@@ -69,6 +69,7 @@ rule book:
         jb=next((p for p in [os.path.join(os.path.dirname(sys.executable), "jupyter-book")]
                  if os.path.exists(p)), "jupyter-book"),
         python=sys.executable,
+        shots=f"{R}/logs/book-screenshots",
     log:
         f"{R}/logs/book.log",
     shell:
@@ -76,7 +77,11 @@ rule book:
         # npm the book still builds and its formulas load MathJax from the CDN
         "({params.python} scripts/fetch_mathjax.py || true) > {log} 2>&1; "
         "MVAE_PRESET={params.preset} MVAE_RESULTS_DIR={params.results} "
-        "{params.jb} build -W --keep-going book/ >> {log} 2>&1"
+        "{params.jb} build -W --keep-going book/ >> {log} 2>&1 && "
+        # every page in a headless browser (static checks only without Chromium): formulas
+        # typeset, images loaded, nothing wider than the column, no error output
+        "{params.python} scripts/check_book.py book/_build/html "
+        "--screenshots {params.shots} >> {log} 2>&1"
 
 
 rule report:
