@@ -182,9 +182,10 @@ if t2 is not None and len(t2):
 # ## 5. Log-likelihood
 #
 # Trained on dynamically binarised MNIST and evaluated on one fixed binarisation of the test set,
-# the importance-weighted bound with $S$ samples (`mvae.likelihood.iwae_log_likelihood`) gives
-# $\log p(x)$ in nats, comparable with published VAEs trained the same way. The published numbers
-# are pythae's, with another architecture: a guide to the scale, not a ranking.
+# the importance-weighted bound {cite:p}`burda2016importance` with $S$ samples
+# (`mvae.likelihood.iwae_log_likelihood`) gives $\log p(x)$ in nats, comparable with published VAEs
+# trained the same way. The published numbers are pythae's {cite:p}`chadebec2022pythae`, with
+# another architecture: a guide to the scale, not a ranking.
 
 # %% tags=["hide-input"]
 nll = table("nll")
