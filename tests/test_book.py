@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -114,7 +115,10 @@ def test_show_helpers_display_the_note_instead_of_failing(fake_results):
     assert isinstance(note, rp.MissingResults)
     assert "Results not available" in note._repr_html_()
     assert isinstance(rp.show_figure("fig3_latents"), rp.MissingResults)
-    assert rp.show_figure("fig1_reconstructions").data == PNG
+    figure = rp.show_figure("fig1_reconstructions")._repr_html_()
+    assert base64.b64encode(PNG).decode() in figure           # the pipeline's PNG, embedded
+    assert '<figcaption' in figure and "Fig. 1: test digits" in figure
+    assert 'alt="Rows of MNIST test digits' in figure        # alt text that says what is shown
     assert "25.5" in rp.show_table("table1_reconstruction").to_html()
     assert rp.table_notes("table2_probes")._repr_html_() == ""
     assert "MNIST, test source" in rp.table_notes("table1_reconstruction")._repr_html_()

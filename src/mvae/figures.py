@@ -92,9 +92,11 @@ def fig3_latents(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
         for i in range(k):
             name = "VAE" if k == 1 else f"M-VAE component {i + 1}"
             panels.append((f"{name}\n({run})", codes[i], labels))
-    cols = min(len(panels), 5)
+    # 3 panels a row at 2.7 in: the book's ~720 px column shows the PNG at about 0.6 of its
+    # size, so axis labels and legend stay readable (5 a row needed a 2400 px image)
+    cols = min(len(panels), 3)
     nrows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 3.1 * nrows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(nrows, cols, figsize=(2.7 * cols, 2.7 * nrows + 0.6), squeeze=False)
     palette = sns.color_palette("tab10", 10)
     for ax, (title, xy, y) in zip(axes.flat, panels, strict=False):
         for c in range(10):
