@@ -141,3 +141,18 @@ rp.provenance_box("table1_reconstruction")
 #   numbers, not their size, says anything.
 # * Our decoder is Bernoulli, as in the authors' code; the error is measured between the decoder's
 #   mean image and the test image, both in $[0, 1]$.
+
+# %% [markdown]
+# ## Run it yourself
+#
+# Each chapter is a notebook (the download button at the top gives its source; it opens in
+# Jupyter with jupytext). Three short exercises, each a config key or two:
+#
+# 1. **Evaluation mode.** Reconstruct with sampled weights and latents instead of their means:
+#    `mvae.evaluate.reconstruction_errors(model, x, weights="sample", latent="sample")` on a model
+#    from `mvae.train.load_run("results/paper/runs/mnist-k4-s0")` (after training it). How much
+#    does Table I move?
+# 2. **More components.** Train `mvae train components=8 epochs=20 --run-dir runs/k8` and compare
+#    its per-image SSE with K = 4 at the same epochs. Does the error keep falling with K?
+# 3. **Gaussian decoder.** `likelihood=gaussian gaussian_std=0.1` changes what "reconstruction"
+#    rewards; compare the reconstructions of Fig. 1 with the Bernoulli decoder's.

@@ -70,3 +70,13 @@ if runs:
     display(rp.format_table(t1[t1.latent_dim == 2][["run", "K", "latent_dim", "seed", "epochs",
                                                     "n_test", "sse_per_image"]], precision=2))
 rp.provenance_box("table1_reconstruction", runs=runs) if runs else None
+
+# %% [markdown]
+# ## Run it yourself
+#
+# 1. Train the 2-D mixture with the authors' settings:
+#    `mvae train components=4 latent_dim=2 normalize_alpha=true dirichlet_prior=0.25
+#    kl_reduction=mean --run-dir runs/2d-authors`. Do the components' scatters differ more?
+# 2. Colour the scatter by the learned weight $E[w_i]$ instead of the class
+#    (`latents_2d.npz` holds `weights`): which images does each component take?
+# 3. Raise `beta` to `10000` and look again: does dHSIC spread the components' codes apart?

@@ -134,3 +134,13 @@ rp.provenance_box("fig4_knn_vs_k")
 # because the concatenated code grows: $K$ components give a $20K$-dimensional feature vector. A
 # KNN classifier in particular is sensitive to that, since distances in the concatenated space add
 # up the components' distances.
+
+# %% [markdown]
+# ## Run it yourself
+#
+# 1. Cap the probes' training set: `probe_max_train: 10000` in a preset's `settings`. How many
+#    points do the accuracies lose, and which probe loses most?
+# 2. Probe with an RBF SVM, as the authors' code did: `mvae.probes.make_classifier` is the one
+#    place to change; compare it with the linear SVM on the same codes.
+# 3. Compare with the baselines of {doc}`09_claims`: at equal width (80-d), do the mixture's
+#    codes beat PCA?
