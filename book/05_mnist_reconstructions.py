@@ -62,6 +62,15 @@ rp.show_figure("fig1_reconstructions")
 rp.show_figure("fig2_components")
 
 # %% [markdown]
+# Beyond the paper: what the models generate from their priors, and what each component of the
+# mixture does along a straight line in its own latent space, between the codes of two test digits
+# of different classes. A component that reconstructs well alone morphs one digit into the other;
+# one that a blend needs only as a part draws faint or partial strokes.
+
+# %% tags=["hide-input"]
+rp.show_figure("samples")
+
+# %% [markdown]
 # ## Table I: reconstruction error against the number of components
 #
 # The paper calls its measure "MSE", but a VAE's mean squared error per pixel on MNIST is a few

@@ -120,6 +120,9 @@ if sweep is not None and len(sweep):
 # where the sweep above first showed the components differing.
 
 # %% tags=["hide-input"]
+rp.show_figure("mixing_weights")
+
+# %% tags=["hide-input"]
 authors = table("authors_settings")
 if authors is not None and len(authors):
     cols = ["run", "settings", "beta", "verdict", "concentration_sum", "sse_per_image",

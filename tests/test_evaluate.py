@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from mvae import MVAE, Config
 from mvae.evaluate import (
     MODES,
+    component_interpolations,
     errors_by_mode,
     latent_codes,
     mean_image_sse,
@@ -90,6 +91,16 @@ def test_sampled_codes_are_posterior_draws_with_the_seeded_noise() -> None:
     assert not torch.allclose(drawn, means)
     with pytest.raises(ValueError, match="latent"):
         latent_codes(model, x, latent="mode")
+
+
+def test_interpolations_run_from_one_image_to_the_other_in_every_component() -> None:
+    model, x = _model(3), torch.rand(2, 1, 28, 28)
+    lines = component_interpolations(model, x[0], x[1], steps=5)
+    assert lines.shape == (3, 5, 1, 28, 28)
+    ends = model.reconstruct_components(x)                           # (K, 2, C, H, W)
+    torch.testing.assert_close(lines[:, 0], ends[:, 0])
+    torch.testing.assert_close(lines[:, -1], ends[:, 1])
+    assert not torch.allclose(lines[:, 2], ends[:, 0])
 
 
 def test_mean_image_sse_matches_numpy() -> None:

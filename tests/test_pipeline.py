@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TABLES = ("table1_reconstruction", "table2_probes", "table3_cifar", "fig4_knn_vs_k",
           "ablation_dhsic", "fashion")
-FIGURES = ("fig1_reconstructions", "fig2_components", "fig3_latents", "fig4_knn_vs_k",
+FIGURES = ("mixing_weights", "samples", "fig1_reconstructions", "fig2_components",
+           "fig3_latents", "fig4_knn_vs_k",
            "fig5_cifar", "ablation")
 
 
@@ -117,7 +118,8 @@ def test_committed_mode_builds_only_what_is_archived(tmp_path: Path) -> None:
     tables = set(re.findall(r"tables/(\w+)\.csv", done.stdout))
     assert tables == {"table1_reconstruction", "table2_probes", "fig4_knn_vs_k"}
     figures = set(re.findall(r"figures/(\w+)\.png", done.stdout))
-    assert figures == {"fig1_reconstructions", "fig2_components", "fig4_knn_vs_k"}
+    assert figures == {"fig1_reconstructions", "fig2_components", "fig4_knn_vs_k",
+                       "mixing_weights", "samples"}
 
 
 @pytest.mark.parametrize(("entry", "message"), [

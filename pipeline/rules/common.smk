@@ -35,6 +35,9 @@ FIGURE_INPUTS = {
     "fig4_knn_vs_k": lambda: [f"{R}/tables/fig4_knn_vs_k.csv"],
     "fig5_cifar": lambda: expand(f"{R}/eval/{{run}}/examples.npz", run=CIFAR.values()),
     "ablation": lambda: [f"{R}/tables/ablation_dhsic.csv"],
+    "mixing_weights": lambda: expand(f"{R}/eval/{{run}}/examples.npz",
+                                     run=FIGRUNS.get("mixture", [])),
+    "samples": lambda: expand(f"{R}/eval/{{run}}/examples.npz", run=FIGRUNS.values()),
 }
 
 # Which tables/figures this preset can make (a preset without CIFAR runs has no Table III).
@@ -45,6 +48,7 @@ _HAS = {
     "fig2_components": "mixture" in FIGRUNS, "fig3_latents": bool(LATENT2D),
     "fig5_cifar": bool(CIFAR), "ablation": bool(ABLATION), "beta_sweep": bool(BETAS),
     "authors_settings": bool(AUTHORS), "nll": bool(NLL),
+    "mixing_weights": "mixture" in FIGRUNS, "samples": bool(FIGRUNS),
 }
 TABLES = [t for t in TABLE_INPUTS if _HAS[t]]
 FIGURES = [f for f in FIGURE_INPUTS if _HAS[f]]

@@ -204,3 +204,15 @@ def generate(model: MVAE, n: int, batch_size: int = 1000, seed: int = 0) -> Tens
         out.append(model.sample(m).cpu())
         done += m
     return torch.cat(out)
+
+
+@torch.no_grad()
+def component_interpolations(model: MVAE, start: Tensor, end: Tensor, steps: int = 8) -> Tensor:
+    """Each component alone decoding the straight line between the posterior means of two images,
+    (K, steps, C, H, W): what moving through one component's latent space does to its output."""
+    model.eval()
+    device = _device(model)
+    mu = model.latent_means(torch.stack([start, end]).to(device))        # (K, 2, d)
+    t = torch.linspace(0, 1, steps, device=device)[None, :, None]
+    line = mu[:, :1] * (1 - t) + mu[:, 1:] * t                           # (K, steps, d)
+    return model.to_images(torch.sigmoid(model.decode(line))).cpu()

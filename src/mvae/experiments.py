@@ -390,7 +390,14 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
     and a few test images with their mixture, per-component reconstructions and prior samples."""
     import numpy as np
 
-    from mvae.evaluate import errors_by_mode, generate, mean_image_sse, mixture_diagnostics
+    from mvae.evaluate import (
+        component_interpolations,
+        errors_by_mode,
+        generate,
+        mean_image_sse,
+        mixture_diagnostics,
+        mixture_weights,
+    )
     from mvae.provenance import collect, write_json
     from mvae.train import load_run, load_split
 
@@ -414,7 +421,12 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
     np.savez_compressed(out_examples, images=to8(xs), labels=test.labels[pick].numpy(),
                         mixture=to8(model.reconstruct(xs)),
                         components=to8(model.reconstruct_components(xs)),
-                        samples=to8(generate(model, n_examples, seed=0)))
+                        samples=to8(generate(model, n_examples, seed=0)),
+                        # between the first two examples (two different classes)
+                        interpolations=to8(component_interpolations(model, x[pick[0]],
+                                                                    x[pick[1]])),
+                        # E[w | x] of the first 2,000 test images: how the mixture is used
+                        weights=mixture_weights(model, x[:2000]).numpy().astype(np.float16))
 
 
 def nll_step(run_dir: str | Path, out: str | Path, samples: int) -> None:

@@ -175,7 +175,40 @@ def ablation_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return fig
 
 
+def samples_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """Samples from the prior (z ~ N(0, I), w ~ Dir(prior)) and, for the mixture, each
+    component alone decoding the line between two test digits' codes."""
+    ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
+    sel = runs["figure"]
+    rows = [(f"{'VAE' if role == 'vae' else 'M-VAE'}\nprior samples", ex[run]["samples"])
+            for role, run in sel.items() if run in ex]
+    mixture = ex.get(sel.get("mixture", ""), {})
+    for i, line in enumerate(mixture.get("interpolations", [])):
+        rows.append((f"component {i + 1}\ninterpolation", line))
+    return image_rows(rows, "Prior samples, and each component's latent line between two digits")
+
+
+def weights_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """The learned mixing weights: the distribution of E[w_i | x] over test images, per
+    component. A blend has every component near a fixed share; a mixture spreads to 0 and 1."""
+    ex = _examples(next(iter(_by_run(paths, "examples.npz").values())))
+    weights = ex["weights"].astype(np.float32)                      # (K, N)
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    bins = np.linspace(0, 1, 41)
+    for i, w in enumerate(weights):
+        ax.hist(w, bins=bins, histtype="step", lw=1.8, label=f"component {i + 1}")
+    ax.set_xlabel("expected weight E[w_i | x] of a test image")
+    ax.set_ylabel("test images")
+    ax.set_title(f"Learned mixing weights ({runs['figure'].get('mixture', '')}, "
+                 f"{weights.shape[1]} test images)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Callable[[list[str | Path], dict[str, Any]], Figure]] = {
+    "mixing_weights": weights_figure,
+    "samples": samples_figure,
     "fig1_reconstructions": fig1_reconstructions,
     "fig2_components": fig2_components,
     "fig3_latents": fig3_latents,
