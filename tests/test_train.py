@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 import torch
+import yaml
 
 from mvae import Config, ConfigError, NonFiniteLossError, load_run, train
 from mvae import fast as fast_module
@@ -154,6 +155,22 @@ def test_a_foreign_checkpoint_is_refused(tmp_path, blobs) -> None:
     shutil.copy(tmp_path / "theirs" / "checkpoint.pt", tmp_path / "copy" / "checkpoint.pt")
     with pytest.raises(RunMismatchError, match="lr"):
         train(ours, tmp_path / "copy", progress=False, datasets=blobs)
+
+
+def test_a_run_from_before_a_new_config_key_still_resumes_and_loads(tmp_path, blobs) -> None:
+    """A checkpoint and config.yaml written before a key existed (here: binarize) hold no value
+    for it; the key's default stands in, so the run resumes instead of being called foreign."""
+    config = Config(epochs=2, **TINY)
+    train(config, tmp_path / "run", progress=False, datasets=blobs, until_epoch=1)
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    state = torch.load(ckpt, weights_only=True)
+    del state["config"]["binarize"]
+    torch.save(state, ckpt)
+    stored = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    del stored["binarize"]
+    (tmp_path / "run" / "config.yaml").write_text(yaml.safe_dump(stored))
+    load_run(tmp_path / "run")
+    assert train(config, tmp_path / "run", progress=False, datasets=blobs).finished
 
 
 def test_a_damaged_or_foreign_checkpoint_is_named(tmp_path, blobs) -> None:

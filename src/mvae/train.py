@@ -121,7 +121,17 @@ def _config_diff(stored: dict[str, Any], wanted: dict[str, Any]) -> str:
     return "; ".join(shown) + (f"; and {len(keys) - 6} more" if len(keys) > 6 else "")
 
 
+def _with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored config with the keys added to Config since it was written set to their defaults
+    (a new key's default keeps the old behaviour), so old runs still resume and load."""
+    try:
+        return Config.from_dict(stored).to_dict()
+    except (ConfigError, TypeError, ValueError):
+        return stored  # unreadable as a Config: compared as it is, and the diff names the keys
+
+
 def _mismatch(run_dir: Path, what: str, stored: dict[str, Any], config: Config) -> None:
+    stored = _with_defaults(stored)
     if stored != config.to_dict():
         raise RunMismatchError(
             f"{what} was made with a different config ({_config_diff(stored, config.to_dict())});"
