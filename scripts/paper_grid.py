@@ -112,6 +112,10 @@ def commit(dest: Path, run: str, files: list[Path]) -> None:
     for _attempt in range(30):
         with COMMIT_LOCK:
             added = git("add", "--", str(rel), check=False)
+            if added.returncode == 0 and git("diff", "--cached", "--quiet", "--", str(rel),
+                                             check=False).returncode == 0:
+                log(f"{run}: nothing new to commit")
+                return
             committed = added.returncode == 0 and git(
                 "commit", "-q", "-m", message, "--", str(rel), check=False).returncode == 0
         if committed:
@@ -133,6 +137,8 @@ def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
             return
         while (args.results_root / "PAUSE").exists():
             time.sleep(30)
+        if archived(REPO / "results" / args.preset, run):  # another lane or driver did it
+            continue
         head = sync_worktree(code)
         log(f"lane {index}: {run} at {head[:8]}")
         start = time.time()
