@@ -130,6 +130,13 @@ def test_provenance_box(fake_results):
                      "uncommitted changes", "cpu (test)", "mnist-k4-s0", "components=4",
                      "seed=0"):
         assert expected in box, expected
+    # a box about some of a table's runs lists only those
+    meta = json.loads((fake_results / "quick/tables/table1_reconstruction.json").read_text())
+    meta["provenance"]["configs"]["mnist2d-k4"] = {"components": 4, "latent_dim": 2, "seed": 7}
+    (fake_results / "quick/tables/table1_reconstruction.json").write_text(json.dumps(meta))
+    assert "mnist2d-k4" in rp.provenance_box("table1_reconstruction")._repr_html_()
+    two_d = rp.provenance_box("table1_reconstruction", runs=["mnist2d-k4"])._repr_html_()
+    assert "mnist2d-k4" in two_d and "mnist-k4-s0" not in two_d and "seed=7" in two_d
     # Missing provenance is "unknown", never an error.
     empty = rp.provenance_box("table3_cifar")._repr_html_()
     assert "unknown" in empty

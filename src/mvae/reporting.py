@@ -208,11 +208,13 @@ def provenance(name: str | None = None, preset: str | None = None,
 
     Reads ``tables/<name>.json`` (its ``provenance`` record: ``commits``, ``devices``,
     ``seeds`` {run: seed}, ``configs`` {run: config}) when ``name`` is given, and, for ``runs``
-    named explicitly, ``runs/<run>/{config.yaml,provenance.json}``. Whatever is missing is left
+    named explicitly, ``runs/<run>/{config.yaml,provenance.json}``; with both, only those runs
+    are listed (a chapter that uses two runs of Table I shows two). Whatever is missing is left
     out (the box then says "unknown"), never an error.
     """
     preset = preset or current_preset()
     root = results_dir(preset)
+    runs = list(runs)
     commits: list[str] = []
     devices: list[str] = []
     seeds: dict[str, Any] = {}
@@ -235,6 +237,9 @@ def provenance(name: str | None = None, preset: str | None = None,
             device = _find(record, _DEVICE_KEYS)
             if device:
                 devices.append(str(device))
+    if runs:  # a box about some runs of a table lists those runs only
+        configs = {r: c for r, c in configs.items() if r in runs}
+        seeds = {r: s for r, s in seeds.items() if r in runs}
     for run, cfg in configs.items():
         if "seed" in cfg:
             seeds.setdefault(run, cfg["seed"])
