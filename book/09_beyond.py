@@ -128,6 +128,7 @@ if t1 is not None:
             fig, ax = plt.subplots(figsize=(6.5, 3.6))
             for run, hist in histories.items():
                 ax.plot(hist.epoch, hist["test.loss"], marker="o", ms=3, label=run)
+            ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # whole epochs only
             ax.set(xlabel="epoch", ylabel="test loss (nats per image)",
                    title="training curves of the seeded runs")
             ax.legend(fontsize=8)
