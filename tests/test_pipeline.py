@@ -104,8 +104,9 @@ def test_default_preset_is_paper(tmp_path: Path) -> None:
 
 
 def test_committed_mode_builds_only_what_is_archived(tmp_path: Path) -> None:
-    """committed=true: no data, train or evaluate job, ever; tables and figures only where the
-    archive holds their runs (here two MNIST runs: Table I, Table II, Fig. 4)."""
+    """committed=true: no data, train or evaluate job, ever; tables where the archive holds
+    some of their runs, figures where it holds all (here two MNIST runs: Table I, Table II,
+    Fig. 4; the figures of the K = 4 mixture alone)."""
     for run in ("mnist-k1-s0", "mnist-k4-s0"):
         (tmp_path / "paper" / "eval" / run).mkdir(parents=True)
         for name in ("reconstruction.json", "probes.json", "examples.npz"):
@@ -118,8 +119,8 @@ def test_committed_mode_builds_only_what_is_archived(tmp_path: Path) -> None:
     tables = set(re.findall(r"tables/(\w+)\.csv", done.stdout))
     assert tables == {"table1_reconstruction", "table2_probes", "fig4_knn_vs_k"}
     figures = set(re.findall(r"figures/(\w+)\.png", done.stdout))
-    assert figures == {"fig1_reconstructions", "fig2_components", "fig4_knn_vs_k",
-                       "mixing_weights", "samples"}
+    # Figs. 1 and the samples also show the wide VAE (mnist-k1-d80), not archived here
+    assert figures == {"fig2_components", "fig4_knn_vs_k", "mixing_weights"}
 
 
 @pytest.mark.parametrize(("entry", "message"), [

@@ -134,9 +134,9 @@ def _enough(table):
 
 if COMMITTED:
     TABLE_INPUTS = {name: _only_archived(f) for name, f in TABLE_INPUTS.items()}
-    FIGURE_INPUTS = {name: _only_archived(f) for name, f in FIGURE_INPUTS.items()}
     TABLES = [t for t in TABLES if _enough(t)]
-    FIGURES = [f for f in FIGURES if FIGURE_INPUTS[f]() and all(
+    # a figure shows its runs side by side: it waits until all of them are archived
+    FIGURES = [f for f in FIGURES if all(_archived(p) for p in FIGURE_INPUTS[f]()) and all(
         os.path.basename(p).removesuffix(".csv") in TABLES
         for p in FIGURE_INPUTS[f]() if p.startswith(f"{R}/tables/"))]
     eval_targets = _only_archived(eval_targets)
