@@ -9,8 +9,8 @@ are skipped) it checks, in two ways:
 
 1. the built HTML, statically: no cell output shows a traceback or stderr (myst-nb renders them as
    ``div.output.traceback`` / ``div.output.stderr``), every local ``<img>`` file exists, the page
-   has content, no table cell reads "nan", no table is empty, MathJax is the book's local copy
-   (``scripts/fetch_mathjax.py``), not a CDN an offline reader cannot reach;
+   has content, no table cell reads "nan", no table is empty, and (``--offline``) MathJax is the
+   book's local copy (``scripts/fetch_mathjax.py``), not a CDN an offline reader cannot reach;
 2. the page as headless Chromium renders it: the book is served on a loopback port, a probe page
    loads it in a same-origin iframe and reports, from the rendered DOM, whether every ``<img>``
    actually decoded (``complete && naturalWidth > 0``), the error/stderr outputs and the length of
@@ -168,7 +168,7 @@ class _PageParser(HTMLParser):
             self.text_parts.append(data)
 
 
-def static_check(page: Path, root: Path) -> dict:
+def static_check(page: Path, root: Path, offline: bool = False) -> dict:
     parser = _PageParser()
     parser.feed(page.read_text(encoding="utf-8"))
     problems = []
@@ -190,7 +190,7 @@ def static_check(page: Path, root: Path) -> dict:
     empty = sum(1 for rows in parser.tables if rows == 0)
     if empty:
         problems.append(f"{empty} table(s) without any row")
-    if parser.mathjax and not any("_static/mathjax/" in src for src in parser.mathjax):
+    if offline and parser.mathjax and not any("_static/mathjax/" in s for s in parser.mathjax):
         problems.append(f"MathJax comes from {parser.mathjax[0]}: formulas do not render "
                         "offline (run scripts/fetch_mathjax.py before building)")
     text = " ".join(" ".join(parser.text_parts).split())
@@ -320,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="where screenshots and report.json go (default: <html>/../screenshots)")
     ap.add_argument("--chromium", default=None, help="browser binary (default: /usr/bin/chromium)")
     ap.add_argument("--no-browser", action="store_true", help="static checks only")
+    ap.add_argument("--offline", action="store_true",
+                    help="fail on pages that load MathJax from a CDN (the offline build)")
     ap.add_argument("--strict-results", action="store_true",
                     help="fail on pages that say results are not available")
     ap.add_argument("--timeout", type=int, default=90, help="seconds per browser call")
@@ -346,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         profile = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="check-book-")))
         for page in pages:
             rel = page.relative_to(root).as_posix()
-            entry = static_check(page, root)
+            entry = static_check(page, root, args.offline)
             if binary:
                 try:
                     seen = browser_check(binary, base, rel, shots / (page.stem + ".png"),

@@ -81,6 +81,7 @@ rule book:
         # every page in a headless browser (static checks only without Chromium): formulas
         # typeset, images loaded, nothing wider than the column, no error output
         "{params.python} scripts/check_book.py book/_build/html "
+        "$(test -f book/_mathjax/tex-chtml.js && echo --offline) "
         "--screenshots {params.shots} >> {log} 2>&1"
 
 
