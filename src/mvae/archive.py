@@ -16,8 +16,8 @@ from pathlib import Path
 #: Files of a run folder that go into the archive (never the checkpoint or the latent codes).
 RUN_FILES = ("config.yaml", "history.json", "provenance.json", "done.json")
 
-#: Evaluation files too large to keep (none today; listed so that a future one is a decision).
-SKIPPED_EVAL_SUFFIXES = (".tmp",)
+#: Files in an eval folder that are not results: temporaries of a write in progress.
+SKIPPED_EVAL_SUFFIXES = (".tmp", ".part")
 
 
 class ArchiveError(RuntimeError):
