@@ -155,6 +155,21 @@ def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000) -> 
 
 
 @torch.no_grad()
+def posterior(model: MVAE, images: Tensor, batch_size: int = 1000) -> tuple[Tensor, Tensor]:
+    """Posterior means and variances of every component, (K, N, d) each, on the CPU."""
+    model.eval()
+    device = _device(model)
+    encoded = [model.encode(x.to(device))[:2] for x in _chunks(images, batch_size)]
+    return (torch.cat([m.cpu() for m, _ in encoded], dim=1),
+            torch.cat([v.cpu() for _, v in encoded], dim=1))
+
+
+def draw_codes(mu: Tensor, var: Tensor, seed: int = 0) -> Tensor:
+    """One draw z ~ N(mu, var) per code, reproducible for ``seed``. The noise of all N images
+    is drawn at once, so a code does not depend on how the images were batched."""
+    return mu + var.sqrt() * torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed))
+
+
 def latent_codes(model: MVAE, images: Tensor, batch_size: int = 1000, latent: str = "mean",
                  seed: int = 0) -> Tensor:
     """Codes of every component, (K, N, d), on the CPU.
@@ -165,45 +180,8 @@ def latent_codes(model: MVAE, images: Tensor, batch_size: int = 1000, latent: st
     """
     if latent not in ("mean", "sample"):
         raise ValueError(f"latent must be 'mean' or 'sample', got {latent!r}")
-    model.eval()
-    device = _device(model)
-    encoded = [model.encode(x.to(device))[:2] for x in _chunks(images, batch_size)]
-    mu = torch.cat([m.cpu() for m, _ in encoded], dim=1)
-    if latent == "mean":
-        return mu
-    # the noise of all N images at once, so a code does not depend on the batch size
-    var = torch.cat([v.cpu() for _, v in encoded], dim=1)
-    return mu + var.sqrt() * torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed))
-
-
-@torch.no_grad()
-def mixture_weights(model: MVAE, images: Tensor, batch_size: int = 1000) -> Tensor:
-    """Expected mixing weights E[w | x], (K, N): how much each component is used per image."""
-    model.eval()
-    device = _device(model)
-    return torch.cat([model.expected_weights(model.encode(x.to(device))[2]).cpu()
-                      for x in _chunks(images, batch_size)], dim=1)
-
-
-@torch.no_grad()
-def reconstructions(model: MVAE, images: Tensor, batch_size: int = 1000) -> Tensor:
-    """Mixture reconstructions (expected w, posterior means) of ``images``, on the CPU."""
-    model.eval()
-    device = _device(model)
-    return torch.cat([model.reconstruct(x.to(device)).cpu() for x in _chunks(images, batch_size)])
-
-
-@torch.no_grad()
-def generate(model: MVAE, n: int, batch_size: int = 1000, seed: int = 0) -> Tensor:
-    """``n`` images from the prior, reproducible for a given seed, on the CPU."""
-    model.eval()
-    torch.manual_seed(seed)
-    out, done = [], 0
-    while done < n:
-        m = min(batch_size, n - done)
-        out.append(model.sample(m).cpu())
-        done += m
-    return torch.cat(out)
+    mu, var = posterior(model, images, batch_size)
+    return mu if latent == "mean" else draw_codes(mu, var, seed)
 
 
 @torch.no_grad()

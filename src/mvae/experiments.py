@@ -459,16 +459,16 @@ def latents_step(run_dir: str | Path, out: str | Path) -> None:
     posterior means (``<split>_codes``) and one seeded draw z ~ q (``<split>_sampled``)."""
     import numpy as np
 
-    from mvae.evaluate import latent_codes, mixture_weights
+    from mvae.evaluate import draw_codes, mixture_weights, posterior
     from mvae.train import load_run, load_split
 
     model, config = load_run(run_dir, _device())
     arrays: dict[str, Any] = {}
     for split in ("train", "test"):
         data = load_split(config, split)
-        arrays[f"{split}_codes"] = latent_codes(model, data.floats()).numpy()
-        arrays[f"{split}_sampled"] = latent_codes(model, data.floats(), latent="sample",
-                                                  seed=1 if split == "test" else 0).numpy()
+        mu, var = posterior(model, data.floats())
+        arrays[f"{split}_codes"] = mu.numpy()
+        arrays[f"{split}_sampled"] = draw_codes(mu, var, seed=1 if split == "test" else 0).numpy()
         arrays[f"{split}_labels"] = data.labels.numpy()
     arrays["test_weights"] = mixture_weights(model, load_split(config, "test").floats()).numpy()
     tmp = Path(out).with_name(Path(out).name + ".tmp.npz")

@@ -66,6 +66,12 @@ def _baselines(paths: list[str | Path], dataset: str) -> dict[str, Any]:
     return {}
 
 
+def _sampled_sse(rec: dict[str, Any]) -> float:
+    """The mixture's per-image SSE in the sampled mode (w ~ Dir(a), z ~ q), NaN if absent."""
+    return rec.get("modes", {}).get("sampled", {}).get("mixture", {}).get("sse_per_image",
+                                                                           math.nan)
+
+
 def _config(records: dict[str, dict[str, Any]], run: str) -> dict[str, Any]:
     return records.get(run, {}).get("config", {})
 
@@ -115,14 +121,12 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
         elif main and c["components"] in PAPER_TABLE1_MVAE:
             paper, note = PAPER_TABLE1_MVAE[c["components"]], PAPER_TABLE1_NOTE
         comps = [x["sse_per_image"] for x in rec["components"]]
-        modes = rec.get("modes", {})
         diag = rec.get("diagnostics", {})
         rows.append({"run": run, "dataset": c["dataset"], "K": c["components"],
                      "latent_dim": c["latent_dim"], "beta": c["beta"], "seed": c["seed"],
                      "epochs": c["epochs"], "n_test": rec["n_test"],
                      "sse_per_image": rec["mixture"]["sse_per_image"],
-                     "sse_sampled": modes.get("sampled", {}).get("mixture", {}).get(
-                         "sse_per_image", math.nan),
+                     "sse_sampled": _sampled_sse(rec),
                      "mse_per_pixel": rec["mixture"]["mse_per_pixel"],
                      "rmse": rec["mixture"]["rmse"], "best_component_sse": min(comps),
                      "mean_image_sse": rec.get("mean_image_sse", math.nan),
@@ -182,6 +186,8 @@ def fig4_table(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
     """Fig. 4's data: accuracy of each probe on the concatenated codes against K, over seeds, in
     the deterministic mode (posterior means) and, for KNN, the sampled mode (z ~ q)."""
     recs = _read(paths, "probes")
+    raw_pixels_knn = _baselines(paths, "mnist").get("features", {}).get("raw pixels", {}).get(
+        "knn", math.nan)
     rows = []
     for k, runs in selection["sweep"].items():
         row: dict[str, Any] = {"K": int(k), "runs": " ".join(runs)}
@@ -196,8 +202,7 @@ def fig4_table(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
         row["paper_note"] = ("paper Fig. 4: KNN accuracy grows with K from 4 to 10 (plot only); "
                              "<probe>_mean: posterior means (deterministic mode), "
                              "knn_sampled: one draw z ~ q (sampled mode)")
-        row["baseline_raw_pixels_knn"] = _baselines(paths, "mnist").get("features", {}).get(
-            "raw pixels", {}).get("knn", math.nan)
+        row["baseline_raw_pixels_knn"] = raw_pixels_knn
         row["source"] = _source(recs[runs[0]]) if runs and runs[0] in recs else ""
         rows.append(row)
     return pd.DataFrame(rows), _provenance(recs)
@@ -345,8 +350,7 @@ def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
                      "dhsic_ceiling": d.get("dhsic_identical", math.nan),
                      "mean_offdiag_cka": d.get("mean_offdiag_cka", math.nan),
                      "sse_per_image": r.get("mixture", {}).get("sse_per_image", math.nan),
-                     "sse_sampled": r.get("modes", {}).get("sampled", {}).get(
-                         "mixture", {}).get("sse_per_image", math.nan),
+                     "sse_sampled": _sampled_sse(r),
                      **_probe_columns(p),
                      "knn_mean_component": (sum(knn["components"]) / len(knn["components"])
                                             if knn.get("components") else math.nan),
@@ -368,8 +372,7 @@ def authors_settings(paths: list[str | Path],
         row = {"run": run, "settings": "authors' code" if c.get("normalize_alpha") else "ours",
                "beta": c.get("beta"), "K": c.get("components"),
                "sse_per_image": r.get("mixture", {}).get("sse_per_image", math.nan),
-               "sse_sampled": r.get("modes", {}).get("sampled", {}).get("mixture", {}).get(
-                   "sse_per_image", math.nan),
+               "sse_sampled": _sampled_sse(r),
                "verdict": diag.get("verdict", ""),
                "concentration_sum": diag.get("concentration_sum", math.nan),
                "dominant_sse": diag.get("dominant_sse", math.nan)}
