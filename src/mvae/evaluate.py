@@ -185,6 +185,36 @@ def latent_codes(model: MVAE, images: Tensor, batch_size: int = 1000, latent: st
 
 
 @torch.no_grad()
+def mixture_weights(model: MVAE, images: Tensor, batch_size: int = 1000) -> Tensor:
+    """Expected mixing weights E[w | x], (K, N): how much each component is used per image."""
+    model.eval()
+    device = _device(model)
+    return torch.cat([model.expected_weights(model.encode(x.to(device))[2]).cpu()
+                      for x in _chunks(images, batch_size)], dim=1)
+
+
+@torch.no_grad()
+def reconstructions(model: MVAE, images: Tensor, batch_size: int = 1000) -> Tensor:
+    """Mixture reconstructions (expected w, posterior means) of ``images``, on the CPU."""
+    model.eval()
+    device = _device(model)
+    return torch.cat([model.reconstruct(x.to(device)).cpu() for x in _chunks(images, batch_size)])
+
+
+@torch.no_grad()
+def generate(model: MVAE, n: int, batch_size: int = 1000, seed: int = 0) -> Tensor:
+    """``n`` images from the prior, reproducible for a given seed, on the CPU."""
+    model.eval()
+    torch.manual_seed(seed)
+    out, done = [], 0
+    while done < n:
+        m = min(batch_size, n - done)
+        out.append(model.sample(m).cpu())
+        done += m
+    return torch.cat(out)
+
+
+@torch.no_grad()
 def component_interpolations(model: MVAE, start: Tensor, end: Tensor, steps: int = 8) -> Tensor:
     """Each component alone decoding the straight line between the posterior means of two images,
     (K, steps, C, H, W): what moving through one component's latent space does to its output."""
