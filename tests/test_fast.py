@@ -172,3 +172,33 @@ def test_binarize_needs_bernoulli_pixels() -> None:
 
     with pytest.raises(ConfigError, match="binarize"):
         Config(dataset="cifar10", binarize=True).validate()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graph_steps_train_like_eager_steps_on_the_gpu() -> None:
+    """On a GPU the captured step (the training default there) starts from the untouched model
+    (warm-up undone) and, on the same batches, ends where eager steps end: the two differ only in
+    their random draws, so their test losses agree to a few percent, and both fall."""
+    from mvae.train import evaluate_loss
+
+    cuda = torch.device("cuda")
+    config = Config(components=3, latent_dim=5, hidden_dim=64, device="cuda")
+    torch.manual_seed(0)
+    images = (torch.rand(512, 1, 28, 28, device=cuda) < 0.2).float()
+    batches = [torch.randperm(512, device=cuda)[:64] for _ in range(300)]
+    losses = {}
+    for graph in (True, False):
+        torch.manual_seed(1)
+        model = MVAE(config).to(cuda)
+        start = {k: v.clone() for k, v in model.state_dict().items()}
+        step = TrainStep(model, make_optimizer(model, 1e-3, cuda), images, 64, graph=graph)
+        first = step(batches[0])
+        assert (step._graph is not None) == graph
+        for idx in batches[1:]:
+            step(idx)
+        assert torch.isfinite(first).all()
+        assert any(not torch.equal(v, model.state_dict()[k]) for k, v in start.items())
+        losses[graph] = evaluate_loss(model, images, 256)["loss"]
+        start_loss = evaluate_loss(MVAE(config).to(cuda).requires_grad_(False), images, 256)
+        assert losses[graph] < 0.8 * start_loss["loss"]
+    assert abs(losses[True] - losses[False]) < 0.03 * losses[False], losses

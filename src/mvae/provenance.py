@@ -22,7 +22,13 @@ from mvae.files import atomic_write_text
 
 
 def git_commit(path: Path | None = None) -> dict[str, Any]:
-    """Commit and dirty flag of the checkout holding ``path`` (default: this package)."""
+    """Commit and dirty flag of the checkout holding ``path`` (default: this package).
+
+    A copy of a clean checkout without its ``.git`` (what a lent GPU machine receives) names its
+    commit in ``$MVAE_GIT_COMMIT``; the copy's sender is responsible for it being clean.
+    """
+    if os.environ.get("MVAE_GIT_COMMIT"):
+        return {"commit": os.environ["MVAE_GIT_COMMIT"], "dirty": False, "from": "MVAE_GIT_COMMIT"}
     where = str(path or Path(__file__).resolve().parent)
     try:
         commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True,

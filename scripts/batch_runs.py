@@ -1,0 +1,168 @@
+"""Train and evaluate a preset's runs in parallel worker processes, without Snakemake, until a
+deadline; archive each finished run as :mod:`scripts.paper_grid` does.
+
+Why: a lent GPU machine (DEVELOPERS.md, "Where you work") has PyTorch and scikit-learn but no
+package index, so Snakemake and its compiled dependencies cannot be installed there, and each
+command ends after 10 minutes. This script runs the same job chain as the pipeline's rules, with
+the same step functions of :mod:`mvae.experiments` and the same files (logs, benchmark TSVs,
+``evaluated.json``), so :func:`mvae.archive.export_run` and the committed-mode report treat its
+runs exactly like Snakemake's. A step whose output exists is skipped, so a second call on the
+same machine resumes; checkpoints resume mid-run as in the pipeline.
+
+    python scripts/batch_runs.py --results-root /tmp/runs --archive /tmp/archive \\
+        --workers 6 --deadline 540 [--runs mnist-k2-s0,mnist-k3-s0]
+
+Runs are taken in :data:`paper_grid.PRIORITY` order, skipping those already archived in
+``results/<preset>/`` and those whose dataset is not cached under ``$MVAE_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from paper_grid import PRIORITY, archived  # noqa: E402
+
+from mvae import experiments as ex  # noqa: E402
+from mvae.archive import export_run  # noqa: E402
+from mvae.provenance import write_json  # noqa: E402
+
+
+def log(message: str) -> None:
+    print(time.strftime("%H:%M:%S"), message, flush=True)
+
+
+def _bench(path: Path, seconds: float) -> None:
+    """A benchmark row in Snakemake's layout (``s`` and ``max_rss`` in MB are what
+    :func:`mvae.experiments.gather_provenance` reads); peak RSS is the worker process's so far."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    hms = time.strftime("%H:%M:%S", time.gmtime(seconds))
+    path.write_text(f"s\th:m:s\tmax_rss\n{seconds:.4f}\t{hms}\t{rss_mb:.2f}\n")
+
+
+def _step(root: Path, rule: str, run: str, outputs: list[Path], fn: Any, *args: Any) -> None:
+    """Run one rule's step function unless its outputs exist, with the rule's log and benchmark."""
+    if all(p.is_file() for p in outputs):
+        return
+    for p in outputs:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with ex.logged(root / "logs" / rule / f"{run}.log"):
+        fn(*args)
+    _bench(root / "benchmarks" / rule / f"{run}.tsv", time.perf_counter() - t0)
+
+
+def run_chain(root: str, preset: str, run: str, threads: int) -> str:
+    """Train and evaluate one run (or compute one ``baselines:<dataset>``) in this process;
+    ``root`` is the preset's results folder (``<results-root>/<preset>``)."""
+    exp = ex.load_preset(preset)
+    runs, settings, r = exp.runs, exp.settings, Path(root)
+    ex.set_threads(threads)
+    if run.startswith("baselines:"):
+        dataset = run.split(":", 1)[1]
+        shape_of = ex.baseline_runs(runs)[dataset]
+        _step(r, "baselines", dataset, [r / "baselines" / f"{dataset}.json"], ex.baselines_step,
+              runs[shape_of].to_dict(), r / "baselines" / f"{dataset}.json", settings)
+        return run
+    rdir, edir = r / "runs" / run, r / "eval" / run
+    _step(r, "train", run, [rdir / "done.json"], ex.train_step, runs[run].to_dict(), rdir,
+          rdir / "done.json")
+    files = [edir / "reconstruction.json", edir / "examples.npz"]
+    _step(r, "reconstruct", run, files, ex.reconstruct_step, rdir, *files,
+          settings["figure_images"])
+    latents = rdir / "latents.npz"
+    _step(r, "latents", run, [latents], ex.latents_step, rdir, latents)
+    files.append(edir / "probes.json")
+    _step(r, "probe", run, files[-1:], ex.probe_step, latents, rdir, files[-1], settings)
+    if run in ex.diversity_runs(runs):
+        files.append(edir / "diversity.json")
+        _step(r, "diversity", run, files[-1:], ex.diversity_step, latents, rdir, files[-1],
+              settings["diversity_max"])
+    if run in ex.latent2d_runs(runs):
+        files.append(edir / "latents_2d.npz")
+        _step(r, "latents_2d", run, files[-1:], ex.latents_2d_step, latents, files[-1],
+              settings["scatter_points"])
+    if run in ex.dataset_pair(runs, "cifar10").values():
+        files.append(edir / "scores.json")
+        _step(r, "score", run, files[-1:], ex.score_step, rdir, files[-1],
+              settings["score_images"], os.environ.get("MVAE_DATA_DIR", "data"))
+    if run in ex.nll_runs(runs):
+        files.append(edir / "nll.json")
+        _step(r, "nll", run, files[-1:], ex.nll_step, rdir, files[-1], settings["nll_samples"])
+    write_json(edir / "evaluated.json",
+               {"run": run, "files": [os.path.relpath(p, r) for p in files]})
+    return run
+
+
+def _runnable(run: str, runs: dict[str, Any], data_dir: Path) -> bool:
+    dataset = run.split(":", 1)[1] if run.startswith("baselines:") else runs[run].dataset
+    return (data_dir / dataset / "SOURCE.json").is_file()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", default="paper")
+    parser.add_argument("--results-root", type=Path, required=True,
+                        help="where run folders go (outside the checkout)")
+    parser.add_argument("--archive", type=Path, required=True,
+                        help="where finished runs' small outputs are exported (results/<preset>)")
+    parser.add_argument("--runs", default="", help="comma-separated runs (default: all, in "
+                        "priority order, that are not archived yet)")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads per worker (default: CPU cores / workers)")
+    parser.add_argument("--deadline", type=float, default=540,
+                        help="seconds after which workers are stopped; unfinished runs keep "
+                        "their checkpoints and resume on the next call")
+    args = parser.parse_args()
+    exp = ex.load_preset(args.preset)
+    data_dir = Path(os.environ.get("MVAE_DATA_DIR", "data"))
+    committed = REPO / "results" / exp.preset
+    order = [r for r in PRIORITY if r.startswith("baselines:") or r in exp.runs]
+    order += [r for r in exp.runs if r not in order]
+    wanted = [r for r in (args.runs.split(",") if args.runs else order) if r]
+    todo = [r for r in wanted if not archived(committed, r) and _runnable(r, exp.runs, data_dir)]
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
+    root = args.results_root / exp.preset
+    log(f"{len(todo)} runs, {args.workers} workers x {threads} threads, deadline "
+        f"{args.deadline:.0f} s: {', '.join(todo)}")
+    start = time.time()
+    pool = cf.ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"))
+    futures = {pool.submit(run_chain, str(root), args.preset, run, threads): run
+               for run in todo}
+    finished = 0
+    try:
+        for future in cf.as_completed(futures, timeout=args.deadline):
+            run = futures[future]
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001  (one failed run must not stop the others)
+                log(f"{run} FAILED:\n{traceback.format_exc()}")
+                continue
+            export_run(root, args.archive, run)
+            finished += 1
+            log(f"{run} done and archived ({time.time() - start:.0f} s)")
+    except cf.TimeoutError:
+        log("deadline reached: stopping the workers (their runs resume on the next call)")
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    log(f"{finished} of {len(todo)} runs archived in {time.time() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
