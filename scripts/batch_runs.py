@@ -127,6 +127,8 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=540,
                         help="seconds after which workers are stopped; unfinished runs keep "
                         "their checkpoints and resume on the next call")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="go on with the other runs after a run fails")
     args = parser.parse_args()
     exp = ex.load_preset(args.preset)
     data_dir = Path(os.environ.get("MVAE_DATA_DIR", "data"))
@@ -143,25 +145,32 @@ def main() -> int:
     pool = cf.ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"))
     futures = {pool.submit(run_chain, str(root), args.preset, run, threads): run
                for run in todo}
-    finished = 0
+    finished = failed = 0
     try:
         for future in cf.as_completed(futures, timeout=args.deadline):
             run = futures[future]
             try:
                 future.result()
-            except Exception:  # noqa: BLE001  (one failed run must not stop the others)
+            except Exception:  # noqa: BLE001
                 log(f"{run} FAILED:\n{traceback.format_exc()}")
-                continue
+                failed += 1
+                if args.keep_going:
+                    continue
+                log("stopping at the first failure (a lent machine's time is short; "
+                    "--keep-going runs the others)")
+                break
             export_run(root, args.archive, run)
             finished += 1
             log(f"{run} done and archived ({time.time() - start:.0f} s)")
     except cf.TimeoutError:
         log("deadline reached: stopping the workers (their runs resume on the next call)")
+    except KeyboardInterrupt:
+        log("interrupted: stopping the workers")
     for process in list(getattr(pool, "_processes", {}).values()):
         process.terminate()
     pool.shutdown(wait=False, cancel_futures=True)
     log(f"{finished} of {len(todo)} runs archived in {time.time() - start:.0f} s")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

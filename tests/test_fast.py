@@ -175,14 +175,17 @@ def test_binarize_needs_bernoulli_pixels() -> None:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_graph_steps_train_like_eager_steps_on_the_gpu() -> None:
+@pytest.mark.parametrize("switches", [{}, dict(binarize=True, normalize_alpha=True,
+                                               dirichlet_prior=0.25, kl_reduction="mean"),
+                                      dict(weight_sampler="gamma", beta=100.0)])
+def test_cuda_graph_steps_train_like_eager_steps_on_the_gpu(switches) -> None:
     """On a GPU the captured step (the training default there) starts from the untouched model
     (warm-up undone) and, on the same batches, ends where eager steps end: the two differ only in
     their random draws, so their test losses agree to a few percent, and both fall."""
     from mvae.train import evaluate_loss
 
     cuda = torch.device("cuda")
-    config = Config(components=3, latent_dim=5, hidden_dim=64, device="cuda")
+    config = Config(components=3, latent_dim=5, hidden_dim=64, device="cuda", **switches)
     torch.manual_seed(0)
     images = (torch.rand(512, 1, 28, 28, device=cuda) < 0.2).float()
     batches = [torch.randperm(512, device=cuda)[:64] for _ in range(300)]

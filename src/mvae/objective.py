@@ -93,8 +93,10 @@ def gaussian_nll(x: Tensor, decoded: Tensor, w: Tensor, reconstruction: str, std
 
 def gaussian_kl(mu: Tensor, var: Tensor) -> Tensor:
     """KL(N(mu, var) || N(0, I)) summed over latent dims, (K, B)."""
-    return kl_divergence(Normal(mu, var.sqrt(), validate_args=False),
-                         Normal(torch.zeros_like(mu), 1.0, validate_args=False)).sum(-1)
+    # the prior's scale is a tensor on mu's device: a Python 1.0 would be copied from the host,
+    # which a CUDA graph capture refuses
+    standard = Normal(torch.zeros_like(mu), torch.ones_like(mu), validate_args=False)
+    return kl_divergence(Normal(mu, var.sqrt(), validate_args=False), standard).sum(-1)
 
 
 def dirichlet_kl(alpha: Tensor, prior: float) -> Tensor:
