@@ -30,6 +30,8 @@ gradients on the same batch and noise.
 
 from __future__ import annotations
 
+import os
+
 import warnings
 
 import torch
@@ -59,7 +61,9 @@ class TrainStep:
         self.config: Config = model.config
         device = images.device
         self.precision = check_precision(precision or self.config.precision, device)
-        self.use_graph = device.type == "cuda" if graph is None else graph
+        if graph is None:  # $MVAE_CUDA_GRAPH=0 turns capture off where it fails (README)
+            graph = device.type == "cuda" and os.environ.get("MVAE_CUDA_GRAPH", "1") != "0"
+        self.use_graph = graph
         if self.use_graph and device.type != "cuda":
             raise ValueError("CUDA graph capture needs a CUDA device")
         self.static_idx = torch.zeros(batch_size, dtype=torch.long, device=device)
