@@ -31,7 +31,6 @@ gradients on the same batch and noise.
 from __future__ import annotations
 
 import os
-
 import warnings
 
 import torch
