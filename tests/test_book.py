@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -247,3 +248,59 @@ def test_built_pages_render_in_chromium(built_book, tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     assert set(report) >= {f"{c}.html" for c in CHAPTERS}
     assert all((tmp_path / f"{c}.png").is_file() for c in CHAPTERS)
+
+
+# Decimal numbers that prose may state although no results file holds them: the paper's setup,
+# config values a reader types, software versions, and arithmetic on them.
+PROSE_CONSTANTS = {
+    "0.25": "the authors' Dir(0.25) prior (dirichlet_prior)",
+    "0.05": "the authors' CIFAR-10 KL weight", "0.02": "1 / (2 * 0.1^2) * 0.01 in the same row",
+    "0.9": "the authors' dropout keep probability", "0.1": "a gaussian_std / dirichlet_prior value",
+    "0.0": "beta: 0.0 in a config line", "100000.0": "beta of an exercise's config line",
+    "4.5": "sqrt(20), the median heuristic's bandwidth for d = 20",
+    "3.11": "the Python version", "2.13": "the torch version",
+}
+
+
+def _paper_numbers() -> set[str]:
+    """Every number the paper states, as mvae.tables records it (Tables I-III, peers, NLL)."""
+    from mvae import tables
+
+    found: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, float):
+            found.add(f"{value:.2f}")
+            found.add(f"{value:g}")
+
+    for name in dir(tables):
+        if name.startswith(("PAPER_", "PUBLISHED_")):
+            walk(getattr(tables, name))
+    return found
+
+
+def _prose(chapter: Path) -> str:
+    """The Markdown a reader sees written by hand: .md pages and the markdown cells of notebooks
+    (code output is computed from the results files and so may hold any measured number)."""
+    text = chapter.read_text()
+    if chapter.suffix == ".md":
+        return text
+    cells = re.split(r"^# %%(.*)$", text, flags=re.M)
+    return "\n".join(body for head, body in zip(cells[1::2], cells[2::2], strict=True)
+                     if "[markdown]" in head)
+
+
+@pytest.mark.parametrize("chapter", sorted(BOOK.glob("[0-9]*.*")), ids=lambda p: p.name)
+def test_prose_quotes_no_measured_number_by_hand(chapter):
+    """A measured number typed into prose goes stale the moment the grid reruns; the book prints
+    measured numbers from the results files instead. So every decimal in hand-written prose must
+    be the paper's (mvae.tables) or a stated constant of the setup."""
+    allowed = _paper_numbers() | set(PROSE_CONSTANTS)
+    quoted = re.findall(r"(?<![\w.$])(\d+\.\d+)", _prose(chapter))
+    stray = sorted({n for n in quoted if n not in allowed})
+    assert not stray, (f"{chapter.name} quotes {stray} in prose: print it from the results files "
+                       "(mvae.reporting) or, if it is a constant of the setup, add it to "
+                       "PROSE_CONSTANTS with its reason")
