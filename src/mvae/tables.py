@@ -160,8 +160,9 @@ def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                     values.setdefault(feat, []).append(recs[run][clf]["concatenated"])
         for feat, accs in values.items():
             mean, std, n = _mean_std(accs)
-            runs = {"VAE": sel["vae"], "VAE, K x d wide": sel.get("wide_vae", [])}.get(
+            group = {"VAE": sel["vae"], "VAE, K x d wide": sel.get("wide_vae", [])}.get(
                 feat, sel["mixture"])
+            runs = [r for r in group if clf in recs.get(r, {})]  # the runs behind the mean
             rows.append({"classifier": clf, "features": feat, "ours_percent": 100 * mean,
                          "ours_std_percent": 100 * std, "n_seeds": n,
                          "paper_percent": PAPER_TABLE2[clf].get(feat, math.nan),
@@ -190,6 +191,9 @@ def fig4_table(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
         "knn", math.nan)
     rows = []
     for k, runs in selection["sweep"].items():
+        runs = [r for r in runs if r in recs]  # archived so far (committed mode)
+        if not runs:
+            continue
         row: dict[str, Any] = {"K": int(k), "runs": " ".join(runs)}
         for clf in PROBES:
             mean, std, n = _mean_std([recs[r][clf]["concatenated"] for r in runs

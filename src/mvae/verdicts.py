@@ -1,0 +1,127 @@
+"""The paper's claims, each checked against our tables: one sentence per claim, computed.
+
+The book prints these instead of hand-written interpretation, so its prose cannot drift from the
+numbers when the grid reruns (a test forbids measured numbers in hand-written prose). Each
+function takes a table as :mod:`mvae.tables` writes it and returns :class:`Verdict` records; a
+claim the table cannot test yet (runs missing) says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from scipy.stats import spearmanr
+
+from mvae import tables as paper
+
+HOLDS, FAILS, MIXED, UNTESTED = "holds", "fails", "mixed", "not tested yet"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str      # the paper's claim, in a few words
+    status: str     # HOLDS, FAILS, MIXED or UNTESTED
+    evidence: str   # the numbers that decide it
+
+    def __str__(self) -> str:
+        return f"{self.claim}: {self.status.upper()}. {self.evidence}"
+
+
+def _status(flags: list[bool]) -> str:
+    if not flags:
+        return UNTESTED
+    return HOLDS if all(flags) else FAILS if not any(flags) else MIXED
+
+
+def _main_mnist(t1: pd.DataFrame) -> pd.DataFrame:
+    """Table I's paper-setup rows: MNIST, 20-d codes, beta = 1 (not the 2-D, 80-d or sweep runs)."""
+    keep = (t1.dataset == "mnist") & (t1.latent_dim == 20) & (t1.beta == 1)
+    return t1[keep]
+
+
+def table1(t1: pd.DataFrame) -> list[Verdict]:
+    """Mixture vs VAE reconstruction error, and the error against K (Table I)."""
+    rows = _main_mnist(t1)
+    by_k = rows.groupby("K").sse_per_image.agg(["mean", "std", "count"])
+    out = []
+    if 1 in by_k.index:
+        vae = by_k.loc[1, "mean"]
+        out.append(Verdict(
+            "our VAE is as good as the paper's", HOLDS if vae <= paper.PAPER_TABLE1_VAE else FAILS,
+            f"test SSE per image {vae:.2f} ({int(by_k.loc[1, 'count'])} seed(s)) against the "
+            f"paper's {paper.PAPER_TABLE1_VAE:.2f}"))
+    mixtures = by_k[by_k.index > 1]
+    if 1 in by_k.index and len(mixtures):
+        vae = by_k.loc[1, "mean"]
+        better = [bool(m < vae) for m in mixtures["mean"]]
+        pairs = ", ".join(f"K = {k}: {m:.2f}" for k, m in mixtures["mean"].items())
+        out.append(Verdict("a mixture reconstructs better than a VAE", _status(better),
+                           f"SSE per image {pairs}, against {vae:.2f} for our VAE (K = 1)"))
+    else:
+        out.append(Verdict("a mixture reconstructs better than a VAE", UNTESTED,
+                           "needs a K = 1 run and a K > 1 run"))
+    if len(mixtures) >= 3:
+        rho = spearmanr(mixtures.index, mixtures["mean"]).statistic
+        out.append(Verdict("the error falls as K grows", HOLDS if rho < -0.5 else FAILS,
+                           f"Spearman correlation of SSE with K over K = "
+                           f"{', '.join(map(str, mixtures.index))}: {rho:+.2f} "
+                           "(-1: falls steadily)"))
+    else:
+        out.append(Verdict("the error falls as K grows", UNTESTED,
+                           f"needs three mixtures; K = {', '.join(map(str, mixtures.index))} "
+                           "so far" if len(mixtures) else "needs three mixtures"))
+    return out
+
+
+def table2(t2: pd.DataFrame) -> list[Verdict]:
+    """Probe accuracies (Table II): concatenation vs VAE, components vs the paper's, codes vs
+    the baselines that need no training."""
+    ours = t2.set_index(["classifier", "features"]).ours_percent
+    classifiers = list(dict.fromkeys(t2.classifier))
+    out = []
+
+    def compare(claim: str, a: str, b: str, a_name: str, b_name: str) -> None:
+        flags, parts = [], []
+        for clf in classifiers:
+            if (clf, a) in ours.index and (clf, b) in ours.index:
+                flags.append(bool(ours[clf, a] > ours[clf, b]))
+                parts.append(f"{clf} {ours[clf, a]:.2f} vs {ours[clf, b]:.2f}")
+        out.append(Verdict(claim, _status(flags),
+                           f"{a_name} vs {b_name}, test accuracy (%): " + "; ".join(parts)
+                           if parts else f"needs {a_name} and {b_name}"))
+
+    compare("the mixture's concatenated codes beat the VAE's", "mixture", "VAE",
+            "concatenated codes", "VAE")
+    flags, parts = [], []
+    for clf in classifiers:
+        comps = t2[(t2.classifier == clf) & t2.features.str.fullmatch(r"C\d+")]
+        if len(comps):
+            low = comps.paper_percent.min()
+            flags.append(bool(comps.ours_percent.min() >= low - 2))
+            parts.append(f"{clf} {comps.ours_percent.min():.2f}-{comps.ours_percent.max():.2f} "
+                         f"(paper {low:.2f}-{comps.paper_percent.max():.2f})")
+    out.append(Verdict("every component's code alone classifies nearly as well as the paper's",
+                       _status(flags), "range over components, ours (paper), %: "
+                       + "; ".join(parts) if parts else "needs a mixture run"))
+    compare("the mixture's codes beat raw pixels", "mixture", "baseline: raw pixels",
+            "concatenated codes", "raw pixels")
+    pca = next((f for f in dict.fromkeys(t2.features) if f.startswith("baseline: PCA")
+                and f != "baseline: PCA 20"), None)
+    if pca:
+        compare("the mixture's codes beat PCA of the same width", "mixture", pca,
+                "concatenated codes", pca.removeprefix("baseline: "))
+    return out
+
+
+def knn_vs_k(f4: pd.DataFrame) -> list[Verdict]:
+    """Fig. 4: KNN accuracy on the concatenated codes grows with K from 4 to 10."""
+    rows = f4[(f4.K >= 4) & f4.knn_mean.notna()]
+    if len(rows) < 3:
+        return [Verdict("KNN accuracy grows with K (4 to 10)", UNTESTED,
+                        f"needs three K >= 4; have K = {', '.join(map(str, rows.K)) or 'none'}")]
+    rho = spearmanr(rows.K, rows.knn_mean).statistic
+    points = ", ".join(f"K = {k}: {100 * v:.2f}%" for k, v in zip(rows.K, rows.knn_mean,
+                                                                strict=True))
+    return [Verdict("KNN accuracy grows with K (4 to 10)", HOLDS if rho > 0.5 else FAILS,
+                    f"{points}; Spearman correlation with K {rho:+.2f}")]

@@ -1,0 +1,72 @@
+"""The claim checks read the numbers they quote, and flip when the numbers flip."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mvae import tables as paper
+from mvae import verdicts as v
+
+
+def _t1(sse: dict[int, list[float]]) -> pd.DataFrame:
+    rows = [dict(run=f"k{k}-s{s}", dataset="mnist", K=k, latent_dim=20, beta=1.0, seed=s,
+                 sse_per_image=x) for k, xs in sse.items() for s, x in enumerate(xs)]
+    # runs outside the paper's setup must not count
+    rows.append(dict(run="2d", dataset="mnist", K=4, latent_dim=2, beta=1.0, seed=0,
+                     sse_per_image=99.0))
+    rows.append(dict(run="b0", dataset="mnist", K=4, latent_dim=20, beta=0.0, seed=0,
+                     sse_per_image=1.0))
+    return pd.DataFrame(rows)
+
+
+def _by_claim(verdicts: list[v.Verdict]) -> dict[str, v.Verdict]:
+    return {x.claim: x for x in verdicts}
+
+
+def test_table1_mixture_against_vae_follows_the_numbers() -> None:
+    worse = _by_claim(v.table1(_t1({1: [8.0, 9.0], 4: [10.0]})))
+    better = _by_claim(v.table1(_t1({1: [8.0, 9.0], 4: [7.0]})))
+    claim = "a mixture reconstructs better than a VAE"
+    assert worse[claim].status == v.FAILS and better[claim].status == v.HOLDS
+    assert "10.00" in worse[claim].evidence and "8.50" in worse[claim].evidence  # mean of seeds
+    vae = worse["our VAE is as good as the paper's"]
+    assert vae.status == v.HOLDS and f"{paper.PAPER_TABLE1_VAE:.2f}" in vae.evidence
+    assert "2 seed(s)" in vae.evidence
+
+
+def test_table1_trend_needs_three_mixtures_and_reads_their_order() -> None:
+    claim = "the error falls as K grows"
+    assert _by_claim(v.table1(_t1({1: [8.0], 4: [7.0]})))[claim].status == v.UNTESTED
+    falling = _by_claim(v.table1(_t1({2: [9.0], 4: [8.0], 6: [7.0], 8: [6.0]})))[claim]
+    rising = _by_claim(v.table1(_t1({2: [6.0], 4: [7.0], 6: [8.0], 8: [9.0]})))[claim]
+    assert falling.status == v.HOLDS and "-1.00" in falling.evidence
+    assert rising.status == v.FAILS and "+1.00" in rising.evidence
+
+
+def _t2(mix: float, vae: float, comps: list[float], raw: float) -> pd.DataFrame:
+    rows = [dict(classifier="knn", features="mixture", ours_percent=mix, paper_percent=97.17),
+            dict(classifier="knn", features="VAE", ours_percent=vae, paper_percent=96.34),
+            dict(classifier="knn", features="baseline: raw pixels", ours_percent=raw,
+                 paper_percent=None)]
+    rows += [dict(classifier="knn", features=f"C{i + 1}", ours_percent=c, paper_percent=96.5)
+             for i, c in enumerate(comps)]
+    return pd.DataFrame(rows)
+
+
+def test_table2_claims_flip_with_the_numbers() -> None:
+    good = _by_claim(v.table2(_t2(97.0, 96.0, [96.0, 95.5], 95.0)))
+    bad = _by_claim(v.table2(_t2(95.0, 96.0, [50.0, 95.5], 97.0)))
+    for claim in ("the mixture's concatenated codes beat the VAE's",
+                  "every component's code alone classifies nearly as well as the paper's",
+                  "the mixture's codes beat raw pixels"):
+        assert good[claim].status == v.HOLDS, good[claim]
+        assert bad[claim].status == v.FAILS, bad[claim]
+    assert "50.00-95.50" in bad["every component's code alone classifies nearly as well as "
+                                "the paper's"].evidence
+
+
+def test_knn_trend_over_k() -> None:
+    f4 = pd.DataFrame({"K": [1, 4, 6, 8], "knn_mean": [0.95, 0.96, 0.97, 0.975]})
+    assert v.knn_vs_k(f4)[0].status == v.HOLDS
+    assert v.knn_vs_k(f4.assign(knn_mean=f4.knn_mean[::-1].values))[0].status == v.FAILS
+    assert v.knn_vs_k(f4[f4.K < 6])[0].status == v.UNTESTED
