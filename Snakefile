@@ -48,6 +48,11 @@ DATA = str(config.get("data_dir") or os.environ.get("MVAE_DATA_DIR") or "data")
 CIFAR10_PATH = (config.get("cifar10_path") or os.environ.get("MVAE_CIFAR10_PATH")
                 or ("../shared/data/cifar10-jpeg" if os.path.isdir("../shared/data/cifar10-jpeg")
                     else None))
+# Every job reads the dataset cache that the data rule filled (mvae.data reads these variables),
+# not a ./data of whatever folder Snakemake runs in, and finds the offline CIFAR-10 copy too.
+os.environ["MVAE_DATA_DIR"] = os.path.abspath(DATA)
+if CIFAR10_PATH:
+    os.environ["MVAE_CIFAR10_PATH"] = os.path.abspath(CIFAR10_PATH)
 TRAIN_GPU = int(config.get("train_gpu", 1 if _local_gpus() else 0))
 # build tables, figures and book from the committed results only (pipeline/README.md)
 COMMITTED = str(config.get("committed", "false")).lower() in ("1", "true", "yes")
