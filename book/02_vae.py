@@ -181,3 +181,10 @@ plt.show()
 # A model with several components, each free to cover a different part of the data, would not
 # need that compromise; this is the intuition behind mixtures of VAEs, which the next chapter
 # builds.
+
+# %% [markdown]
+# ## Run it yourself
+#
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/02_vae.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).

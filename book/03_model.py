@@ -238,3 +238,10 @@ pd.DataFrame(rows).T.round(3)
 vae = mvae.MVAE(mvae.Config(components=1, latent_dim=8, hidden_dim=64))
 with torch.no_grad():
     print(mvae.mixture_loss(vae(x), x, vae.config).as_dict())
+
+# %% [markdown]
+# ## Run it yourself
+#
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/03_model.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).

@@ -192,3 +192,10 @@ print("median-heuristic bandwidths of three 20-dimensional N(0, I) batches:",
 # Whether it succeeds is measured in {doc}`09_beyond`, where models trained with $\beta = 1$ and
 # $\beta = 0$ are compared with representation-similarity measures such as CKA
 # {cite:p}`kornblith2019similarity`.
+
+# %% [markdown]
+# ## Run it yourself
+#
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/04_dhsic.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).

@@ -167,6 +167,10 @@ rp.provenance_box("table1_reconstruction")
 # %% [markdown]
 # ## Run it yourself
 #
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/05_mnist_reconstructions.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).
+#
 # Each chapter is a notebook (the download button at the top gives its source; it opens in
 # Jupyter with jupytext). Three short exercises, each a config key or two:
 #

@@ -74,6 +74,10 @@ rp.provenance_box("table1_reconstruction", runs=runs) if runs else None
 # %% [markdown]
 # ## Run it yourself
 #
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/06_latent_spaces.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).
+#
 # 1. Train the 2-D mixture with the authors' settings:
 #    `mvae train components=4 latent_dim=2 normalize_alpha=true dirichlet_prior=0.25
 #    kl_reduction=mean --run-dir runs/2d-authors`. Do the components' scatters differ more?

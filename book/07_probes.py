@@ -153,6 +153,10 @@ rp.provenance_box("fig4_knn_vs_k")
 # %% [markdown]
 # ## Run it yourself
 #
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/07_probes.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).
+#
 # 1. Cap the probes' training set: `probe_max_train: 10000` in a preset's `settings`. How many
 #    points do the accuracies lose, and which probe loses most?
 # 2. Probe with an RBF SVM, as the authors' code did: `mvae.probes.make_classifier` is the one

@@ -109,6 +109,10 @@ rp.provenance_box("table3_cifar")
 # %% [markdown]
 # ## Run it yourself
 #
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/08_cifar10.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).
+#
 # 1. Wider networks: `conv_channels: [64, 128, 256, 512, 512]` (the authors' widths) for the
 #    CIFAR runs of a copy of the paper preset; about 4x the compute a step.
 # 2. More images for the scores: `score_images: 5000` (the authors' count); FID falls as N grows,

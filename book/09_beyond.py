@@ -144,6 +144,10 @@ rp.provenance_box("table1_reconstruction")
 # %% [markdown]
 # ## Run it yourself
 #
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/09_beyond.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).
+#
 # 1. Add a seed: `{name: mnist-k4-s3, components: 4, seed: 3}` to the grid; the seed table and
 #    Table II's standard deviations pick it up.
 # 2. Ablate on Fashion-MNIST: `{name: fashion-k4-beta0, dataset: fashion_mnist, components: 4,

@@ -205,6 +205,10 @@ if nll is not None and len(nll):
 # %% [markdown]
 # ## Run it yourself
 #
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/09_claims.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).
+#
 # * Extend the sweep: add `{name: mnist-k4-beta1e5, components: 4, beta: 100000.0}` to the grid
 #   of `pipeline/config/paper.yaml` (or a copy) and rerun Snakemake; the `beta_sweep` table
 #   picks it up by what it is, not by its name.

@@ -97,3 +97,10 @@ try:
 except rp.MissingResults as missing:
     display(missing)
 rp.provenance_box("ablation_dhsic")
+
+# %% [markdown]
+# ## Run it yourself
+#
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/10_differences.ipynb>`
+# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
+# committed `results/paper/`).

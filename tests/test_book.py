@@ -219,6 +219,21 @@ def test_book_builds_warning_free(built_book):
 
 
 @pytest.mark.slow
+def test_every_notebook_chapter_offers_its_ipynb(built_book):
+    """Each .py chapter's page links a downloadable .ipynb of itself that opens as a notebook
+    with the chapter's cells (book/_ext/notebook_downloads.py)."""
+    import nbformat
+
+    for chapter in sorted(BOOK.glob("[0-9]*.py")):
+        page = (built_book / f"{chapter.stem}.html").read_text()
+        href = re.search(rf'href="(_downloads/[^"]*/{chapter.stem}\.ipynb)"', page)
+        assert href, f"{chapter.stem}: no .ipynb download link"
+        nb = nbformat.read(built_book / href.group(1), as_version=4)
+        nbformat.validate(nb)
+        assert any("import" in c.source for c in nb.cells if c.cell_type == "code"), chapter
+
+
+@pytest.mark.slow
 def test_book_builds_warning_free_without_results(tmp_path):
     """Missing results: every results chapter says which command produces them, no warning."""
     html = _build(tmp_path, "quick", tmp_path / "no-results")

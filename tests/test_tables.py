@@ -123,3 +123,21 @@ def test_table3_sets_3_17_beside_every_scale_and_shows_every_score_row(tmp_path:
     assert not any("rmse_255" in str(n) for n in frame.note)  # diagnostics stay in the JSON
     peers = frame[frame.run == ""]
     assert ("PixelCNN++", 5.51) in set(zip(peers.model, peers.paper, strict=True))
+
+
+def test_partial_archives_give_rows_only_for_runs_that_exist(tmp_path: Path) -> None:
+    """Committed mode builds tables while the grid is half done: a run with no records yet gets
+    no row of blanks, and a mean names only the runs behind it."""
+    paths = [_write(tmp_path, "m0", "probes", _probes(4, 0.9)),
+             _write(tmp_path, "m0", "reconstruction", _recon(4, 10.0)),
+             _write(tmp_path, "vae", "probes", _probes(1, 0.8))]
+    t2, _ = tables.table2(paths, {"table2": {"mixture": ["m0", "m1", "m2"], "vae": ["vae", "v2"],
+                                             "wide_vae": []}})
+    assert set(t2.runs) == {"m0", "vae"}
+    f4, _ = tables.fig4_table(paths, {"sweep": {1: ["vae", "v2"], 2: ["k2"], 4: ["m0"]}})
+    assert list(f4.K) == [1, 4] and list(f4.runs) == ["vae", "m0"]
+    sweep, _ = tables.beta_sweep(paths, {"beta_sweep": {0.0: "b0", 1.0: "m0"}})
+    assert list(sweep.run) == ["m0"]
+    authors, _ = tables.authors_settings(paths, {"authors": ["a1"],
+                                                 "table2": {"mixture": ["m0"]}})
+    assert list(authors.run) == ["m0"] and list(authors.settings) == ["ours"]

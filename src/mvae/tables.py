@@ -346,6 +346,8 @@ def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
     div, rec, prb = (_read(paths, k) for k in ("diversity", "reconstruction", "probes"))
     rows = []
     for beta, run in selection["beta_sweep"].items():
+        if run not in rec:  # not archived yet (committed mode): no row of blanks
+            continue
         r, d, p = rec.get(run, {}), div.get(run, {}), prb.get(run, {})
         c = _config(rec, run)
         knn = p.get("knn", {})
@@ -371,6 +373,8 @@ def authors_settings(paths: list[str | Path],
     rec, prb = _read(paths, "reconstruction"), _read(paths, "probes")
     rows = []
     for run in selection["authors"] + selection["table2"]["mixture"][:1]:
+        if run not in rec:  # not archived yet (committed mode): no row of blanks
+            continue
         r, p, c = rec.get(run, {}), prb.get(run, {}), _config(rec, run)
         diag = r.get("diagnostics", {})
         row = {"run": run, "settings": "authors' code" if c.get("normalize_alpha") else "ours",
