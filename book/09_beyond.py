@@ -115,7 +115,7 @@ except rp.MissingResults as missing:
     t1 = None
     display(missing)
 if t1 is not None:
-    main = t1[(t1.dataset == "mnist") & (t1.latent_dim != 2) & (t1.beta > 0)]
+    main = t1[t1.paper_setup.astype(bool)]  # the paper's setup: the K sweep
     spread = main.groupby("K").filter(lambda g: len(g) > 1)
     if len(spread):
         stats = spread.groupby("K").sse_per_image.agg(["count", "mean", "std", "min", "max"])

@@ -61,6 +61,12 @@ def test_table1_paper_numbers_sit_beside_the_matching_k_only(tmp_path: Path) -> 
                                                    for k in (7, 8, 10)]
     assert math.isnan(paper["k4"]) and math.isnan(paper["d2"]) and math.isnan(paper["b0"])
     assert dict(zip(frame.run, frame.sse_per_image, strict=True))["k8"] == 12.0
+    # with the pipeline's selection, only the K sweep's runs are the paper's setup
+    frame, _ = tables.table1(paths, {"sweep": {1: ["k1"], 4: ["k4"], 7: ["k7"]}})
+    setup = dict(zip(frame.run, frame.paper_setup, strict=True))
+    assert setup == {"k1": True, "k4": True, "k7": True, "k8": False, "k10": False,
+                     "d2": False, "b0": False}
+    assert math.isnan(frame.set_index("run").loc["k8", "paper_sse_per_image"])
 
 
 def test_table2_rows_carry_the_paper_percent_of_their_feature_set(tmp_path: Path) -> None:
