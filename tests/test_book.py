@@ -319,3 +319,21 @@ def test_prose_quotes_no_measured_number_by_hand(chapter):
     assert not stray, (f"{chapter.name} quotes {stray} in prose: print it from the results files "
                        "(mvae.reporting) or, if it is a constant of the setup, add it to "
                        "PROSE_CONSTANTS with its reason")
+
+
+def test_missing_results_of_a_half_trained_archive_say_how_far_it_is(tmp_path, monkeypatch):
+    """A committed archive with some runs done: the note counts them against the preset's grid."""
+    from mvae.experiments import load_preset
+
+    monkeypatch.setenv(rp.ENV_RESULTS, str(tmp_path))
+    monkeypatch.setenv(rp.ENV_PRESET, "paper")
+    for run in ("mnist-k1-s0", "mnist-k4-s0"):
+        (tmp_path / "paper" / "runs" / run).mkdir(parents=True)
+        (tmp_path / "paper" / "runs" / run / "done.json").write_text("{}")
+    (tmp_path / "paper" / "runs" / "mnist-k2-s0").mkdir()  # started, not done: not counted
+    with pytest.raises(rp.MissingResults) as info:
+        rp.load_table("table3_cifar")
+    total = len(load_preset("paper").runs)
+    assert f"hold 2 of its {total} runs" in str(info.value)
+    assert f"hold 2 of its {total} runs" in info.value._repr_html_()
+    assert rp.archive_progress("quick") is None  # no archive: no progress line

@@ -44,10 +44,11 @@ class MissingResults(FileNotFoundError):
         self.preset = preset
         self.what = what or self.path.name
         self.command = command_for(preset)
+        self.progress = archive_progress(preset)
         super().__init__(
             f"{self.what} is missing: {self.path} does not exist. It is written by the pipeline; "
             f"run `{self.command}` from the repository root (it produces results/{preset}/), "
-            f"then rebuild the book.")
+            f"then rebuild the book." + (f" {self.progress}" if self.progress else ""))
 
     def _repr_html_(self) -> str:
         return _admonition(
@@ -55,10 +56,29 @@ class MissingResults(FileNotFoundError):
             f"<p>{html.escape(self.what)} is missing: <code>{html.escape(str(self.path))}</code> "
             f"does not exist. The pipeline writes it; run</p>"
             f"<pre>{html.escape(self.command)}</pre>"
-            f"<p>from the repository root, then rebuild the book.</p>")
+            f"<p>from the repository root, then rebuild the book.</p>"
+            + (f"<p>{html.escape(self.progress)}</p>" if self.progress else ""))
 
     def _repr_markdown_(self) -> str:
         return f"**Results not available.** {self}"
+
+
+def archive_progress(preset: str) -> str | None:
+    """How far a committed archive has got (None without one): a half-trained grid's missing
+    results are runs not trained yet, not a broken build, and the reader should know which."""
+    runs = results_dir(preset) / "runs"
+    if not runs.is_dir():
+        return None
+    done = sorted(d.name for d in runs.iterdir() if (d / "done.json").is_file())
+    try:
+        from mvae.experiments import load_preset
+
+        total = len(load_preset(preset).runs)
+    except Exception:  # noqa: BLE001  (a results folder of a preset file that has moved)
+        return None
+    return (f"The committed results of the {preset} preset hold {len(done)} of its {total} "
+            "runs so far; scripts/paper_grid.py trains the others one by one and commits each "
+            "as it finishes, so this part appears when its runs are in.")
 
 
 # ----------------------------------------------------------------------------- locations
