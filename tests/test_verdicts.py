@@ -68,3 +68,19 @@ def test_knn_trend_over_k() -> None:
     assert v.knn_vs_k(f4)[0].status == v.HOLDS
     assert v.knn_vs_k(f4.assign(knn_mean=f4.knn_mean[::-1].values))[0].status == v.FAILS
     assert v.knn_vs_k(f4[f4.K < 6])[0].status == v.UNTESTED
+
+
+def test_latents_2d_flags_collapse_copies_and_weak_components() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(3, 500, 2))
+    healthy = _by_claim(v.latents_2d(codes, [0.75, 0.8, 0.78], 0.78, 0.05))
+    assert all(x.status == v.HOLDS for x in healthy.values()), healthy
+    codes[1] *= 0.01  # component 2 collapsed
+    sick = _by_claim(v.latents_2d(codes, [0.3, 0.75, 0.4], 0.78, 0.9))
+    assert sick["no component's codes collapse to a point"].status == v.FAILS
+    assert "C2 0.01" in sick["no component's codes collapse to a point"].evidence
+    assert sick["the components arrange the digits differently"].status == v.FAILS
+    weak = sick["each component separates the classes about as well as a 2-D VAE"]
+    assert weak.status == v.MIXED and "C1 30.0%" in weak.evidence

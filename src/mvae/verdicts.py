@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
@@ -125,3 +126,29 @@ def knn_vs_k(f4: pd.DataFrame) -> list[Verdict]:
                                                                 strict=True))
     return [Verdict("KNN accuracy grows with K (4 to 10)", HOLDS if rho > 0.5 else FAILS,
                     f"{points}; Spearman correlation with K {rho:+.2f}")]
+
+
+def latents_2d(codes: np.ndarray, component_knn: list[float], vae_knn: float | None,
+               mean_cka: float | None) -> list[Verdict]:
+    """Fig. 3 (2-D codes): do the components arrange the digits differently, does each one
+    separate the classes, and has any collapsed? ``codes`` is (K, n, 2) posterior means;
+    accuracies are fractions; ``mean_cka`` the mean pairwise linear CKA between components."""
+    spread = codes.std(axis=1).mean(axis=1)  # (K,) mean sd over the two axes (prior: 1)
+    collapsed = [i + 1 for i, s in enumerate(spread) if s < 0.1]
+    out = [Verdict("no component's codes collapse to a point", HOLDS if not collapsed else FAILS,
+                   "sd of each component's codes (prior: 1): "
+                   + ", ".join(f"C{i + 1} {s:.2f}" for i, s in enumerate(spread)))]
+    if mean_cka is not None:
+        out.append(Verdict("the components arrange the digits differently",
+                           HOLDS if mean_cka < 0.5 else FAILS,
+                           f"mean pairwise linear CKA between components {mean_cka:.3f} "
+                           "(1: the same layout up to rotation and scale, 0: unrelated)"))
+    if vae_knn is not None and component_knn:
+        flags = [k >= vae_knn - 0.05 for k in component_knn]
+        out.append(Verdict("each component separates the classes about as well as a 2-D VAE",
+                           _status(flags),
+                           "KNN accuracy of each component's 2-D code: "
+                           + ", ".join(f"C{i + 1} {100 * k:.1f}%" for i, k in
+                                       enumerate(component_knn))
+                           + f"; the 2-D VAE's {100 * vae_knn:.1f}%"))
+    return out
