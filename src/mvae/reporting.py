@@ -69,14 +69,14 @@ def archive_progress(preset: str) -> str | None:
     runs = results_dir(preset) / "runs"
     if not runs.is_dir():
         return None
-    done = sorted(d.name for d in runs.iterdir() if (d / "done.json").is_file())
+    done = sum((d / "done.json").is_file() for d in runs.iterdir())
     try:
         from mvae.experiments import load_preset
 
         total = len(load_preset(preset).runs)
     except Exception:  # noqa: BLE001  (a results folder of a preset file that has moved)
         return None
-    return (f"The committed results of the {preset} preset hold {len(done)} of its {total} "
+    return (f"The committed results of the {preset} preset hold {done} of its {total} "
             "runs so far; scripts/paper_grid.py trains the others one by one and commits each "
             "as it finishes, so this part appears when its runs are in.")
 
