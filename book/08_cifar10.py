@@ -115,7 +115,8 @@ rp.provenance_box("table3_cifar")
 #
 # 1. Wider networks: `conv_channels: [64, 128, 256, 512, 512]` (the authors' widths) for the
 #    CIFAR runs of a copy of the paper preset; about 4x the compute a step.
-# 2. More images for the scores: `score_images: 5000` (the authors' count); FID falls as N grows,
-#    so compare runs only at equal N.
+# 2. More images for the scores: `score_images: 5000` (the authors' count; the paper preset
+#    scores 1,000 to keep a CPU run's scoring under half an hour); FID falls as N grows, so
+#    compare runs only at equal N.
 # 3. With internet and `pip install -e ".[scores]"` (pipeline/README.md, "Scores"), the
 #    Inception Score rows fill in with the standard weights.
