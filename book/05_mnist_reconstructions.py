@@ -171,8 +171,8 @@ rp.provenance_box("table1_reconstruction")
 # (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
 # committed `results/paper/`).
 #
-# Each chapter is a notebook (the download button at the top gives its source; it opens in
-# Jupyter with jupytext). Three short exercises, each a config key or two:
+# Every chapter offers the same link; the download button at the top gives its jupytext `.py`
+# source. Three short exercises, each a config key or two:
 #
 # 1. **Evaluation mode.** Reconstruct with sampled weights and latents instead of their means:
 #    `mvae.evaluate.reconstruction_errors(model, x, weights="sample", latent="sample")` on a model
