@@ -13,7 +13,8 @@ same machine resumes; checkpoints resume mid-run as in the pipeline.
         --workers 6 --deadline 540 [--runs mnist-k2-s0,mnist-k3-s0]
 
 Runs are taken in :data:`paper_grid.PRIORITY` order, skipping those already archived in
-``results/<preset>/`` and those whose dataset is not cached under ``$MVAE_DATA_DIR``.
+``results/<preset>/`` (and, with ``--cached-only``, those whose dataset is not cached under
+``$MVAE_DATA_DIR``: a machine without network).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def run_chain(root: str, preset: str, run: str, threads: int) -> str:
     return run
 
 
-def _runnable(run: str, runs: dict[str, Any], data_dir: Path) -> bool:
+def _cached(run: str, runs: dict[str, Any], data_dir: Path) -> bool:
     dataset = run.split(":", 1)[1] if run.startswith("baselines:") else runs[run].dataset
     return (data_dir / dataset / "SOURCE.json").is_file()
 
@@ -129,6 +130,9 @@ def main() -> int:
                         "their checkpoints and resume on the next call")
     parser.add_argument("--keep-going", action="store_true",
                         help="go on with the other runs after a run fails")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="skip runs whose dataset is not cached under $MVAE_DATA_DIR "
+                        "(a machine without network); otherwise datasets are fetched on use")
     args = parser.parse_args()
     exp = ex.load_preset(args.preset)
     data_dir = Path(os.environ.get("MVAE_DATA_DIR", "data"))
@@ -136,7 +140,8 @@ def main() -> int:
     order = [r for r in PRIORITY if r.startswith("baselines:") or r in exp.runs]
     order += [r for r in exp.runs if r not in order]
     wanted = [r for r in (args.runs.split(",") if args.runs else order) if r]
-    todo = [r for r in wanted if not archived(committed, r) and _runnable(r, exp.runs, data_dir)]
+    todo = [r for r in wanted if not archived(committed, r)
+            and (not args.cached_only or _cached(r, exp.runs, data_dir))]
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
     root = args.results_root / exp.preset
     log(f"{len(todo)} runs, {args.workers} workers x {threads} threads, deadline "
