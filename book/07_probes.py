@@ -60,6 +60,7 @@ except rp.MissingResults as missing:
     display(missing)
 
 if t2 is not None:
+    t2_raw = t2  # as written by the pipeline (the verdicts below read its classifier keys)
     features = list(dict.fromkeys(t2.features))
     t2 = t2.assign(classifier=t2.classifier.map(
         {"mlp": "MLP", "linear_svm": "linear SVM", "knn": "KNN"}).fillna(t2.classifier))
@@ -108,7 +109,7 @@ rp.provenance_box("table2_probes")
 
 # %% tags=["hide-input"]
 if t2 is not None:
-    for verdict in verdicts.table2(rp.load_table("table2_probes")):
+    for verdict in verdicts.table2(t2_raw):
         print(verdict)
 
 # %% [markdown]

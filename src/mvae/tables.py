@@ -355,7 +355,7 @@ def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
     for beta, run in selection["beta_sweep"].items():
         if run not in rec:  # not archived yet (committed mode): no row of blanks
             continue
-        r, d, p = rec.get(run, {}), div.get(run, {}), prb.get(run, {})
+        r, d, p = rec[run], div.get(run, {}), prb.get(run, {})
         c = _config(rec, run)
         knn = p.get("knn", {})
         rows.append({"run": run, "beta": float(beta), "K": c.get("components"),
@@ -382,7 +382,7 @@ def authors_settings(paths: list[str | Path],
     for run in selection["authors"] + selection["table2"]["mixture"][:1]:
         if run not in rec:  # not archived yet (committed mode): no row of blanks
             continue
-        r, p, c = rec.get(run, {}), prb.get(run, {}), _config(rec, run)
+        r, p, c = rec[run], prb.get(run, {}), _config(rec, run)
         diag = r.get("diagnostics", {})
         row = {"run": run, "settings": "authors' code" if c.get("normalize_alpha") else "ours",
                "beta": c.get("beta"), "K": c.get("components"),

@@ -43,7 +43,7 @@ def _main_mnist(t1: pd.DataFrame) -> pd.DataFrame:
 def table1(t1: pd.DataFrame) -> list[Verdict]:
     """Mixture vs VAE reconstruction error, and the error against K (Table I)."""
     rows = _main_mnist(t1)
-    by_k = rows.groupby("K").sse_per_image.agg(["mean", "std", "count"])
+    by_k = rows.groupby("K").sse_per_image.agg(["mean", "count"])
     out = []
     if 1 in by_k.index:
         vae = by_k.loc[1, "mean"]
