@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from paper_grid import PRIORITY, archived  # noqa: E402
 
+from mvae import data as mvae_data  # noqa: E402
 from mvae import experiments as ex  # noqa: E402
 from mvae.archive import export_run  # noqa: E402
 from mvae.provenance import write_json  # noqa: E402
@@ -108,9 +109,27 @@ def run_chain(root: str, preset: str, run: str, threads: int) -> str:
     return run
 
 
+def _run_config(run: str, runs: dict[str, Any]) -> Any:
+    """The config whose dataset a run reads (a baselines job reads its dataset's shape run's)."""
+    if run.startswith("baselines:"):
+        return runs[ex.baseline_runs(runs)[run.split(":", 1)[1]]]
+    return runs[run]
+
+
 def _cached(run: str, runs: dict[str, Any], data_dir: Path) -> bool:
-    dataset = run.split(":", 1)[1] if run.startswith("baselines:") else runs[run].dataset
-    return (data_dir / dataset / "SOURCE.json").is_file()
+    return (data_dir / _run_config(run, runs).dataset / "SOURCE.json").is_file()
+
+
+def prepare_datasets(todo: list[str], runs: dict[str, Any]) -> None:
+    """Fetch and verify each dataset the runs read, once, before the workers start: workers that
+    fetched the same uncached dataset at once would share (and delete) one download folder."""
+    seen = set()
+    for run in todo:
+        config = _run_config(run, runs)
+        if config.dataset not in seen:
+            seen.add(config.dataset)
+            mvae_data.prepare(config.dataset, Path(config.data_dir) if config.data_dir else None,
+                              cifar10_path=config.cifar10_path)
 
 
 def main() -> int:
@@ -147,6 +166,8 @@ def main() -> int:
     log(f"{len(todo)} runs, {args.workers} workers x {threads} threads, deadline "
         f"{args.deadline:.0f} s: {', '.join(todo)}")
     start = time.time()
+    if not args.cached_only:
+        prepare_datasets(todo, exp.runs)
     pool = cf.ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"))
     futures = {pool.submit(run_chain, str(root), args.preset, run, threads): run
                for run in todo}
