@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# One device-machine command for a session that has a GPU (see /work/.library/device): the
-# training-step benchmark, then the paper preset, timed. Output files go to $OUT (or ./gpu-out).
-# Data must travel with the working tree: carry data/ (prepared here with `mvae data ...`).
+# One device-machine command for a session that has a GPU (see /work/.library/device and
+# benchmarks/README.md, "GPU"): the CUDA tests (stop if they fail), the epoch timing, then the
+# paper grid's runs not yet in results/paper with scripts/batch_runs.py (one run training at a
+# time, the others' evaluation beside it) until a deadline. Files go to $OUT (or ./gpu-out).
+# The machine has no network and no package index: carry the dataset caches (xz'd .npy files
+# and SOURCE.json, under a folder named in MVAE_DATA_DIR) and set MVAE_GIT_COMMIT to a clean
+# commit, since the copy has no .git.
 set -uo pipefail
-out=${OUT:-gpu-out}; mkdir -p "$out"
+out=${OUT:-gpu-out}; mkdir -p "$out"; t0=$(date +%s)
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
-python3 benchmarks/train_step.py --json "$out/train_step.json" 2>&1 | tee "$out/bench.log"
-start=$(date +%s)
-timeout "${PAPER_TIMEOUT:-420}" python3 -m snakemake --cores 16 2>&1 | tail -n 200 > "$out/paper.log"
-echo "paper preset: rc=$? wall=$(( $(date +%s) - start ))s" | tee -a "$out/paper.log"
+find "${MVAE_DATA_DIR:-data}" -name '*.npy.xz' -exec xz -d -T0 {} +
+python3 -m pytest -q -x -p no:cacheprovider tests/test_fast.py -k cuda 2>&1 | tee "$out/cuda_tests.log"
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "CUDA tests failed: nothing trained"; exit 1; }
+python3 benchmarks/gpu_epochs.py --json "$out/gpu_epochs.json" 2>&1 | tee "$out/gpu_epochs.log"
+left=$(( ${BUDGET:-560} - ($(date +%s) - t0) - 30 ))
+python3 scripts/batch_runs.py --results-root /tmp/mvae-runs --archive /tmp/mvae-archive \
+  --workers 7 --deadline "$left" --cached-only --keep-going ${RUNS:+--runs "$RUNS"} 2>&1 \
+  | tee "$out/batch_runs.log"
+tar czf "$out/archive.tgz" -C /tmp mvae-archive

@@ -1,5 +1,6 @@
-"""Train and evaluate a preset's runs in parallel worker processes, without Snakemake, until a
-deadline; archive each finished run as :mod:`scripts.paper_grid` does.
+"""Train a preset's runs one after another (or ``--trainers`` at once) and evaluate the trained
+ones in parallel worker processes, without Snakemake, until a deadline; archive each finished run
+as :mod:`scripts.paper_grid` does.
 
 Why: a lent GPU machine (DEVELOPERS.md, "Where you work") has PyTorch and scikit-learn but no
 package index, so Snakemake and its compiled dependencies cannot be installed there, and each
@@ -10,7 +11,12 @@ runs exactly like Snakemake's. A step whose output exists is skipped, so a secon
 same machine resumes; checkpoints resume mid-run as in the pipeline.
 
     python scripts/batch_runs.py --results-root /tmp/runs --archive /tmp/archive \\
-        --workers 6 --deadline 540 [--runs mnist-k2-s0,mnist-k3-s0]
+        --workers 7 --deadline 540 [--runs mnist-k2-s0,mnist-k3-s0]
+
+Why training and evaluation are apart: on an H200 with CUDA graphs, 100 MNIST epochs of one run
+alone take about 20 s (K = 1) to 70 s (K = 10), but 435-511 s each when 8 runs share the GPU;
+and the probes (scikit-learn, CPU) take minutes per run. Training every run at once, then
+evaluating, trained 8 runs and evaluated none inside a 9-minute call (``pipeline/README.md``).
 
 Runs are taken in :data:`paper_grid.PRIORITY` order, skipping those already archived in
 ``results/<preset>/`` (and, with ``--cached-only``, those whose dataset is not cached under
@@ -67,9 +73,21 @@ def _step(root: Path, rule: str, run: str, outputs: list[Path], fn: Any, *args: 
     _bench(root / "benchmarks" / rule / f"{run}.tsv", time.perf_counter() - t0)
 
 
-def run_chain(root: str, preset: str, run: str, threads: int) -> str:
-    """Train and evaluate one run (or compute one ``baselines:<dataset>``) in this process;
-    ``root`` is the preset's results folder (``<results-root>/<preset>``)."""
+def train_run(root: str, preset: str, run: str, threads: int) -> str:
+    """Train one run (the pipeline's ``train`` rule) in this process; ``root`` is the preset's
+    results folder (``<results-root>/<preset>``). A ``baselines:<dataset>`` job trains nothing."""
+    if not run.startswith("baselines:"):
+        exp = ex.load_preset(preset)
+        ex.set_threads(threads)
+        rdir = Path(root) / "runs" / run
+        _step(Path(root), "train", run, [rdir / "done.json"], ex.train_step,
+              exp.runs[run].to_dict(), rdir, rdir / "done.json")
+    return run
+
+
+def evaluate_run(root: str, preset: str, run: str, threads: int) -> str:
+    """Evaluate one trained run (or compute one ``baselines:<dataset>``) in this process, with the
+    steps the pipeline's rules would run for it, and write its ``evaluated.json``."""
     exp = ex.load_preset(preset)
     runs, settings, r = exp.runs, exp.settings, Path(root)
     ex.set_threads(threads)
@@ -80,8 +98,6 @@ def run_chain(root: str, preset: str, run: str, threads: int) -> str:
               runs[shape_of].to_dict(), r / "baselines" / f"{dataset}.json", settings)
         return run
     rdir, edir = r / "runs" / run, r / "eval" / run
-    _step(r, "train", run, [rdir / "done.json"], ex.train_step, runs[run].to_dict(), rdir,
-          rdir / "done.json")
     files = [edir / "reconstruction.json", edir / "examples.npz"]
     _step(r, "reconstruct", run, files, ex.reconstruct_step, rdir, *files,
           settings["figure_images"])
@@ -141,9 +157,13 @@ def main() -> int:
                         help="where finished runs' small outputs are exported (results/<preset>)")
     parser.add_argument("--runs", default="", help="comma-separated runs (default: all, in "
                         "priority order, that are not archived yet)")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--trainers", type=int, default=1,
+                        help="runs trained at once (default 1: on an H200 one run alone trains "
+                        "several times faster than with 7 others sharing the GPU)")
+    parser.add_argument("--workers", type=int, default=4,
+                        help="runs evaluated at once, beside the training (probes are CPU work)")
     parser.add_argument("--threads", type=int, default=0,
-                        help="torch threads per worker (default: CPU cores / workers)")
+                        help="torch threads per process (default: CPU cores / processes)")
     parser.add_argument("--deadline", type=float, default=540,
                         help="seconds after which workers are stopped; unfinished runs keep "
                         "their checkpoints and resume on the next call")
@@ -161,40 +181,54 @@ def main() -> int:
     wanted = [r for r in (args.runs.split(",") if args.runs else order) if r]
     todo = [r for r in wanted if not archived(committed, r)
             and (not args.cached_only or _cached(r, exp.runs, data_dir))]
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
+    threads = args.threads or max(1, (os.cpu_count() or 1) // (args.workers + args.trainers))
     root = args.results_root / exp.preset
-    log(f"{len(todo)} runs, {args.workers} workers x {threads} threads, deadline "
-        f"{args.deadline:.0f} s: {', '.join(todo)}")
+    log(f"{len(todo)} runs, {args.trainers} trainer(s) and {args.workers} evaluation workers x "
+        f"{threads} threads, deadline {args.deadline:.0f} s: {', '.join(todo)}")
     start = time.time()
     if not args.cached_only:
         prepare_datasets(todo, exp.runs)
-    pool = cf.ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"))
-    futures = {pool.submit(run_chain, str(root), args.preset, run, threads): run
-               for run in todo}
+    spawn = mp.get_context("spawn")
+    trainers = cf.ProcessPoolExecutor(args.trainers, mp_context=spawn)
+    evaluators = cf.ProcessPoolExecutor(args.workers, mp_context=spawn)
+    job = (str(root), args.preset)
+    # each run is trained, then evaluated; a run's future maps to (run, stage)
+    pending = {trainers.submit(train_run, *job, run, threads): (run, "trained") for run in todo}
     finished = failed = 0
     try:
-        for future in cf.as_completed(futures, timeout=args.deadline):
-            run = futures[future]
-            try:
-                future.result()
-            except Exception:  # noqa: BLE001
-                log(f"{run} FAILED:\n{traceback.format_exc()}")
-                failed += 1
-                if args.keep_going:
+        while pending:
+            left = args.deadline - (time.time() - start)
+            done, _ = cf.wait(pending, timeout=max(left, 0), return_when=cf.FIRST_COMPLETED)
+            if not done:
+                raise cf.TimeoutError
+            for future in done:
+                run, stage = pending.pop(future)
+                try:
+                    future.result()
+                except Exception:  # noqa: BLE001
+                    log(f"{run} FAILED ({stage[:-1]}ing):\n{traceback.format_exc()}")
+                    failed += 1
                     continue
+                if stage == "trained":
+                    log(f"{run} trained ({time.time() - start:.0f} s)")
+                    pending[evaluators.submit(evaluate_run, *job, run, threads)] = (run,
+                                                                                   "evaluated")
+                    continue
+                export_run(root, args.archive, run)
+                finished += 1
+                log(f"{run} evaluated and archived ({time.time() - start:.0f} s)")
+            if failed and not args.keep_going:
                 log("stopping at the first failure (a lent machine's time is short; "
                     "--keep-going runs the others)")
                 break
-            export_run(root, args.archive, run)
-            finished += 1
-            log(f"{run} done and archived ({time.time() - start:.0f} s)")
     except cf.TimeoutError:
         log("deadline reached: stopping the workers (their runs resume on the next call)")
     except KeyboardInterrupt:
         log("interrupted: stopping the workers")
-    for process in list(getattr(pool, "_processes", {}).values()):
-        process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+    for pool in (trainers, evaluators):
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
     log(f"{finished} of {len(todo)} runs archived in {time.time() - start:.0f} s")
     return 1 if failed else 0
 

@@ -249,8 +249,8 @@ def train(config: Config, run_dir: str | Path, *, progress: bool = True,
 
     ``until_epoch`` stops after that epoch (the run can be resumed later: a time-sliced job).
     ``datasets`` lets tests and notebooks pass in-memory (train, test) sets instead of loading.
-    ``graph`` captures the training step in a CUDA graph (default: ``$MVAE_CUDA_GRAPH=1``; see
-    mvae.fast).
+    ``graph`` captures the training step in a CUDA graph (default: on CUDA, unless
+    ``$MVAE_CUDA_GRAPH=0``; see mvae.fast).
     """
     config = config.validate()
     if until_epoch is not None and (isinstance(until_epoch, bool)
