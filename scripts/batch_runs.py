@@ -193,7 +193,7 @@ def main() -> int:
     evaluators = cf.ProcessPoolExecutor(args.workers, mp_context=spawn)
     job = (str(root), args.preset)
     # each run is trained, then evaluated; a run's future maps to (run, stage)
-    pending = {trainers.submit(train_run, *job, run, threads): (run, "trained") for run in todo}
+    pending = {trainers.submit(train_run, *job, run, threads): (run, "training") for run in todo}
     finished = failed = 0
     try:
         while pending:
@@ -206,13 +206,13 @@ def main() -> int:
                 try:
                     future.result()
                 except Exception:  # noqa: BLE001
-                    log(f"{run} FAILED ({stage[:-1]}ing):\n{traceback.format_exc()}")
+                    log(f"{run} FAILED in {stage}:\n{traceback.format_exc()}")
                     failed += 1
                     continue
-                if stage == "trained":
+                if stage == "training":
                     log(f"{run} trained ({time.time() - start:.0f} s)")
-                    pending[evaluators.submit(evaluate_run, *job, run, threads)] = (run,
-                                                                                   "evaluated")
+                    evaluation = evaluators.submit(evaluate_run, *job, run, threads)
+                    pending[evaluation] = (run, "evaluation")
                     continue
                 export_run(root, args.archive, run)
                 finished += 1
