@@ -444,7 +444,7 @@ def nll_step(run_dir: str | Path, out: str | Path, samples: int) -> None:
     x = fixed_binarization(test.floats())
     torch.manual_seed(0)
     t0 = time.perf_counter()
-    log_px = iwae_log_likelihood(model, x, samples=samples)
+    log_px = iwae_log_likelihood(model, x, samples=samples, progress=True)
     seconds = time.perf_counter() - t0
     elbo = -evaluate_loss(model, x.to(device), 500)["loss"]
     write_json(Path(out), {"run": config.name, "config": config.to_dict(), "n_test": len(x),
