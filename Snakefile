@@ -1,7 +1,7 @@
 """M-VAE pipeline: data -> train every configuration -> evaluate -> tables, figures -> book.
 
-    snakemake --cores 2                        # the paper preset (the full grid; ~17 h, 2 CPUs)
-    snakemake --cores 8 --config preset=quick  # every rule on small subsets, ~10 min on 2 CPUs
+    snakemake --cores all                        # the paper preset (the full grid; ~17 h, 2 CPUs)
+    snakemake --cores all --config preset=quick  # every rule, models that learn: ~15 min on 2 CPUs
 
 See pipeline/README.md for the rules, presets, results layout and the GPU / SLURM profiles.
 """

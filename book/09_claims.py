@@ -41,6 +41,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from mvae import reporting as rp
+from mvae import verdicts
 
 rp.preset_banner()
 
@@ -200,6 +201,8 @@ if nll is not None and len(nll):
             print(f"{row.model}: NLL {row.nll:.2f} ± {row.nll_sem:.2f} nats with {row.samples:.0f} "
                   f"importance samples; its ELBO is {row.elbo:.2f}, so the bound is "
                   f"{-row.elbo - row.nll:.2f} nats tighter.")
+    for verdict in verdicts.nll(nll):
+        print(verdict)
     rp.provenance_box("nll")
 
 # %% [markdown]

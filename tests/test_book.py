@@ -97,8 +97,8 @@ def test_missing_results_name_the_file_and_the_command(fake_results):
         rp.load_table("table3_cifar")
     message = str(info.value)
     assert "table3_cifar.csv" in message
-    assert "snakemake --cores 8 --config preset=quick" in message
-    assert "snakemake --cores 8 --config preset=quick" in info.value._repr_html_()
+    assert "snakemake --cores all --config preset=quick" in message
+    assert "snakemake --cores all --config preset=quick" in info.value._repr_html_()
     with pytest.raises(FileNotFoundError):  # a MissingResults is a FileNotFoundError
         rp.figure_path("fig5_cifar")
 
@@ -108,7 +108,7 @@ def test_paper_preset_command_has_no_preset_override(tmp_path, monkeypatch):
     monkeypatch.setenv(rp.ENV_PRESET, "paper")
     with pytest.raises(rp.MissingResults) as info:
         rp.load_table("table1_reconstruction")
-    assert info.value.command == "snakemake --cores 8"
+    assert info.value.command == "snakemake --cores all"
 
 
 def test_show_helpers_display_the_note_instead_of_failing(fake_results):
@@ -205,7 +205,7 @@ def built_book(tmp_path_factory):
     preset = _preset_with_results()
     if preset is None:
         pytest.skip(f"no pipeline results under {rp.results_dir()}/tables: run "
-                    "`snakemake --cores 8 --config preset=quick` first")
+                    "`snakemake --cores all --config preset=quick` first")
     return _build(tmp_path_factory.mktemp("book"), preset, rp.results_base())
 
 
@@ -240,7 +240,7 @@ def test_book_builds_warning_free_without_results(tmp_path):
     for chapter in CHAPTERS[4:10]:
         page = (html / f"{chapter}.html").read_text()
         assert "Results not available" in page, chapter
-        assert "snakemake --cores 8 --config preset=quick" in page, chapter
+        assert "snakemake --cores all --config preset=quick" in page, chapter
 
 
 @pytest.mark.slow

@@ -147,3 +147,5 @@ def test_partial_archives_give_rows_only_for_runs_that_exist(tmp_path: Path) -> 
     authors, _ = tables.authors_settings(paths, {"authors": ["a1"],
                                                  "table2": {"mixture": ["m0"]}})
     assert list(authors.run) == ["m0"] and list(authors.settings) == ["ours"]
+    fashion, _ = tables.fashion(paths, {"fashion": {"mixture": "m0", "vae": "f1"}})
+    assert list(fashion.run) == ["m0"]

@@ -84,3 +84,16 @@ def test_latents_2d_flags_collapse_copies_and_weak_components() -> None:
     assert sick["the components arrange the digits differently"].status == v.FAILS
     weak = sick["each component separates the classes about as well as a 2-D VAE"]
     assert weak.status == v.MIXED and "C1 30.0%" in weak.evidence
+
+
+def test_nll_compares_the_mixture_with_the_vae_within_their_errors() -> None:
+    def table(k4: float, sem: float = 0.3) -> pd.DataFrame:
+        return pd.DataFrame({"model": ["ours K=1", "ours K=4", "VAE (pythae)"],
+                             "run": ["b1", "b4", None], "nll": [90.0, k4, 89.78],
+                             "nll_sem": [sem, sem, None]})
+
+    assert v.nll(table(85.0))[0].status == v.HOLDS
+    assert v.nll(table(100.0))[0].status == v.FAILS
+    assert v.nll(table(90.5))[0].status == v.MIXED          # 0.5 < 2 x 0.42
+    assert "+10.00 nats" in v.nll(table(100.0))[0].evidence
+    assert v.nll(table(85.0).iloc[[0, 2]])[0].status == v.UNTESTED

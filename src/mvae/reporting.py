@@ -32,8 +32,8 @@ FALLBACK_PRESET = "quick"
 def command_for(preset: str) -> str:
     """The command that produces ``results/<preset>/``."""
     if preset == DEFAULT_PRESET:
-        return "snakemake --cores 8"
-    return f"snakemake --cores 8 --config preset={preset}"
+        return "snakemake --cores all"
+    return f"snakemake --cores all --config preset={preset}"
 
 
 class MissingResults(FileNotFoundError):

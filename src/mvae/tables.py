@@ -323,8 +323,10 @@ def fashion(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.Data
     div, rec, prb = (_read(paths, k) for k in ("diversity", "reconstruction", "probes"))
     rows = []
     for role, run in selection["fashion"].items():
+        if run not in rec:  # not archived yet (committed mode): no row of blanks
+            continue
         c = _config(rec, run)
-        mixture = rec.get(run, {}).get("mixture", {})
+        mixture = rec[run].get("mixture", {})
         rows.append({"run": run, "model": "M-VAE" if role == "mixture" else "VAE",
                      "K": c.get("components"), "seed": c.get("seed"),
                      "sse_per_image": mixture.get("sse_per_image", math.nan),

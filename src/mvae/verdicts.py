@@ -128,6 +128,24 @@ def knn_vs_k(f4: pd.DataFrame) -> list[Verdict]:
                     f"{points}; Spearman correlation with K {rho:+.2f}")]
 
 
+def nll(table: pd.DataFrame) -> list[Verdict]:
+    """Binarised MNIST, IWAE NLL: does the K = 4 mixture model the data better than the VAE?
+    Not a claim of the paper, which reports no likelihood, but what "a better generative model"
+    would mean; a gap inside two standard errors is reported as no difference."""
+    claim = "the mixture (K = 4) has a lower NLL than the VAE (implied; the paper reports none)"
+    ours = table[table.run.fillna("") != ""].set_index("model")
+    if not {"ours K=1", "ours K=4"} <= set(ours.index):
+        return [Verdict(claim, UNTESTED, "needs both binarised runs (mnistbin-k1, mnistbin-k4)")]
+    vae, mix = ours.loc["ours K=1"], ours.loc["ours K=4"]
+    gap, se = mix.nll - vae.nll, float(np.hypot(vae.nll_sem, mix.nll_sem))
+    status = HOLDS if gap < -2 * se else FAILS if gap > 2 * se else MIXED
+    return [Verdict(claim, status,
+                    f"NLL {mix.nll:.2f} ± {mix.nll_sem:.2f} nats (K = 4) against "
+                    f"{vae.nll:.2f} ± {vae.nll_sem:.2f} (K = 1), lower is better: a gap of "
+                    f"{gap:+.2f} nats" + (", inside two standard errors" if status == MIXED
+                                          else ""))]
+
+
 def latents_2d(codes: np.ndarray, component_knn: list[float], vae_knn: float | None,
                mean_cka: float | None) -> list[Verdict]:
     """Fig. 3 (2-D codes): do the components arrange the digits differently, does each one
