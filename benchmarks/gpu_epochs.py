@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -40,14 +41,14 @@ def main() -> int:
     rows = []
     for k in args.components:
         for graph in (True, False):
+            config = Config(components=k, epochs=args.epochs, device="cuda")
             with tempfile.TemporaryDirectory() as run_dir:
                 t0 = time.perf_counter()
-                result = train(Config(components=k, epochs=args.epochs, device="cuda"), run_dir,
-                               progress=False, datasets=sets, graph=graph)
+                result = train(config, run_dir, progress=False, datasets=sets, graph=graph)
                 wall = time.perf_counter() - t0
             cumulative = [h["seconds"] for h in result.history]
             later = (cumulative[-1] - cumulative[0]) / (len(cumulative) - 1)
-            steps = -(-len(sets[0]) // 128)
+            steps = math.ceil(len(sets[0]) / config.batch_size)
             rows.append({"components": k, "graph": graph, "epoch_seconds": later,
                          "ms_per_step": 1000 * later / steps, "first_epoch_seconds": cumulative[0],
                          "wall_seconds": wall, "test_loss": result.history[-1]["test"]["loss"]})
