@@ -24,6 +24,10 @@ from mvae.files import atomic_write_text
 def git_commit(path: Path | None = None) -> dict[str, Any]:
     """Commit and dirty flag of the checkout holding ``path`` (default: this package).
 
+    Changes under the top-level ``results/`` do not count as dirty: they are the pipeline's own
+    outputs (a committed-mode report rebuilt in the checkout rewrites tracked files there), not
+    changes to the code that produced a number.
+
     A copy of a clean checkout without its ``.git`` (what a lent GPU machine receives) names its
     commit in ``$MVAE_GIT_COMMIT``; the copy's sender is responsible for it being clean.
     """
@@ -34,7 +38,8 @@ def git_commit(path: Path | None = None) -> dict[str, Any]:
         commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=10, check=True).stdout.strip()
         status = subprocess.run(["git", "-C", where, "status", "--porcelain",
-                                 "--untracked-files=no"], capture_output=True, text=True,
+                                 "--untracked-files=no", "--", ":(top)",
+                                 ":(top,exclude)results"], capture_output=True, text=True,
                                 timeout=10, check=True).stdout
         return {"commit": commit, "dirty": bool(status.strip())}
     except (OSError, subprocess.SubprocessError):
