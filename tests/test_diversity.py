@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mvae.diversity import component_diversity, linear_cka
+from mvae.diversity import component_diversity, dhsic_range, linear_cka
 
 
 def _orthogonal(d: int, seed: int) -> torch.Tensor:
@@ -76,7 +76,36 @@ def test_dhsic_ceiling_is_the_identical_codes_value_and_bounds_the_measured_one(
     res = component_diversity(x, max_samples=128)
     assert res["dhsic_identical"] == pytest.approx(float(dhsic([x[0]] * 4)), rel=1e-12)
     assert 0 < res["dhsic"] < res["dhsic_identical"]
+    assert res["dhsic"] == pytest.approx(res["dhsic_independent"], rel=0.05)
     assert 0.012 < res["dhsic_identical"] < 0.015 and 0.005 < res["dhsic"] < 0.008
+
+
+def test_dhsic_range_places_dependent_codes_above_their_shuffled_reference() -> None:
+    """Shuffling rows keeps each component's marginal and destroys the dependence: codes that
+    share a factor sit far above their shuffled value, independent codes on it."""
+    g = torch.Generator().manual_seed(2)
+    shared = torch.randn(300, 5, generator=g, dtype=torch.float64)
+    dependent = torch.stack([shared + 0.3 * torch.randn(300, 5, generator=g, dtype=torch.float64)
+                             for _ in range(3)])
+    independent = torch.randn(3, 300, 5, generator=g, dtype=torch.float64)
+    dep, ind = dhsic_range(dependent), dhsic_range(independent)
+    assert dep["independent"] < dep["observed"] / 5 and dep["observed"] < dep["identical"]
+    assert ind["observed"] == pytest.approx(ind["independent"], rel=0.1)
+    assert dep["n"] == ind["n"] == 300
+
+
+def test_dhsic_range_by_batch_is_the_mean_over_disjoint_batches() -> None:
+    from mvae.dhsic import dhsic
+
+    x = torch.randn(2, 130, 3, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    res = dhsic_range(x, batch_size=64)  # two full batches; the last 2 codes are left out
+    expected = (float(dhsic(x[:, :64])) + float(dhsic(x[:, 64:128]))) / 2
+    assert res["n"] == 64 and res["observed"] == pytest.approx(expected, rel=1e-12)
+    assert res == dhsic_range(x, batch_size=64)  # seeded shuffles
+    with pytest.raises(ValueError, match="batch_size"):
+        dhsic_range(x, batch_size=131)
+    with pytest.raises(ValueError, match="K >= 2"):
+        dhsic_range(x[:1])
 
 
 def test_pairwise_hsic_matches_a_numpy_oracle() -> None:

@@ -149,3 +149,22 @@ def test_partial_archives_give_rows_only_for_runs_that_exist(tmp_path: Path) -> 
     assert list(authors.run) == ["m0"] and list(authors.settings) == ["ours"]
     fashion, _ = tables.fashion(paths, {"fashion": {"mixture": "m0", "vae": "f1"}})
     assert list(fashion.run) == ["m0"]
+
+
+def test_beta_sweep_puts_each_dhsic_reference_in_its_own_column(tmp_path: Path) -> None:
+    """Test codes' dHSIC, its shuffled and identical references, and the penalty's view
+    (sampled codes, one training batch at a time) each land in their own column."""
+    paths = [_write(tmp_path, "m0", "reconstruction", _recon(4, 10.0)),
+             _write(tmp_path, "m0", "diversity", {
+                 "dhsic": 0.005, "dhsic_independent": 0.0004, "dhsic_identical": 0.08,
+                 "penalty": {"n": 128, "observed": 0.0067, "independent": 0.0066,
+                             "identical": 0.013}}),
+             _write(tmp_path, "old", "reconstruction", _recon(4, 11.0)),
+             _write(tmp_path, "old", "diversity", {"dhsic": 0.005, "dhsic_identical": 0.08})]
+    sweep, _ = tables.beta_sweep(paths, {"beta_sweep": {1.0: "m0", 1e4: "old"}})
+    row = sweep.set_index("run").loc["m0"]
+    assert (row.dhsic, row.dhsic_independent, row.dhsic_ceiling) == (0.005, 0.0004, 0.08)
+    assert (row.penalty_batch, row.penalty_dhsic, row.penalty_independent,
+            row.penalty_ceiling) == (128, 0.0067, 0.0066, 0.013)
+    # a run evaluated before the references existed: blanks, not an error
+    assert math.isnan(sweep.set_index("run").loc["old", "penalty_dhsic"])

@@ -13,6 +13,12 @@ of that difference which does not depend on the penalty's own tuning, so we repo
   quantity the beta = 1 run minimised, measured on held-out codes.
 
 Both kernel statistics are O(n^2) in memory and time, so they run on a seeded subsample.
+
+A dHSIC value means little alone: the V-statistic is biased upwards by about 1/n and its scale
+depends on the bandwidth. :func:`dhsic_range` therefore puts it between two references on the
+same codes: **independent** (each component's rows shuffled across images, which keeps every
+marginal and destroys the dependence) and **identical** (every component given the first one's
+codes). The gap between the observed value and the independent one is all a penalty can remove.
 """
 
 from __future__ import annotations
@@ -61,6 +67,38 @@ def _hsic_pair(a: Tensor, b: Tensor) -> float:
     return float(dhsic([a, b]))
 
 
+def _shuffled(z: Tensor, generator: torch.Generator) -> Tensor:
+    """Each component's rows permuted independently: the same marginals, no dependence."""
+    return torch.stack([c[torch.randperm(c.shape[0], generator=generator)] for c in z])
+
+
+def dhsic_range(codes: Any, batch_size: int | None = None, shuffles: int = 5,
+                seed: int = 0) -> dict[str, float]:
+    """dHSIC of K components' codes (K, N, d) beside its independent and identical references.
+
+    With ``batch_size`` the three numbers are means over the disjoint batches of that size (what
+    the training penalty sees: one batch at a time); without, they use all N codes. "independent"
+    is the mean over ``shuffles`` seeded shuffles. Returns ``{"n", "observed", "independent",
+    "identical"}``.
+    """
+    from mvae.dhsic import dhsic
+
+    z = torch.as_tensor(codes).detach().cpu().to(torch.float64)
+    if z.dim() != 3 or z.shape[0] < 2:
+        raise ValueError(f"codes must be (K >= 2, N, d), got {tuple(z.shape)}")
+    n = z.shape[1] if batch_size is None else batch_size
+    if not 2 <= n <= z.shape[1]:
+        raise ValueError(f"batch_size must be in [2, {z.shape[1]}], got {batch_size}")
+    generator = torch.Generator().manual_seed(seed)
+    batches = [z[:, s:s + n] for s in range(0, z.shape[1] - n + 1, n)]
+    observed = [float(dhsic(b)) for b in batches]
+    independent = [float(dhsic(_shuffled(b, generator))) for b in batches for _ in range(shuffles)]
+    identical = [float(dhsic(b[:1].expand_as(b))) for b in batches]
+    return {"n": n, "observed": sum(observed) / len(observed),
+            "independent": sum(independent) / len(independent),
+            "identical": sum(identical) / len(identical)}
+
+
 def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> dict[str, Any]:
     """Pairwise CKA and HSIC and the joint dHSIC of K components' codes, (K, N, d).
 
@@ -70,7 +108,9 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
     Returns ``{"pairwise_cka": K x K list (1 on the diagonal), "mean_offdiag_cka": float,
     "pairwise_hsic": K x K list (0 on the diagonal: a variable's HSIC with itself is not a
     diversity measure), "mean_offdiag_hsic": float, "dhsic": float, "n_cka": N,
-    "n_kernel": samples used}``. K = 1 has no pairs: empty lists and ``None`` statistics.
+    "n_kernel": samples used, "dhsic_identical" and "dhsic_independent": the references of
+    :func:`dhsic_range` on the same subsample}``. K = 1 has no pairs: empty lists and ``None``
+    statistics.
     """
     z = torch.as_tensor(codes)
     if z.dim() != 3 or z.shape[1] < 2:
@@ -81,14 +121,13 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
     result: dict[str, Any] = {"n_cka": n, "n_kernel": m}
     if k == 1:
         return {**result, "pairwise_cka": [], "mean_offdiag_cka": None, "pairwise_hsic": [],
-                "mean_offdiag_hsic": None, "dhsic": None, "dhsic_identical": None}
+                "mean_offdiag_hsic": None, "dhsic": None, "dhsic_identical": None,
+                "dhsic_independent": None}
     if m < n:
         index = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:m]
         sub = z[:, index.sort().values]
     else:
         sub = z
-
-    from mvae.dhsic import dhsic
 
     cka = [[1.0] * k for _ in range(k)]
     hsic = [[0.0] * k for _ in range(k)]
@@ -97,10 +136,11 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
             cka[i][j] = cka[j][i] = linear_cka(z[i], z[j])
             hsic[i][j] = hsic[j][i] = _hsic_pair(sub[i], sub[j])
     pairs = k * (k - 1) / 2
+    reference = dhsic_range(sub, seed=seed)
     return {**result, "pairwise_cka": cka,
             "mean_offdiag_cka": sum(cka[i][j] for i in range(k) for j in range(i + 1, k)) / pairs,
             "pairwise_hsic": hsic,
             "mean_offdiag_hsic": sum(hsic[i][j] for i in range(k)
                                      for j in range(i + 1, k)) / pairs,
-            "dhsic": float(dhsic(sub)),
-            "dhsic_identical": float(dhsic(sub[:1].expand_as(sub)))}
+            "dhsic": reference["observed"], "dhsic_identical": reference["identical"],
+            "dhsic_independent": reference["independent"]}

@@ -532,18 +532,26 @@ def baselines_step(config: dict[str, Any], out: str | Path, settings: dict[str, 
 
 def diversity_step(latents: str | Path, run_dir: str | Path, out: str | Path,
                    max_codes: int) -> None:
-    """How different the components' codes are: pairwise CKA and HSIC, and the dHSIC."""
+    """How different the components' codes are: pairwise CKA and HSIC, and the dHSIC.
+
+    Besides the posterior means, ``"penalty"`` measures dHSIC where the training penalty does:
+    on sampled codes z ~ q(z | x), one batch of the run's batch size at a time, beside its
+    independent and identical references (:func:`mvae.diversity.dhsic_range`).
+    """
     import numpy as np
     import torch
 
-    from mvae.diversity import component_diversity
+    from mvae.diversity import component_diversity, dhsic_range
     from mvae.provenance import write_json
 
     with np.load(latents) as z:
         codes = torch.from_numpy(z["test_codes"][:, :max_codes]).double()
+        sampled = torch.from_numpy(z["test_sampled"][:, :max_codes]).double()
     result = component_diversity(codes)
-    result = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in result.items()}
     config = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
+    if codes.shape[0] > 1:
+        batch = min(int(config["batch_size"]), sampled.shape[1])
+        result["penalty"] = {"codes": "z ~ q(z | x), one draw", **dhsic_range(sampled, batch)}
     write_json(Path(out), {"run": config["name"], "n_codes": int(codes.shape[1]), **result,
                            "provenance": _run_record(Path(run_dir))})
 

@@ -349,9 +349,20 @@ def fashion(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.Data
     return pd.DataFrame(rows), _provenance(rec, prb, div)
 
 
+def _penalty_columns(diversity: dict[str, Any]) -> dict[str, float]:
+    """dHSIC where the training penalty measures it (sampled codes, one batch at a time), beside
+    its shuffled (independent) and identical-codes references."""
+    penalty = diversity.get("penalty", {})
+    return {"penalty_batch": penalty.get("n", math.nan),
+            "penalty_dhsic": penalty.get("observed", math.nan),
+            "penalty_independent": penalty.get("independent", math.nan),
+            "penalty_ceiling": penalty.get("identical", math.nan)}
+
+
 def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
-    """The dHSIC weight swept (not in the paper): dHSIC and CKA between components, the dHSIC
-    ceiling of the batch, SSE in both modes, probes per component and concatenated, diagnostics."""
+    """The dHSIC weight swept (not in the paper): dHSIC and CKA between components, dHSIC's
+    independent and identical references on the test codes and in the training batches, SSE in
+    both modes, probes per component and concatenated, diagnostics."""
     div, rec, prb = (_read(paths, k) for k in ("diversity", "reconstruction", "probes"))
     rows = []
     for beta, run in selection["beta_sweep"].items():
@@ -362,7 +373,9 @@ def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
         knn = p.get("knn", {})
         rows.append({"run": run, "beta": float(beta), "K": c.get("components"),
                      "seed": c.get("seed"), "dhsic": d.get("dhsic", math.nan),
+                     "dhsic_independent": d.get("dhsic_independent", math.nan),
                      "dhsic_ceiling": d.get("dhsic_identical", math.nan),
+                     **_penalty_columns(d),
                      "mean_offdiag_cka": d.get("mean_offdiag_cka", math.nan),
                      "sse_per_image": r.get("mixture", {}).get("sse_per_image", math.nan),
                      "sse_sampled": _sampled_sse(r),
