@@ -191,7 +191,9 @@ print("median-heuristic bandwidths of three 20-dimensional N(0, I) batches:",
 # discourage the components from encoding the image *in the same way*, which is the paper's aim.
 # Whether it succeeds is measured in {doc}`09_beyond`, where models trained with $\beta = 1$ and
 # $\beta = 0$ are compared with representation-similarity measures such as CKA
-# {cite:p}`kornblith2019similarity`.
+# {cite:p}`kornblith2019similarity`. The claims chapter ({doc}`09_claims`) measures the penalty
+# where training sees it, on sampled codes one batch of 128 at a time, beside the permutation
+# reference of this chapter: the penalty can only remove what lies above that reference.
 
 # %% [markdown]
 # ## Run it yourself
