@@ -72,6 +72,7 @@ def table(name):
 # the penalty cannot see the dependence that the means show. One likely reason, not measured
 # separately here: a sampled code carries the posterior's noise, and in a component's inactive
 # dimensions (see the diagnostics below) noise is all it carries.
+#
 # The sweep trains the same $K = 4$ model with $\beta$ from 0 to $10^4$ and measures the
 # components' similarity (mean pairwise linear CKA), the KNN accuracy of each component alone
 # and of their concatenation, and the reconstruction error.

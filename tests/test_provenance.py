@@ -21,6 +21,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "results" / "paper").mkdir(parents=True)
     (tmp_path / "src" / "model.py").write_text("x = 1\n")
     (tmp_path / "results" / "paper" / "table.csv").write_text("a\n1\n")
+    (tmp_path / "results" / "paper" / "figure.svg").write_text("<svg/>\n")
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init")
@@ -39,6 +40,6 @@ def test_a_changed_source_file_is_dirty_seen_from_any_subfolder(repo: Path) -> N
 
 
 def test_rewritten_results_are_outputs_not_a_dirty_checkout(repo: Path) -> None:
-    (repo / "results" / "paper" / "table.csv").write_text("a\n2\n")
-    (repo / "results" / "paper" / "table.csv").unlink()
+    (repo / "results" / "paper" / "table.csv").write_text("a\n2\n")  # rewritten
+    (repo / "results" / "paper" / "figure.svg").unlink()  # what Snakemake does before a job
     assert git_commit(repo / "src")["dirty"] is False
