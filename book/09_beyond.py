@@ -109,6 +109,19 @@ try:
     cols = ["model", "run", "K", "seed", "sse_per_image", "mse_per_pixel", "mlp_concatenated",
             "linear_svm_concatenated", "knn_concatenated", "dhsic"]
     display(rp.format_table(fa[[c for c in cols if c in fa.columns]], precision=4))
+    trained = fa[fa.run.notna()]
+    baselines = fa[fa.run.isna() & fa.knn_concatenated.notna()]
+    for probe, label in (("mlp_concatenated", "MLP"), ("linear_svm_concatenated", "linear SVM"),
+                         ("knn_concatenated", "KNN")):
+        scored = trained[trained[probe].notna()]
+        if not len(scored) or baselines[probe].isna().all():
+            continue
+        best = baselines.loc[baselines[probe].idxmax()]
+        ours = ", ".join(f"{m.model} {100 * m[probe]:.2f}%" for _, m in scored.iterrows())
+        beaten = [m.model for _, m in scored.iterrows() if m[probe] > best[probe]]
+        print(f"{label}: {ours}; best baseline {best.model.removeprefix('baseline: ')} "
+              f"{100 * best[probe]:.2f}%. "
+              + (f"Above it: {', '.join(beaten)}." if beaten else "No trained model is above it."))
 except rp.MissingResults as missing:
     display(missing)
 rp.provenance_box("fashion")
