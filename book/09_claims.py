@@ -81,10 +81,14 @@ def table(name):
 sweep = table("beta_sweep")
 if sweep is not None and len(sweep):
     sweep = sweep.sort_values("beta")
-    cols = ["beta", "run", "dhsic", "dhsic_independent", "dhsic_ceiling", "penalty_dhsic",
-            "penalty_independent", "penalty_ceiling", "mean_offdiag_cka", "sse_per_image",
-            "sse_sampled", "knn_concatenated", "knn_mean_component", "verdict"]
-    display(rp.format_table(sweep[[c for c in cols if c in sweep.columns]], precision=4))
+    # Two tables, each narrow enough to read: dHSIC beside its references, then the effects.
+    for cols, precision in (
+            (["beta", "run", "dhsic", "dhsic_independent", "dhsic_ceiling", "penalty_dhsic",
+              "penalty_independent", "penalty_ceiling"], 5),
+            (["beta", "run", "mean_offdiag_cka", "sse_per_image", "sse_sampled",
+              "knn_concatenated", "knn_mean_component", "verdict"], 4)):
+        display(rp.format_table(sweep[[c for c in cols if c in sweep.columns]],
+                                precision=precision))
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
     x = sweep.beta.where(sweep.beta > 0, 0.1)  # beta = 0 drawn at 0.1 on the log axis
     axes[0].plot(x, sweep.mean_offdiag_cka, "o-")
