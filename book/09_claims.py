@@ -83,7 +83,7 @@ if sweep is not None and len(sweep):
     sweep = sweep.sort_values("beta")
     # Two tables, each narrow enough to read: dHSIC beside its references, then the effects.
     for cols, precision in (
-            (["beta", "run", "dhsic", "dhsic_independent", "dhsic_ceiling", "penalty_dhsic",
+            (["beta", "dhsic", "dhsic_independent", "dhsic_ceiling", "penalty_dhsic",
               "penalty_independent", "penalty_ceiling"], 5),
             (["beta", "run", "mean_offdiag_cka", "sse_per_image", "sse_sampled",
               "knn_concatenated", "knn_mean_component", "verdict"], 4)):
