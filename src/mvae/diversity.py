@@ -60,16 +60,27 @@ def linear_cka(a: Tensor, b: Tensor) -> float:
     return float(cross / denom)
 
 
-def _hsic_pair(a: Tensor, b: Tensor) -> float:
-    """Gaussian-kernel HSIC V-statistic of two variables, median bandwidths (== dHSIC, K = 2)."""
-    from mvae.dhsic import dhsic
+def _median_grams(z: Tensor) -> Tensor:
+    """Gaussian Gram matrices of (K, n, d) codes with per-component median bandwidths.
 
-    return float(dhsic([a, b]))
+    Every statistic here (pairwise HSIC, dHSIC and both references) is a function of these K
+    matrices, so they are built once: a shuffle of a component's rows permutes its Gram matrix
+    (the median of its pairwise distances does not change), and "identical" codes are K copies of
+    the first matrix.
+    """
+    from mvae.dhsic import gaussian_gram, median_bandwidth
+
+    return gaussian_gram(z, median_bandwidth(z))
 
 
-def _shuffled(z: Tensor, generator: torch.Generator) -> Tensor:
-    """Each component's rows permuted independently: the same marginals, no dependence."""
-    return torch.stack([c[torch.randperm(c.shape[0], generator=generator)] for c in z])
+def _shuffled(grams: Tensor, generator: torch.Generator) -> Tensor:
+    """Each component's samples permuted independently (rows and columns of its Gram matrix):
+    the same marginals, no dependence."""
+    out = []
+    for g in grams:
+        p = torch.randperm(g.shape[0], generator=generator)
+        out.append(g[p][:, p])
+    return torch.stack(out)
 
 
 def dhsic_range(codes: Any, batch_size: int | None = None, shuffles: int = 5,
@@ -81,19 +92,26 @@ def dhsic_range(codes: Any, batch_size: int | None = None, shuffles: int = 5,
     is the mean over ``shuffles`` seeded shuffles. Returns ``{"n", "observed", "independent",
     "identical"}``.
     """
-    from mvae.dhsic import dhsic
-
     z = torch.as_tensor(codes).detach().cpu().to(torch.float64)
     if z.dim() != 3 or z.shape[0] < 2:
         raise ValueError(f"codes must be (K >= 2, N, d), got {tuple(z.shape)}")
     n = z.shape[1] if batch_size is None else batch_size
     if not 2 <= n <= z.shape[1]:
         raise ValueError(f"batch_size must be in [2, {z.shape[1]}], got {batch_size}")
+    return _range_from_grams([_median_grams(z[:, s:s + n])
+                              for s in range(0, z.shape[1] - n + 1, n)], shuffles, seed)
+
+
+def _range_from_grams(batches: list[Tensor], shuffles: int, seed: int) -> dict[str, float]:
+    """:func:`dhsic_range` from each batch's (K, n, n) Gram matrices."""
+    from mvae.dhsic import dhsic_from_grams
+
     generator = torch.Generator().manual_seed(seed)
-    batches = [z[:, s:s + n] for s in range(0, z.shape[1] - n + 1, n)]
-    observed = [float(dhsic(b)) for b in batches]
-    independent = [float(dhsic(_shuffled(b, generator))) for b in batches for _ in range(shuffles)]
-    identical = [float(dhsic(b[:1].expand_as(b))) for b in batches]
+    n = batches[0].shape[-1]
+    observed = [float(dhsic_from_grams(g)) for g in batches]
+    independent = [float(dhsic_from_grams(_shuffled(g, generator)))
+                   for g in batches for _ in range(shuffles)]
+    identical = [float(dhsic_from_grams(g[:1].expand_as(g))) for g in batches]
     return {"n": n, "observed": sum(observed) / len(observed),
             "independent": sum(independent) / len(independent),
             "identical": sum(identical) / len(identical)}
@@ -129,14 +147,17 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
     else:
         sub = z
 
+    from mvae.dhsic import dhsic_from_grams
+
+    grams = _median_grams(sub)
     cka = [[1.0] * k for _ in range(k)]
     hsic = [[0.0] * k for _ in range(k)]
     for i in range(k):
         for j in range(i + 1, k):
             cka[i][j] = cka[j][i] = linear_cka(z[i], z[j])
-            hsic[i][j] = hsic[j][i] = _hsic_pair(sub[i], sub[j])
+            hsic[i][j] = hsic[j][i] = float(dhsic_from_grams(grams[[i, j]]))
     pairs = k * (k - 1) / 2
-    reference = dhsic_range(sub, seed=seed)
+    reference = _range_from_grams([grams], shuffles=5, seed=seed)
     return {**result, "pairwise_cka": cka,
             "mean_offdiag_cka": sum(cka[i][j] for i in range(k) for j in range(i + 1, k)) / pairs,
             "pairwise_hsic": hsic,
