@@ -119,7 +119,14 @@ if sweep is not None and len(sweep):
                   f"value is {m.beta:g} (CKA {m.mean_offdiag_cka:.3f}); there the test SSE is "
                   f"{m.sse_per_image:.2f} against {b.sse_per_image:.2f} at beta = 0.")
         else:
-            print("No beta in the sweep halves the components' CKA relative to beta = 0.")
+            low = sweep[sweep.beta > 0].sort_values("mean_offdiag_cka").iloc[0]
+            drop = 100 * (1 - low.mean_offdiag_cka / b.mean_offdiag_cka)
+            print("No beta in the sweep halves the components' CKA relative to beta = 0. "
+                  + (f"Every beta > 0 leaves them at least as alike as beta = 0 (lowest CKA "
+                     f"{low.mean_offdiag_cka:.3f} at beta = {low.beta:g}, against "
+                     f"{b.mean_offdiag_cka:.3f})." if drop <= 0 else
+                     f"The lowest CKA, {low.mean_offdiag_cka:.3f} at beta = {low.beta:g}, is "
+                     f"{drop:.0f}% below beta = 0's {b.mean_offdiag_cka:.3f}."))
 
     def share(observed: float, independent: float, identical: float) -> float:
         """Where a dHSIC value lies between its shuffled (0 %) and identical (100 %) references."""
@@ -130,9 +137,11 @@ if sweep is not None and len(sweep):
               f"dHSIC is {r.penalty_dhsic:.5f} against {r.penalty_independent:.5f} shuffled "
               f"(identical: {r.penalty_ceiling:.5f}), "
               f"{share(r.penalty_dhsic, r.penalty_independent, r.penalty_ceiling):.1f}% of the "
-              f"way from shuffled to identical, so the penalty could lower the loss by at most "
-              f"{r.beta * (r.penalty_dhsic - r.penalty_independent):.3g} nats per image. "
-              f"The posterior means of the test images give {r.dhsic:.5f} against "
+              f"way from shuffled to identical; "
+              + ("there is no penalty at this weight. " if r.beta == 0 else
+                 f"the penalty could lower the loss by at most "
+                 f"{r.beta * (r.penalty_dhsic - r.penalty_independent):.3g} nats per image. ")
+              + f"The posterior means of the test images give {r.dhsic:.5f} against "
               f"{r.dhsic_independent:.5f} shuffled, "
               f"{share(r.dhsic, r.dhsic_independent, r.dhsic_ceiling):.1f}% of the way to "
               f"identical ({r.dhsic_ceiling:.5f}).")
