@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from mvae.dhsic import dhsic_from_grams, gaussian_gram, median_bandwidth
+
 
 def _matrix(x: Any, what: str) -> Tensor:
     t = torch.as_tensor(x)
@@ -68,8 +70,6 @@ def _median_grams(z: Tensor) -> Tensor:
     (the median of its pairwise distances does not change), and "identical" codes are K copies of
     the first matrix.
     """
-    from mvae.dhsic import gaussian_gram, median_bandwidth
-
     return gaussian_gram(z, median_bandwidth(z))
 
 
@@ -104,8 +104,6 @@ def dhsic_range(codes: Any, batch_size: int | None = None, shuffles: int = 5,
 
 def _range_from_grams(batches: list[Tensor], shuffles: int, seed: int) -> dict[str, float]:
     """:func:`dhsic_range` from each batch's (K, n, n) Gram matrices."""
-    from mvae.dhsic import dhsic_from_grams
-
     generator = torch.Generator().manual_seed(seed)
     n = batches[0].shape[-1]
     observed = [float(dhsic_from_grams(g)) for g in batches]
@@ -146,8 +144,6 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
         sub = z[:, index.sort().values]
     else:
         sub = z
-
-    from mvae.dhsic import dhsic_from_grams
 
     grams = _median_grams(sub)
     cka = [[1.0] * k for _ in range(k)]
