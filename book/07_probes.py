@@ -29,7 +29,10 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 #
 # * the **mixture's** codes: the four components' 20-dimensional codes concatenated into one
 #   80-dimensional vector;
-# * **each component's** code alone ($C_1, \dots, C_4$);
+# * **each component's** code alone ($C_1, \dots, C_4$), ranked in each run by how much the
+#   mixture uses it: $C_1$ has the largest mean $E[w_i]$ on the test set, $C_4$ the smallest.
+#   Components have no identity across seeds (any permutation of them is the same model), so a
+#   mean over seeds of "component 1" by slot would average unrelated components;
 # * the **VAE's** 20-dimensional code;
 #
 # and Fig. 4 plots the KNN accuracy of the concatenated codes as $K$ goes from 4 to 10. Our probes

@@ -85,6 +85,34 @@ def test_table2_rows_carry_the_paper_percent_of_their_feature_set(tmp_path: Path
     assert math.isnan(knn.loc["baseline: PCA 80", "paper_percent"])
 
 
+def test_table2_ranks_each_seeds_components_by_usage_before_averaging(tmp_path: Path) -> None:
+    """Two seeds that learned the same four components in different slots: ranked by E[w], C1 is
+    the most used one in both, so its mean has no spread; by slot index the means would mix."""
+    accs, usage = [0.6, 0.9, 0.7, 0.4], [0.2, 0.5, 0.25, 0.05]
+    perm = [2, 0, 3, 1]  # seed 1 stores component perm[j] of seed 0 in slot j
+    paths = []
+    seeds = (("m0", accs, usage), ("m1", [accs[i] for i in perm], [usage[i] for i in perm]))
+    for run, a, w in seeds:
+        probes = _probes(4, 0.95)
+        for clf in tables.PROBES:
+            probes[clf]["components"] = a
+        recon = _recon(4, 10.0)
+        recon["diagnostics"] = {"expected_w": w}
+        paths += [_write(tmp_path, run, "probes", probes),
+                  _write(tmp_path, run, "reconstruction", recon)]
+    frame, _ = tables.table2(paths, {"table2": {"mixture": ["m0", "m1"], "vae": [],
+                                                "wide_vae": []}})
+    knn = frame[frame.classifier == "knn"].set_index("features")
+    assert [knn.loc[f"C{r}", "ours_percent"] for r in (1, 2, 3, 4)] == pytest.approx(
+        [90.0, 70.0, 60.0, 40.0])
+    assert [knn.loc[f"C{r}", "ours_std_percent"] for r in (1, 2, 3, 4)] == pytest.approx([0.0] * 4)
+    assert knn.loc["C1", "component_order"] == tables.COMPONENT_ORDER
+    assert knn.loc["mixture", "component_order"] == ""
+    # without diagnostics the stored order stays
+    assert tables.usage_order(None, 3) == [0, 1, 2]
+    assert tables.usage_order({"diagnostics": {"expected_w": usage}}, 4) == [1, 2, 0, 3]
+
+
 def test_fig4_reports_both_modes_and_the_raw_pixel_line(tmp_path: Path) -> None:
     paths = [_write(tmp_path, "a", "probes", _probes(1, 0.8, sampled=0.7)),
              _write(tmp_path, "b", "probes", _probes(4, 0.9, sampled=0.85)), _baselines(tmp_path)]

@@ -6,6 +6,7 @@ TABLE_INPUTS = {
     "table1_reconstruction": lambda: expand(f"{R}/eval/{{run}}/reconstruction.json", run=RUNS),
     "table2_probes": lambda: expand(f"{R}/eval/{{run}}/probes.json",
                                     run=TABLE2["mixture"] + TABLE2["vae"] + TABLE2["wide_vae"])
+    + expand(f"{R}/eval/{{run}}/reconstruction.json", run=TABLE2["mixture"])  # usage order
     + baseline_file("mnist"),
     "fig4_knn_vs_k": lambda: expand(f"{R}/eval/{{run}}/probes.json",
                                     run=[r for runs in SWEEP.values() for r in runs])

@@ -146,10 +146,30 @@ def _feature_names(k: int) -> list[str]:
     return ["mixture", *[f"C{i + 1}" for i in range(k)]]
 
 
+COMPONENT_ORDER = "C1 = the run's most used component (largest mean E[w] on the test set)"
+
+
+def usage_order(reconstruction: dict[str, Any] | None, k: int) -> list[int]:
+    """A run's component indices, most used first (mean E[w] on the test set, descending).
+
+    Components have no identity across seeds: any permutation of them is the same model, so
+    "component 1" of one seed and of another are unrelated, and a mean over seeds of C1's
+    accuracy mixes roles at random. Ranking each run's components by how much the mixture uses
+    them gives C1..CK the same meaning in every run. Without diagnostics the stored order stays.
+    """
+    weights = ((reconstruction or {}).get("diagnostics") or {}).get("expected_w")
+    if not weights or len(weights) != k:
+        return list(range(k))
+    return sorted(range(k), key=lambda i: -weights[i])
+
+
 def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
     """Table II: probe accuracy on the K = 4 mixture's codes (concatenated and per component) and
-    on the VAE's, mean and standard deviation over seeds, beside the paper's percentages."""
+    on the VAE's, mean and standard deviation over seeds, beside the paper's percentages.
+
+    Per-component rows are ranked by usage in each run (:func:`usage_order`) before averaging."""
     recs = _read(paths, "probes")
+    usage = _read(paths, "reconstruction")
     sel = selection["table2"]
     rows = []
     for clf in PROBES:
@@ -159,8 +179,9 @@ def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                 continue
             res = recs[run][clf]
             values.setdefault("mixture", []).append(res["concatenated"])
-            for i, acc in enumerate(res["components"]):
-                values.setdefault(f"C{i + 1}", []).append(acc)
+            order = usage_order(usage.get(run), len(res["components"]))
+            for rank, i in enumerate(order):
+                values.setdefault(f"C{rank + 1}", []).append(res["components"][i])
         for feat, group in (("VAE", sel["vae"]), ("VAE, K x d wide", sel.get("wide_vae", []))):
             for run in group:
                 if clf in recs.get(run, {}):
@@ -177,6 +198,7 @@ def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                          "K": _config(recs, runs[0]).get("components") if runs else None,
                          "n_train": recs[runs[0]].get("n_train") if runs else None,
                          "n_test": recs[runs[0]].get("n_test") if runs else None,
+                         "component_order": COMPONENT_ORDER if feat.startswith("C") else "",
                          "source": _source(recs[runs[0]]) if runs else ""})
     base = _baselines(paths, "mnist")
     for clf in PROBES:
