@@ -58,6 +58,9 @@ rp.show_figure("fig1_reconstructions")
 # paper's Fig. 2 shows all four components producing recognisable digits, the mixture a little
 # sharper. A component whose reconstructions are blurred or generic has learnt less about the
 # images; one that is rarely given weight by the Dirichlet encoder can still reconstruct well.
+# Components are named by usage, in this figure and in every table of the book: C1 is the one
+# with the largest mean weight $E[w_i]$ over test images (printed under its name), C4 the least
+# used. Their order inside the model means nothing: any permutation is the same model.
 
 # %% tags=["hide-input"]
 rp.show_figure("fig2_components")

@@ -29,7 +29,8 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # from depending on each other.
 #
 # The pipeline trains a $K = 4$ mixture (and, on the smallest preset, fewer components) and a VAE
-# with `latent_dim = 2` and plots the posterior means $\mu_i(x)$ of test images.
+# with `latent_dim = 2` and plots the posterior means $\mu_i(x)$ of test images. As everywhere
+# in the book, C1 names the component with the largest mean mixing weight, C4 the smallest.
 
 # %% tags=["hide-input"]
 from IPython.display import display
@@ -82,6 +83,7 @@ rp.provenance_box("table1_reconstruction", runs=runs) if runs else None
 import numpy as np
 
 from mvae import verdicts
+from mvae.tables import rank_by_usage
 
 if runs:
     two_d = t1[t1.latent_dim == 2].set_index("run")
@@ -94,9 +96,10 @@ if runs:
             codes, weights = z["codes"], z["weights"]
         knn = rp.load_json(f"eval/{run}/probes.json")["knn"]["components"]
         cka = rp.load_json(f"eval/{run}/diversity.json").get("mean_offdiag_cka")
+        order = rank_by_usage(weights.mean(axis=1))  # C1 = the most used, as in the figure
         print(f"{run}: mean mixing weight per component "
-              + ", ".join(f"C{i + 1} {w:.2f}" for i, w in enumerate(weights.mean(axis=1))))
-        for verdict in verdicts.latents_2d(codes, knn, vae_knn, cka):
+              + ", ".join(f"C{r + 1} {weights[i].mean():.2f}" for r, i in enumerate(order)))
+        for verdict in verdicts.latents_2d(codes[order], [knn[i] for i in order], vae_knn, cka):
             print(verdict)
 
 # %% [markdown]

@@ -113,6 +113,20 @@ def test_table2_ranks_each_seeds_components_by_usage_before_averaging(tmp_path: 
     assert tables.usage_order({"diagnostics": {"expected_w": usage}}, 4) == [1, 2, 0, 3]
 
 
+def test_authors_settings_names_components_by_usage_as_table2_does(tmp_path: Path) -> None:
+    probes = _probes(3, 0.95)
+    probes["knn"]["components"] = [0.4, 0.9, 0.6]
+    recon = _recon(3, 10.0, normalize_alpha=True)
+    recon["diagnostics"] = {"expected_w": [0.2, 0.5, 0.3], "verdict": "blend"}
+    paths = [_write(tmp_path, "a1", "probes", probes),
+             _write(tmp_path, "a1", "reconstruction", recon)]
+    frame, _ = tables.authors_settings(paths, {"authors": ["a1"], "table2": {"mixture": []}})
+    row = frame.iloc[0]
+    assert [row.knn_C1, row.knn_C2, row.knn_C3] == [0.9, 0.6, 0.4]
+    assert row.component_order == tables.COMPONENT_ORDER
+    assert tables.rank_by_usage([0.1, 0.3, 0.3, 0.2]) == [1, 2, 3, 0]  # ties keep stored order
+
+
 def test_fig4_reports_both_modes_and_the_raw_pixel_line(tmp_path: Path) -> None:
     paths = [_write(tmp_path, "a", "probes", _probes(1, 0.8, sampled=0.7)),
              _write(tmp_path, "b", "probes", _probes(4, 0.9, sampled=0.85)), _baselines(tmp_path)]

@@ -21,6 +21,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from mvae.tables import rank_by_usage  # noqa: E402
+
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 
 
@@ -32,6 +34,13 @@ def _by_run(paths: list[str | Path], name: str) -> dict[str, Path]:
 def _examples(path: Path) -> dict[str, np.ndarray]:
     with np.load(path) as z:
         return {k: z[k] for k in z.files}
+
+
+def _usage_ranked(weights: np.ndarray) -> list[tuple[str, int]]:
+    """(label, stored index) for each component, most used first: C1 is the component with the
+    largest mean weight over the stored test images, as in the tables (slots mean nothing)."""
+    means = weights.astype(np.float32).mean(axis=1)
+    return [(f"C{rank + 1}", i) for rank, i in enumerate(rank_by_usage(means))]
 
 
 def image_rows(rows: list[tuple[str, np.ndarray]], title: str = "") -> Figure:
@@ -73,10 +82,13 @@ def fig1_reconstructions(paths: list[str | Path], runs: dict[str, Any]) -> Figur
 
 
 def fig2_components(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
-    """Fig. 2: each component alone (one-hot w) and the mixture (expected w)."""
+    """Fig. 2: each component alone (one-hot w) and the mixture (expected w), components
+    ranked by usage (C1 the most used) with their mean weight."""
     ex = _examples(_by_run(paths, "examples.npz")[runs["figure"]["mixture"]])
+    mean_w = ex["weights"].astype(np.float32).mean(axis=1)
     rows = [("test images", ex["images"])]
-    rows += [(f"component {i + 1}", comp) for i, comp in enumerate(ex["components"])]
+    rows += [(f"{label} alone\nE[w] {mean_w[i]:.2f}", ex["components"][i])
+             for label, i in _usage_ranked(ex["weights"])]
     rows.append(("mixture", ex["mixture"]))
     return image_rows(rows, "Reconstructions by each component (one-hot w) and by the mixture")
 
@@ -87,10 +99,9 @@ def fig3_latents(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     panels = []
     for run in runs["latent2d"]:
         with np.load(files[run]) as z:
-            codes, labels = z["codes"], z["labels"]
-        k = codes.shape[0]
-        for i in range(k):
-            name = "VAE" if k == 1 else f"M-VAE component {i + 1}"
+            codes, labels, weights = z["codes"], z["labels"], z["weights"]
+        for label, i in _usage_ranked(weights):
+            name = "VAE" if len(codes) == 1 else f"M-VAE {label}"
             panels.append((f"{name}\n({run})", codes[i], labels))
     # 3 panels a row at 2.7 in: the book's ~720 px column shows the PNG at about 0.6 of its
     # size, so axis labels and legend stay readable (5 a row needed a 2400 px image)
@@ -183,20 +194,22 @@ def samples_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     rows = [(f"{'VAE' if role == 'vae' else 'M-VAE'}\nprior samples", ex[run]["samples"])
             for role, run in sel.items() if run in ex]
     mixture = ex.get(sel.get("mixture", ""), {})
-    for i, line in enumerate(mixture.get("interpolations", [])):
-        rows.append((f"component {i + 1}\ninterpolation", line))
+    if "interpolations" in mixture:
+        for label, i in _usage_ranked(mixture["weights"]):
+            rows.append((f"{label}\ninterpolation", mixture["interpolations"][i]))
     return image_rows(rows, "Prior samples, and each component's latent line between two digits")
 
 
 def weights_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """The learned mixing weights: the distribution of E[w_i | x] over test images, per
-    component. A blend has every component near a fixed share; a mixture spreads to 0 and 1."""
+    component (C1 the most used). A blend has every component near a fixed share; a mixture
+    spreads to 0 and 1."""
     ex = _examples(next(iter(_by_run(paths, "examples.npz").values())))
     weights = ex["weights"].astype(np.float32)                      # (K, N)
     fig, ax = plt.subplots(figsize=(6, 3.4))
     bins = np.linspace(0, 1, 41)
-    for i, w in enumerate(weights):
-        ax.hist(w, bins=bins, histtype="step", lw=1.8, label=f"component {i + 1}")
+    for label, i in _usage_ranked(weights):
+        ax.hist(weights[i], bins=bins, histtype="step", lw=1.8, label=label)
     ax.set_xlabel("expected weight E[w_i | x] of a test image")
     ax.set_ylabel("test images")
     ax.set_title(f"Learned mixing weights ({runs['figure'].get('mixture', '')}, "

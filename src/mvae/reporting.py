@@ -367,7 +367,8 @@ FIGURE_TEXT: dict[str, tuple[str, str]] = {
         "Rows of MNIST test digits and their reconstructions by each model"),
     "fig2_components": (
         "Fig. 2: each component of the K = 4 mixture reconstructing the same test digits alone "
-        "(one-hot weights). A mixture's components are each good; a blend's are not.",
+        "(one-hot weights), C1 the most used (its mean weight under its name). A mixture's "
+        "components are each good; a blend's are not.",
         "Rows of test digits reconstructed by each mixture component alone"),
     "fig3_latents": (
         "Fig. 3: posterior means of test digits in the 2-D latent space of each component (and "

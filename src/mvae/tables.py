@@ -160,7 +160,14 @@ def usage_order(reconstruction: dict[str, Any] | None, k: int) -> list[int]:
     weights = ((reconstruction or {}).get("diagnostics") or {}).get("expected_w")
     if not weights or len(weights) != k:
         return list(range(k))
-    return sorted(range(k), key=lambda i: -weights[i])
+    return rank_by_usage(weights)
+
+
+def rank_by_usage(mean_weights: Any) -> list[int]:
+    """Component indices by mean weight, largest first (ties keep the stored order): the order
+    in which every table, figure and verdict names components C1..CK."""
+    weights = [float(w) for w in mean_weights]
+    return sorted(range(len(weights)), key=lambda i: -weights[i])
 
 
 def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
@@ -413,7 +420,8 @@ def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
 def authors_settings(paths: list[str | Path],
                      selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
     """The authors' code settings (normalised alphas, Dir(0.25), averaged KLs) against ours:
-    reconstruction, Table II probes per component, and the blend-vs-mixture diagnostics."""
+    reconstruction, Table II probes per component (C1 the most used, as in Table II), and the
+    blend-vs-mixture diagnostics."""
     rec, prb = _read(paths, "reconstruction"), _read(paths, "probes")
     rows = []
     for run in selection["authors"] + selection["table2"]["mixture"][:1]:
@@ -431,9 +439,10 @@ def authors_settings(paths: list[str | Path],
         for clf in PROBES:
             if clf in p:
                 row[f"{clf}_concatenated"] = p[clf]["concatenated"]
-                for i, acc in enumerate(p[clf]["components"]):
-                    row[f"{clf}_C{i + 1}"] = acc
-        rows.append({**row, "source": _source(r)})
+                accs = p[clf]["components"]
+                for rank, i in enumerate(usage_order(r, len(accs))):
+                    row[f"{clf}_C{rank + 1}"] = accs[i]
+        rows.append({**row, "component_order": COMPONENT_ORDER, "source": _source(r)})
     return pd.DataFrame(rows), _provenance(rec, prb)
 
 

@@ -1,0 +1,47 @@
+"""Figures name components as the tables do: C1 is the most used (largest mean weight)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mvae import figures
+
+
+def _examples(root: Path, weights: np.ndarray) -> Path:
+    """A K-component examples.npz whose component i reconstructs every image as the value i."""
+    k, n = weights.shape[0], 3
+    images = np.zeros((n, 1, 4, 4), np.uint8)
+    components = np.stack([np.full((n, 1, 4, 4), i, np.uint8) for i in range(k)])
+    path = root / "eval" / "m" / "examples.npz"
+    path.parent.mkdir(parents=True)
+    np.savez(path, images=images, mixture=images, components=components, samples=images,
+             interpolations=components, weights=weights.astype(np.float16))
+    return path
+
+
+def _row_labels(fig) -> list[str]:
+    return [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+
+
+def _first_pixels(fig) -> list[int]:
+    """The value shown in the first image of each row (component i shows i)."""
+    return [int(ax.get_images()[0].get_array()[0, 0]) for ax in fig.axes
+            if ax.get_ylabel() and ax.get_images()]
+
+
+def test_fig2_and_interpolations_list_components_most_used_first(tmp_path: Path) -> None:
+    weights = np.array([[0.1] * 5, [0.6] * 5, [0.3] * 5])      # slot 1 most used, then 2, 0
+    path = _examples(tmp_path, weights)
+    fig2 = figures.fig2_components([path], {"figure": {"mixture": "m"}})
+    labels = _row_labels(fig2)
+    assert labels[1:4] == ["C1 alone\nE[w] 0.60", "C2 alone\nE[w] 0.30", "C3 alone\nE[w] 0.10"]
+    assert _first_pixels(fig2)[1:4] == [1, 2, 0]
+    samples = figures.samples_figure([path], {"figure": {"mixture": "m"}})
+    assert _first_pixels(samples)[1:] == [1, 2, 0]
+    hist = figures.weights_figure([path], {"figure": {"mixture": "m"}})
+    assert [t.get_text() for t in hist.axes[0].get_legend().get_texts()] == ["C1", "C2", "C3"]
+    outline = hist.axes[0].patches[0].get_path().vertices               # C1's step outline
+    assert outline[outline[:, 1] > 0, 0].min() == pytest.approx(0.6)     # C1 is the 0.6 slot
