@@ -86,11 +86,7 @@ rp.show_figure("samples")
 # those $K$ with that caveat. Ours: mean and standard deviation over the seeds of each $K$.
 
 # %% tags=["hide-input"]
-try:
-    t1 = rp.load_table("table1_reconstruction")
-except rp.MissingResults as missing:
-    t1 = None
-    display(missing)
+t1 = rp.table_or_note("table1_reconstruction")
 
 if t1 is not None:
     main = t1[t1.paper_setup.astype(bool)]  # the paper's setup: K = 1..10, 20-d, beta 1

@@ -56,11 +56,7 @@ rp.preset_banner()
 # VAE), with the standard deviation over seeds beside it when there is more than one seed.
 
 # %% tags=["hide-input"]
-try:
-    t2 = rp.load_table("table2_probes")
-except rp.MissingResults as missing:
-    t2 = None
-    display(missing)
+t2 = rp.table_or_note("table2_probes")
 
 if t2 is not None:
     t2_raw = t2  # as written by the pipeline (the verdicts below read its classifier keys)

@@ -63,11 +63,7 @@ rp.show_figure("fig5_cifar")
 # ## Table III
 
 # %% tags=["hide-input"]
-try:
-    t3 = rp.load_table("table3_cifar")
-except rp.MissingResults as missing:
-    t3 = None
-    display(missing)
+t3 = rp.table_or_note("table3_cifar")
 
 if t3 is not None:
     sources = sorted(set(t3.source.dropna()))

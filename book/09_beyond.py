@@ -55,11 +55,7 @@ rp.preset_banner()
 rp.show_figure("ablation")
 
 # %% tags=["hide-input"]
-try:
-    ab = rp.load_table("ablation_dhsic")
-except rp.MissingResults as missing:
-    ab = None
-    display(missing)
+ab = rp.table_or_note("ablation_dhsic")
 if ab is not None:
     cols = ["variant", "run", "K", "beta", "seed", "dhsic", "mean_offdiag_cka", "sse_per_image",
             "mlp_concatenated", "linear_svm_concatenated", "knn_concatenated"]
@@ -134,11 +130,7 @@ rp.provenance_box("fashion")
 # through training (from the runs' `history.json`):
 
 # %% tags=["hide-input"]
-try:
-    t1 = rp.load_table("table1_reconstruction")
-except rp.MissingResults as missing:
-    t1 = None
-    display(missing)
+t1 = rp.table_or_note("table1_reconstruction")
 if t1 is not None:
     main = t1[t1.paper_setup.astype(bool)]  # the paper's setup: the K sweep
     spread = main.groupby("K").filter(lambda g: len(g) > 1)

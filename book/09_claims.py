@@ -46,15 +46,6 @@ from mvae import verdicts
 rp.preset_banner()
 
 
-def table(name):
-    """A results table, or None after showing why it is missing."""
-    try:
-        return rp.load_table(name)
-    except rp.MissingResults as missing:
-        display(missing)
-        return None
-
-
 # %% [markdown]
 # ## 1. The dHSIC weight
 #
@@ -78,7 +69,7 @@ def table(name):
 # and of their concatenation, and the reconstruction error.
 
 # %% tags=["hide-input"]
-sweep = table("beta_sweep")
+sweep = rp.table_or_note("beta_sweep")
 if sweep is not None and len(sweep):
     sweep = sweep.sort_values("beta")
     # Two tables, each narrow enough to read: dHSIC beside its references, then the effects.
@@ -164,7 +155,7 @@ if sweep is not None and len(sweep):
 rp.show_figure("mixing_weights")
 
 # %% tags=["hide-input"]
-authors = table("authors_settings")
+authors = rp.table_or_note("authors_settings")
 if authors is not None and len(authors):
     cols = ["run", "settings", "beta", "verdict", "concentration_sum", "sse_per_image",
             "sse_sampled", "dominant_sse", "knn_concatenated", "knn_C1", "knn_C2", "knn_C3",
@@ -185,7 +176,7 @@ if authors is not None and len(authors):
 # average the decoders like an ensemble, which favours mixtures over a single VAE.
 
 # %% tags=["hide-input"]
-t1 = table("table1_reconstruction")
+t1 = rp.table_or_note("table1_reconstruction")
 if t1 is not None and len(t1):
     main = t1[(t1.dataset == "mnist") & (t1.latent_dim != 2)].copy()
     main["sampled_minus_deterministic_percent"] = 100 * (main.sse_sampled / main.sse_per_image - 1)
@@ -207,7 +198,7 @@ if t1 is not None and len(t1):
 # test image by the mean training image.
 
 # %% tags=["hide-input"]
-t2 = table("table2_probes")
+t2 = rp.table_or_note("table2_probes")
 if t2 is not None and len(t2):
     wide = t2.pivot_table(index="features", columns="classifier", values="ours_percent",
                           sort=False)
@@ -232,7 +223,7 @@ if t2 is not None and len(t2):
 # another architecture: a guide to the scale, not a ranking.
 
 # %% tags=["hide-input"]
-nll = table("nll")
+nll = rp.table_or_note("nll")
 if nll is not None and len(nll):
     display(rp.format_table(nll, precision=2))
     ours = nll[nll.run.fillna("") != ""]

@@ -125,6 +125,15 @@ def test_show_helpers_display_the_note_instead_of_failing(fake_results):
     assert "MNIST, test source" in rp.table_notes("table1_reconstruction")._repr_html_()
 
 
+def test_table_or_note_displays_the_note_and_goes_on(fake_results, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    assert rp.table_or_note("table2_probes") is None
+    assert len(shown) == 1 and isinstance(shown[0], rp.MissingResults)
+    assert rp.table_or_note("table1_reconstruction").sse_per_image.iloc[0] == 25.5
+    assert len(shown) == 1
+
+
 def test_provenance_box(fake_results):
     box = rp.provenance_box("table1_reconstruction")._repr_html_()
     for expected in ("Provenance", "quick", "not the paper-scale run", "0123456789ab",

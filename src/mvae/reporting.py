@@ -354,6 +354,18 @@ def show_table(name: str, preset: str | None = None, columns: Iterable[str] | No
     return format_table(frame, precision)
 
 
+def table_or_note(name: str, preset: str | None = None) -> pd.DataFrame | None:
+    """The table, or None after displaying the :class:`MissingResults` note in the notebook, so
+    a chapter goes on (and builds) without it."""
+    try:
+        return load_table(name, preset)
+    except MissingResults as missing:
+        from IPython.display import display  # only notebooks call this
+
+        display(missing)
+        return None
+
+
 def format_table(frame: pd.DataFrame, precision: int = 2) -> Any:
     """Round floats for display and hide the index (a Styler renders to plain HTML)."""
     return frame.style.format(precision=precision, na_rep="–").hide(axis="index")
