@@ -149,6 +149,7 @@ def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
             continue
         files = export_run(args.results_root / args.preset, dest, run)
         log(f"lane {index}: {run} done in {time.time() - start:.0f} s")
+        sync_worktree(code)  # the run is over: tables and figures from the newest committed code
         if refresh_report(code, args.preset, logs / "report.log") != 0:
             log(f"lane {index}: the tables and figures could not be rebuilt; see {logs}/report.log")
         if args.commit:
