@@ -146,9 +146,11 @@ if sweep is not None and len(sweep):
 # $E[w]$, the entropy of $w$, the active latent dimensions of each component, and the error of
 # each component alone. Its verdict: **mixture** when images choose a component that can
 # reconstruct them alone, **blend** when every component is needed and none is good alone,
-# **one component** when one component does everything. The authors' public code differs from
-# the paper's text in three settings (normalised concentrations, a Dir(0.25) prior, averaged KL
-# terms; see the chapter on differences); the grid trains it at $\beta = 1$ and at
+# **one component** when one component does everything, **collapsed** when no component has an
+# active latent dimension (every code ignores the image, so the model outputs one fixed image).
+# The authors' public code differs from the paper's text in three settings (normalised
+# concentrations, a Dir(0.25) prior, averaged KL terms; see the chapter on differences); the
+# grid trains it at $\beta = 1$ and at
 # $\beta = 10^4$. That second weight was chosen from a 5-epoch pilot sweep of our default
 # settings, where it was the first to lower the components' CKA; the 100-epoch sweep above is
 # the test of that choice, and its lines say whether any $\beta$ did.
@@ -159,14 +161,18 @@ rp.show_figure("mixing_weights")
 # %% tags=["hide-input"]
 authors = rp.table_or_note("authors_settings")
 if authors is not None and len(authors):
-    cols = ["run", "settings", "beta", "verdict", "concentration_sum", "sse_per_image",
-            "sse_sampled", "dominant_sse", "knn_concatenated", "knn_C1", "knn_C2", "knn_C3",
-            "knn_C4"]
+    cols = ["run", "settings", "beta", "verdict", "concentration_sum", "active_dims",
+            "sse_per_image", "sse_sampled", "dominant_sse", "mean_image_sse", "knn_concatenated",
+            "knn_C1", "knn_C2", "knn_C3", "knn_C4"]
     display(rp.format_table(authors[[c for c in cols if c in authors.columns]], precision=3))
     for row in authors.itertuples():
         print(f"{row.run} ({row.settings}, beta = {row.beta:g}): verdict '{row.verdict}', "
-              f"concentrations sum to {row.concentration_sum:.3g}, mixture SSE "
-              f"{row.sse_per_image:.2f}, the dominant component alone {row.dominant_sse:.2f}.")
+              f"concentrations sum to {row.concentration_sum:.3g}, active latent dimensions "
+              f"per component (C1 first) {row.active_dims}, mixture SSE {row.sse_per_image:.2f}, "
+              f"the dominant component alone {row.dominant_sse:.2f}, predicting the mean "
+              f"training image {row.mean_image_sse:.2f}."
+              + (" No code depends on the image: the model has learned nothing."
+                 if row.verdict == "collapsed" else ""))
     rp.provenance_box("authors_settings")
 
 # %% [markdown]

@@ -162,6 +162,24 @@ def test_one_component_doing_all_the_work_is_named() -> None:
     assert diag["top_component_share"] == 1.0
 
 
+def test_codes_that_ignore_the_image_are_collapsed_not_one_component() -> None:
+    """The authors' settings at beta = 1e4 did this: constant codes, near-uniform weights whose
+    argmax is the same slot for every image, every component the mean image. The old rule read
+    "one component" from the shared argmax; a component with a quarter of the weight is not
+    doing all the work, and a model whose codes carry nothing has collapsed."""
+    model, n = _model(3), 20
+    alpha = torch.tensor([0.33, 0.33, 0.34])[:, None].expand(3, n).contiguous()
+    mu = torch.full((3, n, 3), 0.7)                      # the same code for every image
+    images = torch.rand(n, 1, 28, 28)
+    diag = mixture_diagnostics(_patched(model, alpha, mu, [0.5, 0.5, 0.5]), images)
+    assert diag["active_dims"] == [0, 0, 0]
+    assert diag["top_component_share"] == 1.0 and diag["dominant_share"] < 0.5
+    assert diag["verdict"] == "collapsed"
+    mu[1, :, 2] = torch.linspace(-1, 1, n)               # one dim of one component now varies
+    diag = mixture_diagnostics(_patched(model, alpha, mu, [0.5, 0.5, 0.5]), images)
+    assert diag["verdict"] == "blend"                    # no component chosen: not one component
+
+
 def test_diagnostics_for_a_single_vae() -> None:
     diag = mixture_diagnostics(_model(1), torch.rand(8, 1, 28, 28))
     assert diag["verdict"] == "single" and diag["expected_w"] == [1.0]

@@ -127,6 +127,26 @@ def test_authors_settings_names_components_by_usage_as_table2_does(tmp_path: Pat
     assert tables.rank_by_usage([0.1, 0.3, 0.3, 0.2]) == [1, 2, 3, 0]  # ties keep stored order
 
 
+def test_tables_apply_the_current_verdict_rule_to_stored_diagnostics(tmp_path: Path) -> None:
+    """A record written under an older rule ("one component" for codes that ignore the image)
+    reads as "collapsed"; a record without the rule's fields keeps its stored verdict."""
+    old = _recon(4, 52.9, normalize_alpha=True)
+    old["mean_image_sse"] = 52.9
+    old["diagnostics"] = {"components": 4, "active_dims": [0, 0, 0, 0], "dominant_share": 0.253,
+                          "top_component_share": 1.0, "dominant_sse": 52.94,
+                          "mixture_sse": 52.90, "expected_w": [0.25, 0.25, 0.24, 0.26],
+                          "verdict": "one component", "concentration_sum": 1.0}
+    bare = _recon(4, 10.0)
+    bare["diagnostics"] = {"verdict": "mixture"}
+    paths = [_write(tmp_path, "a", "reconstruction", old),
+             _write(tmp_path, "b", "reconstruction", bare)]
+    t1, _ = tables.table1(paths, {})
+    assert dict(zip(t1.run, t1.verdict, strict=True)) == {"a": "collapsed", "b": "mixture"}
+    authors, _ = tables.authors_settings(paths, {"authors": ["a"], "table2": {"mixture": []}})
+    row = authors.iloc[0]
+    assert (row.verdict, row.active_dims, row.mean_image_sse) == ("collapsed", "0 0 0 0", 52.9)
+
+
 def test_fig4_reports_both_modes_and_the_raw_pixel_line(tmp_path: Path) -> None:
     paths = [_write(tmp_path, "a", "probes", _probes(1, 0.8, sampled=0.7)),
              _write(tmp_path, "b", "probes", _probes(4, 0.9, sampled=0.85)), _baselines(tmp_path)]

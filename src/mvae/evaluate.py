@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from mvae.mixture_kind import mixture_kind
 from mvae.model import MVAE
 
 
@@ -103,11 +104,8 @@ def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000) -> 
     ``component_sse``      per component, per-image SSE when it reconstructs alone (one-hot w);
     ``dominant_sse``       per-image SSE of each image's dominant component alone;
     ``mixture_sse``        per-image SSE of the mixture;
-    ``verdict``            ``"single"`` (K = 1); ``"one component"`` when >= 90% of images pick
-                           the same component and it alone is within 25% of the mixture's SSE;
-                           ``"mixture"`` when images pick a component (dominant_share > 0.5) and
-                           that component alone is within 50% of the mixture's SSE; otherwise
-                           ``"blend"``.
+    ``verdict``            :func:`mvae.mixture_kind.mixture_kind` of the above: single,
+                           collapsed, one component, mixture or blend.
     """
     model.eval()
     device, K = _device(model), model.components
@@ -142,15 +140,7 @@ def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000) -> 
         "dominant_sse": float(comp_sse.gather(0, dominant[None]).mean()),
         "mixture_sse": float(mix_sse.mean()),
     }
-    ratio = record["dominant_sse"] / max(record["mixture_sse"], 1e-12)
-    if K == 1:
-        record["verdict"] = "single"
-    elif top_share >= 0.9 and ratio <= 1.25:
-        record["verdict"] = "one component"
-    elif record["dominant_share"] > 0.5 and ratio <= 1.5:
-        record["verdict"] = "mixture"
-    else:
-        record["verdict"] = "blend"
+    record["verdict"] = mixture_kind(record)
     return record
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mvae.mixture_kind import mixture_kind
 from mvae.provenance import write_json
 
 # --------------------------------------------------------------------------- the paper's numbers
@@ -137,7 +138,7 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                      "mse_per_pixel": rec["mixture"]["mse_per_pixel"],
                      "rmse": rec["mixture"]["rmse"], "best_component_sse": min(comps),
                      "mean_image_sse": rec.get("mean_image_sse", math.nan),
-                     "verdict": diag.get("verdict", ""), "paper_setup": main,
+                     "verdict": mixture_kind(diag), "paper_setup": main,
                      "paper_sse_per_image": paper, "paper_note": note, "source": rec["source"]})
     return pd.DataFrame(rows), _provenance(recs)
 
@@ -411,7 +412,7 @@ def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
                      **_probe_columns(p),
                      "knn_mean_component": (sum(knn["components"]) / len(knn["components"])
                                             if knn.get("components") else math.nan),
-                     "verdict": r.get("diagnostics", {}).get("verdict", ""),
+                     "verdict": mixture_kind(r.get("diagnostics", {})),
                      "paper": math.nan, "paper_note": "paper: beta = 1 only",
                      "source": _source(r)})
     return pd.DataFrame(rows), _provenance(rec, prb, div)
@@ -433,9 +434,12 @@ def authors_settings(paths: list[str | Path],
                "beta": c.get("beta"), "K": c.get("components"),
                "sse_per_image": r.get("mixture", {}).get("sse_per_image", math.nan),
                "sse_sampled": _sampled_sse(r),
-               "verdict": diag.get("verdict", ""),
+               "mean_image_sse": r.get("mean_image_sse", math.nan),
+               "verdict": mixture_kind(diag),
                "concentration_sum": diag.get("concentration_sum", math.nan),
-               "dominant_sse": diag.get("dominant_sse", math.nan)}
+               "dominant_sse": diag.get("dominant_sse", math.nan),
+               "active_dims": " ".join(str(diag["active_dims"][i]) for i in usage_order(
+                   r, len(diag["active_dims"]))) if "active_dims" in diag else ""}
         for clf in PROBES:
             if clf in p:
                 row[f"{clf}_concatenated"] = p[clf]["concatenated"]
