@@ -42,6 +42,7 @@ from IPython.display import display
 
 from mvae import reporting as rp
 from mvae import verdicts
+from mvae.figures import fig2_components
 
 rp.preset_banner()
 
@@ -173,6 +174,15 @@ if authors is not None and len(authors):
               f"training image {row.mean_image_sse:.2f}."
               + (" No code depends on the image: the model has learned nothing."
                  if row.verdict == "collapsed" else ""))
+    for run in authors.run[authors.settings == "authors' code"]:
+        examples = rp.results_dir() / "eval" / run / "examples.npz"
+        if examples.is_file():
+            display(rp.show_plot(
+                fig2_components([examples], {"figure": {"mixture": run}}),
+                f"Fig. 2 for {run} (the authors' settings, beta = "
+                f"{authors.set_index('run').beta[run]:g}): each component alone (one-hot w), "
+                "C1 the most used, then the mixture.",
+                f"Rows of test digits reconstructed by each component of {run} alone"))
     rp.provenance_box("authors_settings")
 
 # %% [markdown]

@@ -125,6 +125,18 @@ def test_show_helpers_display_the_note_instead_of_failing(fake_results):
     assert "MNIST, test source" in rp.table_notes("table1_reconstruction")._repr_html_()
 
 
+def test_show_plot_embeds_a_chapter_figure_with_caption_and_alt_text():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    markup = rp.show_plot(fig, "A caption & more", "A line falling")._repr_html_()
+    png = base64.b64decode(markup.split("base64,")[1].split('"')[0])
+    assert png.startswith(b"\x89PNG")
+    assert 'alt="A line falling"' in markup and "A caption &amp; more</figcaption>" in markup
+    assert not plt.fignum_exists(fig.number)                 # closed: not drawn a second time
+
+
 def test_table_or_note_displays_the_note_and_goes_on(fake_results, monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", shown.append)

@@ -413,20 +413,36 @@ def show_figure(name: str, preset: str | None = None, width: int | None = None,
                 caption: str | None = None) -> Any:
     """The pipeline's PNG inside a ``<figure>`` with a caption and alt text (the image embedded,
     so the page does not depend on where results live), or the :class:`MissingResults` note."""
-    import base64
-
     try:
         path = figure_path(name, preset)
     except MissingResults as missing:
         return missing
     default_caption, alt = FIGURE_TEXT.get(name, (name, name))
-    data = base64.b64encode(path.read_bytes()).decode()
+    return _figure(path.read_bytes(), caption or default_caption, alt, width)
+
+
+def show_plot(fig: Any, caption: str, alt: str, width: int | None = None) -> HTML:
+    """A matplotlib Figure drawn in the chapter from committed results, shown like the
+    pipeline's figures: embedded PNG, caption, alt text. The figure is closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return _figure(buffer.getvalue(), caption, alt, width)
+
+
+def _figure(png: bytes, caption: str, alt: str, width: int | None) -> HTML:
+    import base64
+
+    data = base64.b64encode(png).decode()
     style = f"width:{width}px;max-width:100%" if width else "max-width:100%"
-    text = caption or default_caption
     markup = (f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" '
               f'alt="{html.escape(alt)}" style="{style}"><figcaption style="font-size:0.9em">'
-              f"{html.escape(text)}</figcaption></figure>")
-    return HTML(markup, f"[figure: {alt}] {text}")
+              f"{html.escape(caption)}</figcaption></figure>")
+    return HTML(markup, f"[figure: {alt}] {caption}")
 
 
 def have(*names: str, preset: str | None = None) -> bool:
