@@ -19,9 +19,6 @@ MIXTURE_RATIO = 1.5
 #: Mean largest weight above which images are said to choose a component.
 CHOICE_SHARE = 0.5
 
-KINDS = ("single", "collapsed", "one component", "mixture", "blend")
-
-
 def mixture_kind(diagnostics: Mapping[str, Any]) -> str:
     """``"single"`` (K = 1); ``"collapsed"`` when no component has an active latent dimension
     (every code ignores the image, so every output is one fixed image); ``"one component"`` when
