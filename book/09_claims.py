@@ -174,15 +174,14 @@ if authors is not None and len(authors):
               f"training image {row.mean_image_sse:.2f}."
               + (" No code depends on the image: the model has learned nothing."
                  if row.verdict == "collapsed" else ""))
-    for run in authors.run[authors.settings == "authors' code"]:
-        examples = rp.results_dir() / "eval" / run / "examples.npz"
+    for row in authors[authors.settings == "authors' code"].itertuples():
+        examples = rp.results_dir() / "eval" / row.run / "examples.npz"
         if examples.is_file():
             display(rp.show_plot(
-                fig2_components([examples], {"figure": {"mixture": run}}),
-                f"Fig. 2 for {run} (the authors' settings, beta = "
-                f"{authors.set_index('run').beta[run]:g}): each component alone (one-hot w), "
-                "C1 the most used, then the mixture.",
-                f"Rows of test digits reconstructed by each component of {run} alone"))
+                fig2_components([examples], {"figure": {"mixture": row.run}}),
+                f"Fig. 2 for {row.run} (the authors' settings, beta = {row.beta:g}): each "
+                "component alone (one-hot w), C1 the most used, then the mixture.",
+                f"Rows of test digits reconstructed by each component of {row.run} alone"))
     rp.provenance_box("authors_settings")
 
 # %% [markdown]

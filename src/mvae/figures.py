@@ -36,11 +36,12 @@ def _examples(path: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def _usage_ranked(weights: np.ndarray) -> list[tuple[str, int]]:
-    """(label, stored index) for each component, most used first: C1 is the component with the
-    largest mean weight over the stored test images, as in the tables (slots mean nothing)."""
+def _usage_ranked(weights: np.ndarray) -> list[tuple[str, int, float]]:
+    """(label, stored index, mean weight) for each component, most used first: C1 is the
+    component with the largest mean weight over the stored test images, as in the tables (slots
+    mean nothing)."""
     means = weights.astype(np.float32).mean(axis=1)
-    return [(f"C{rank + 1}", i) for rank, i in enumerate(rank_by_usage(means))]
+    return [(f"C{rank + 1}", i, float(means[i])) for rank, i in enumerate(rank_by_usage(means))]
 
 
 def image_rows(rows: list[tuple[str, np.ndarray]], title: str = "") -> Figure:
@@ -85,10 +86,9 @@ def fig2_components(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Fig. 2: each component alone (one-hot w) and the mixture (expected w), components
     ranked by usage (C1 the most used) with their mean weight."""
     ex = _examples(_by_run(paths, "examples.npz")[runs["figure"]["mixture"]])
-    mean_w = ex["weights"].astype(np.float32).mean(axis=1)
     rows = [("test images", ex["images"])]
-    rows += [(f"{label} alone\nE[w] {mean_w[i]:.2f}", ex["components"][i])
-             for label, i in _usage_ranked(ex["weights"])]
+    rows += [(f"{label} alone\nE[w] {mean_w:.2f}", ex["components"][i])
+             for label, i, mean_w in _usage_ranked(ex["weights"])]
     rows.append(("mixture", ex["mixture"]))
     return image_rows(rows, "Reconstructions by each component (one-hot w) and by the mixture")
 
@@ -100,7 +100,7 @@ def fig3_latents(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     for run in runs["latent2d"]:
         with np.load(files[run]) as z:
             codes, labels, weights = z["codes"], z["labels"], z["weights"]
-        for label, i in _usage_ranked(weights):
+        for label, i, _ in _usage_ranked(weights):
             name = "VAE" if len(codes) == 1 else f"M-VAE {label}"
             panels.append((f"{name}\n({run})", codes[i], labels))
     # 3 panels a row at 2.7 in: the book's ~720 px column shows the PNG at about 0.6 of its
@@ -195,7 +195,7 @@ def samples_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
             for role, run in sel.items() if run in ex]
     mixture = ex.get(sel.get("mixture", ""), {})
     if "interpolations" in mixture:
-        for label, i in _usage_ranked(mixture["weights"]):
+        for label, i, _ in _usage_ranked(mixture["weights"]):
             rows.append((f"{label}\ninterpolation", mixture["interpolations"][i]))
     return image_rows(rows, "Prior samples, and each component's latent line between two digits")
 
@@ -208,7 +208,7 @@ def weights_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     weights = ex["weights"].astype(np.float32)                      # (K, N)
     fig, ax = plt.subplots(figsize=(6, 3.4))
     bins = np.linspace(0, 1, 41)
-    for label, i in _usage_ranked(weights):
+    for label, i, _ in _usage_ranked(weights):
         ax.hist(weights[i], bins=bins, histtype="step", lw=1.8, label=label)
     ax.set_xlabel("expected weight E[w_i | x] of a test image")
     ax.set_ylabel("test images")

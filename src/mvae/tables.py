@@ -430,6 +430,7 @@ def authors_settings(paths: list[str | Path],
             continue
         r, p, c = rec[run], prb.get(run, {}), _config(rec, run)
         diag = r.get("diagnostics", {})
+        order = usage_order(r, c.get("components", 0))
         row = {"run": run, "settings": "authors' code" if c.get("normalize_alpha") else "ours",
                "beta": c.get("beta"), "K": c.get("components"),
                "sse_per_image": r.get("mixture", {}).get("sse_per_image", math.nan),
@@ -438,14 +439,13 @@ def authors_settings(paths: list[str | Path],
                "verdict": mixture_kind(diag),
                "concentration_sum": diag.get("concentration_sum", math.nan),
                "dominant_sse": diag.get("dominant_sse", math.nan),
-               "active_dims": " ".join(str(diag["active_dims"][i]) for i in usage_order(
-                   r, len(diag["active_dims"]))) if "active_dims" in diag else ""}
+               "active_dims": " ".join(str(diag["active_dims"][i]) for i in order)
+               if "active_dims" in diag else ""}
         for clf in PROBES:
             if clf in p:
                 row[f"{clf}_concatenated"] = p[clf]["concatenated"]
-                accs = p[clf]["components"]
-                for rank, i in enumerate(usage_order(r, len(accs))):
-                    row[f"{clf}_C{rank + 1}"] = accs[i]
+                for rank, i in enumerate(order):
+                    row[f"{clf}_C{rank + 1}"] = p[clf]["components"][i]
         rows.append({**row, "component_order": COMPONENT_ORDER, "source": _source(r)})
     return pd.DataFrame(rows), _provenance(rec, prb)
 
