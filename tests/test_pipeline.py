@@ -24,6 +24,7 @@ from mvae.experiments import (
     load_preset,
     nll_runs,
 )
+from mvae.mixture_kind import mixture_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -199,8 +200,12 @@ def test_tiny_end_to_end(tmp_path: Path) -> None:
         assert set(rec["modes"]) == {"deterministic", "sampled"}
         assert rec["modes"]["deterministic"]["mixture"] == rec["mixture"]
         assert rec["mean_image_sse"] > 0
-        assert rec["diagnostics"]["verdict"] in (("single",) if cfg.components == 1
-                                                 else ("blend", "mixture", "one component"))
+        # Any multi-component verdict is a fair reading of a 1-3 epoch run (a tiny CIFAR run can
+        # collapse); what must hold is that it is one, and the rule's reading of the stored numbers.
+        diag = rec["diagnostics"]
+        assert diag["verdict"] in (("single",) if cfg.components == 1 else
+                                   ("blend", "mixture", "one component", "collapsed")), run
+        assert diag["verdict"] == mixture_kind(diag), run
         probes = json.loads((res / "eval" / run / "probes.json").read_text())
         for clf in ("mlp", "linear_svm", "knn"):
             accs = [probes[clf]["concatenated"], *probes[clf]["components"]]
