@@ -5,7 +5,9 @@ session's processes die with it. So runs are trained and evaluated one at a time
 Snakemake pipeline, in a results folder outside the checkout (checkpoints resume after a kill);
 as soon as a run is evaluated, its small outputs are copied into ``results/<preset>/`` of this
 repository (:mod:`mvae.archive`) and committed, so a session that ends loses only the runs in
-progress. Rerunning the same command skips archived runs and resumes the interrupted ones.
+progress. Rerunning the same command skips archived runs and resumes the interrupted ones, on
+the same machine: a checkpoint does not survive a change of machine, so ``--finish-by`` starts
+only runs estimated (:mod:`mvae.planning`) to be evaluated before the session ends.
 
 Each lane trains from its own git worktree of this repository's HEAD (updated before each run),
 so editing the checkout while the grid runs cannot change code under a running job; every run's
@@ -14,6 +16,7 @@ provenance records the commit it ran from.
     nohup .venv/bin/python scripts/paper_grid.py --results-root /work/paper-runs \\
         > /work/paper-runs/grid.log 2>&1 &
     touch /work/paper-runs/PAUSE   # finish the runs in progress, start no new one (benchmarks)
+    .venv/bin/python scripts/paper_grid.py --results-root /work/paper-runs --plan  # minutes/run
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from mvae.archive import archive_bytes, export_run  # noqa: E402
 from mvae.experiments import baseline_runs, load_preset  # noqa: E402
+from mvae.planning import estimate  # noqa: E402
 
 #: Runs that feed the most tables first (Table I/II, the claims, Fig. 3, Table III), then the rest.
 PRIORITY = [
@@ -73,16 +77,24 @@ def sync_worktree(path: Path) -> str:
     return head
 
 
-def snakemake(lane_code: Path, results_root: Path, preset: str, run: str, cores: int,
-              logfile: Path) -> int:
+def snakemake_command(results_root: Path, preset: str, run: str, cores: int) -> list[str]:
+    """The Snakemake call that trains and evaluates one run (or one dataset's baselines)."""
     target = (results_root / preset / "baselines" / f"{run.split(':', 1)[1]}.json"
               if run.startswith("baselines:") else
               results_root / preset / "eval" / run / "evaluated.json")
     cifar = REPO.parent / "shared" / "data" / "cifar10-jpeg"
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nolock",
-           "--rerun-incomplete", "--rerun-triggers", "mtime", "--config", f"preset={preset}",
-           f"results_dir={results_root}", f"data_dir={REPO / 'data'}",
-           *( [f"cifar10_path={cifar}"] if cifar.is_dir() else []), "--", str(target)]
+    return [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nolock",
+            "--rerun-incomplete", "--rerun-triggers", "mtime", "--config", f"preset={preset}",
+            f"results_dir={results_root}", f"data_dir={REPO / 'data'}",
+            *([f"cifar10_path={cifar}"] if cifar.is_dir() else []),
+            # the preset trains with 1 thread (two 1-thread lanes beat one 2-thread job); a lane
+            # given several cores trains with all of them, its evaluation jobs run side by side
+            *(["--set-threads", f"train={cores}"] if cores > 1 else []), "--", str(target)]
+
+
+def snakemake(lane_code: Path, results_root: Path, preset: str, run: str, cores: int,
+              logfile: Path) -> int:
+    cmd = snakemake_command(results_root, preset, run, cores)
     env = dict(os.environ, PYTHONPATH=str(lane_code / "src"))
     with open(logfile, "a") as fh:
         fh.write(f"\n### {time.ctime()} {' '.join(cmd)}\n")
@@ -125,6 +137,26 @@ def commit(dest: Path, run: str, files: list[Path]) -> None:
     log(f"could not commit {run} (git busy); its files are in {dest}, commit them by hand")
 
 
+def seconds_needed(run: str, args: argparse.Namespace) -> float | None:
+    """The run's estimated seconds to evaluated (:mod:`mvae.planning`) over ``--speed``; None
+    for a baseline job or a run with no archived reference."""
+    if run.startswith("baselines:"):
+        return None
+    history = args.results_root / args.preset / "runs" / run / "history.json"
+    done = len(json.loads(history.read_text())) if history.is_file() else 0  # same machine
+    found = estimate(REPO / "results" / args.preset, args.experiment.runs[run], done)
+    return None if found is None else found.seconds / args.speed
+
+
+def clock_today(text: str) -> float:
+    """``HH:MM`` today (local time) as a Unix time; an error if it has passed."""
+    hours, minutes = (int(part) for part in text.split(":"))
+    moment = time.mktime(time.localtime()[:3] + (hours, minutes, 0, 0, 0, -1))
+    if moment <= time.time():
+        raise argparse.ArgumentTypeError(f"{text} has already passed today")
+    return moment
+
+
 def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
     code = args.code_root / f"lane{index}"
     dest = REPO / "results" / args.preset
@@ -138,6 +170,11 @@ def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
         while (args.results_root / "PAUSE").exists():
             time.sleep(30)
         if archived(REPO / "results" / args.preset, run):  # another lane or driver did it
+            continue
+        need = seconds_needed(run, args) if args.finish_by else None
+        if need is not None and time.time() + need > args.finish_by:
+            log(f"lane {index}: {run} not started: needs ~{need / 60:.0f} min, "
+                f"{(args.finish_by - time.time()) / 60:.0f} min left before --finish-by")
             continue
         head = sync_worktree(code)
         log(f"lane {index}: {run} at {head[:8]}")
@@ -164,14 +201,24 @@ def main() -> None:
                         help="where the lanes' worktrees live (default RESULTS_ROOT/code)")
     parser.add_argument("--preset", default="paper")
     parser.add_argument("--lanes", type=int, default=1, help="runs trained at once")
-    parser.add_argument("--cores", type=int, default=1, help="cores per lane")
+    parser.add_argument("--cores", type=int, default=1,
+                        help="cores per lane: training threads, and evaluation jobs at once")
     parser.add_argument("--runs", nargs="*", help="these runs, in this order (default: all)")
     parser.add_argument("--no-commit", dest="commit", action="store_false")
+    parser.add_argument("--finish-by", type=clock_today, metavar="HH:MM",
+                        help="start only runs estimated to be evaluated by then (a checkpoint "
+                             "does not survive a change of machine; mvae.planning); a run with "
+                             "no archived reference starts anyway")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="how much faster than the archived runs this machine and lane "
+                             "train (estimates are divided by it; pipeline/README.md)")
+    parser.add_argument("--plan", action="store_true",
+                        help="print each run's estimated minutes and exit")
     args = parser.parse_args()
     args.results_root = args.results_root.resolve()
     args.code_root = (args.code_root or args.results_root / "code").resolve()
 
-    experiment = load_preset(args.preset)
+    experiment = args.experiment = load_preset(args.preset)
     grid = list(experiment.runs) + [f"baselines:{d}" for d in baseline_runs(experiment.runs)]
     unknown = sorted(set(args.runs or []) - set(grid))
     if unknown:
@@ -184,6 +231,11 @@ def main() -> None:
             log(f"{run}: already archived in {dest.relative_to(REPO)}")
         else:
             todo.put(run)
+    if args.plan:
+        for run in list(todo.queue):
+            need = seconds_needed(run, args)
+            print(f"{run}: " + ("no estimate" if need is None else f"~{need / 60:.0f} min"))
+        return
     log(f"{todo.qsize()} runs to do, {args.lanes} lane(s) x {args.cores} core(s)")
     threads = [threading.Thread(target=lane, args=(i, todo, args)) for i in range(args.lanes)]
     for t in threads:

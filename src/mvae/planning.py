@@ -1,0 +1,98 @@
+"""How long a run of a preset's grid will take, read off the runs already in the archive.
+
+A checkpoint resumes only on the machine that wrote it, and a working session may end on one
+machine and the next start on another: a run that cannot finish before its session ends loses
+all its training. ``scripts/paper_grid.py --finish-by`` therefore starts only the runs that fit
+in the time left, by these estimates. They come from the archive (``results/<preset>/``): the
+training seconds that ``runs/<run>/done.json`` records and the evaluation rules' Snakemake
+benchmarks, of archived runs with the same dataset and network, scaled to the run's number of
+components and epochs. They hold for the machine and load the archived runs had (the paper
+archive: two runs at once on a 2-core CPU), which is why an estimate names its basis.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mvae.config import Config
+
+#: Evaluation rules whose cost does not grow with K (Inception on a fixed number of images).
+FIXED_COST_RULES = frozenset({"score"})
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Seconds a run still needs, and the archived runs the numbers come from."""
+
+    train_seconds: float
+    eval_seconds: float
+    basis: tuple[str, ...]
+
+    @property
+    def seconds(self) -> float:
+        return self.train_seconds + self.eval_seconds
+
+
+def network_key(config: Config) -> tuple[object, ...]:
+    """What sets the cost of one component-epoch: dataset, network, images and batch size."""
+    arch = config.resolved_architecture
+    widths = tuple(config.conv_channels) if arch == "conv" else (config.hidden_dim,
+                                                                  config.hidden_layers)
+    return (config.dataset, arch, widths, config.train_subset, config.batch_size)
+
+
+def _archived(archive: Path) -> dict[str, tuple[Config, dict]]:
+    """Every finished run of the archive: its config and done.json."""
+    out = {}
+    for done in sorted(archive.glob("runs/*/done.json")):
+        config_file = done.parent / "config.yaml"
+        if config_file.is_file():
+            out[done.parent.name] = (Config.from_dict(yaml.safe_load(config_file.read_text())),
+                                     json.loads(done.read_text()))
+    return out
+
+
+def _benchmark_seconds(archive: Path, run: str) -> dict[str, float]:
+    """Wall seconds of each evaluation rule of an archived run (Snakemake's benchmark files)."""
+    out = {}
+    for tsv in sorted(archive.glob(f"benchmarks/*/{run}.tsv")):
+        rule = tsv.parent.name
+        if rule != "train":
+            with tsv.open() as fh:
+                rows = list(csv.DictReader(fh, delimiter="\t"))
+            if rows:
+                out[rule] = float(rows[-1]["s"])
+    return out
+
+
+def estimate(archive: Path, config: Config, epochs_done: int = 0) -> Estimate | None:
+    """Seconds ``config`` needs from ``epochs_done`` to evaluated, or None without a reference.
+
+    Training: the median over archived runs of the same :func:`network_key` of train seconds
+    per component-epoch, times the run's components and remaining epochs. Evaluation: each rule's
+    seconds for the reference run with the same evaluation rules (binarised: NLL; 2-D: the
+    scatter) whose K is nearest (the larger on a tie), scaled by the ratio of components except
+    for :data:`FIXED_COST_RULES`."""
+    refs = {name: (cfg, done) for name, (cfg, done) in _archived(archive).items()
+            if network_key(cfg) == network_key(config) and done.get("train_seconds")}
+    if not refs:
+        return None
+    rate = statistics.median(float(done["train_seconds"]) / (int(done["epochs"]) * cfg.components)
+                             for cfg, done in refs.values())
+    train = rate * config.components * max(config.epochs - epochs_done, 0)
+    def distance(name: str) -> tuple[bool, bool, int, int]:  # same evaluation rules first
+        ref = refs[name][0]
+        return (ref.binarize != config.binarize, (ref.latent_dim == 2) != (config.latent_dim == 2),
+                abs(ref.components - config.components), -ref.components)
+
+    nearest = min(refs, key=distance)
+    scale = config.components / refs[nearest][0].components
+    evaluation = sum(seconds if rule in FIXED_COST_RULES else seconds * scale
+                     for rule, seconds in _benchmark_seconds(archive, nearest).items())
+    return Estimate(train, evaluation, tuple(sorted(refs)))

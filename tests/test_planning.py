@@ -1,0 +1,129 @@
+"""mvae.planning reads run times off an archive: a wrong reference or scaling would let the grid
+start a run that cannot finish before its session ends (or refuse one that can)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mvae.config import Config
+from mvae.planning import estimate
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ("mnist-k10-s0", "cifar10-k4")
+MNIST = Config(dataset="mnist", latent_dim=20, hidden_dim=500, hidden_layers=2, batch_size=128,
+               epochs=100)
+
+
+def _archive_run(archive: Path, name: str, config: Config, train_seconds: float,
+                 evaluation: dict[str, float]) -> None:
+    run = archive / "runs" / name
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    (run / "done.json").write_text(json.dumps({"run": name, "epochs": config.epochs,
+                                               "train_seconds": train_seconds}))
+    for rule, seconds in {"train": train_seconds + 50, **evaluation}.items():
+        (archive / "benchmarks" / rule).mkdir(parents=True, exist_ok=True)
+        (archive / "benchmarks" / rule / f"{name}.tsv").write_text(
+            f"s\th:m:s\tmax_rss\n{seconds}\t0:00:00\t1.0\n")
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    _archive_run(tmp_path, "k1", MNIST.replace(components=1), 1000.0,
+                 {"reconstruct": 10.0, "probe": 50.0})
+    _archive_run(tmp_path, "k4", MNIST.replace(components=4), 6000.0,
+                 {"reconstruct": 40.0, "probe": 200.0})
+    _archive_run(tmp_path, "bin-k4", MNIST.replace(components=4, binarize=True), 5000.0,
+                 {"reconstruct": 40.0, "probe": 200.0, "nll": 3000.0})
+    _archive_run(tmp_path, "cifar-k1", Config(dataset="cifar10", latent_dim=256, epochs=20,
+                                              conv_channels=[8, 8, 8, 8, 8], train_subset=1000,
+                                              components=1),
+                 2000.0, {"reconstruct": 100.0, "score": 900.0})
+    return tmp_path
+
+
+def test_training_scales_the_median_rate_per_component_epoch(archive: Path) -> None:
+    # seconds per component-epoch: k1 10, k4 15, bin-k4 12.5 -> median 12.5
+    found = estimate(archive, MNIST.replace(components=6), epochs_done=20)
+    assert found is not None
+    assert found.train_seconds == pytest.approx(12.5 * 6 * 80)
+    assert found.basis == ("bin-k4", "k1", "k4")  # the CIFAR run is another network
+
+
+def test_evaluation_comes_from_the_nearest_run_with_the_same_rules(archive: Path) -> None:
+    # K = 6: k4 is nearest among non-binarised runs; its rules scale by 6 / 4, no NLL
+    assert estimate(archive, MNIST.replace(components=6)).eval_seconds == pytest.approx(
+        (40 + 200) * 6 / 4)
+    # a binarised run takes the binarised reference, NLL included
+    assert estimate(archive, MNIST.replace(components=2, binarize=True)).eval_seconds == \
+        pytest.approx((40 + 200 + 3000) * 2 / 4)
+    # K = 2 is as near to 1 as to 4 (scaled 2x / 0.5x): the larger K is taken
+    assert estimate(archive, MNIST.replace(components=2)).eval_seconds == pytest.approx(120.0)
+
+
+def test_inception_scores_do_not_scale_with_components(archive: Path) -> None:
+    cifar = Config(dataset="cifar10", latent_dim=256, epochs=20, conv_channels=[8, 8, 8, 8, 8],
+                   train_subset=1000, components=4)
+    found = estimate(archive, cifar)
+    assert found.train_seconds == pytest.approx(2000.0 * 4)
+    assert found.eval_seconds == pytest.approx(100.0 * 4 + 900.0)
+    assert estimate(archive, cifar.replace(conv_channels=[16, 16, 16, 16, 16])) is None
+
+
+def test_the_grid_plans_from_the_committed_archive(tmp_path: Path) -> None:
+    """--plan prints an estimate (over --speed) for every run still to do and starts nothing."""
+    def plan(speed: str) -> dict[str, int]:
+        done = subprocess.run([sys.executable, str(ROOT / "scripts" / "paper_grid.py"),
+                               "--results-root", str(tmp_path), "--plan", "--speed", speed,
+                               "--runs", *RUNS], capture_output=True, text=True, timeout=120,
+                              cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return {m[1]: int(m[2]) for m in re.finditer(r"^(\S+): ~(\d+) min$", done.stdout, re.M)}
+
+    to_do = [run for run in RUNS
+             if not (ROOT / "results" / "paper" / "eval" / run / "evaluated.json").exists()]
+    slow, fast = plan("1"), plan("2")
+    assert set(slow) == set(fast) == set(to_do)
+    assert all(abs(fast[run] - slow[run] / 2) <= 1 for run in to_do)
+    assert not (tmp_path / "paper").exists()  # nothing trained
+
+
+def test_the_grid_starts_no_run_that_cannot_finish_by_the_deadline(tmp_path: Path) -> None:
+    to_do = [run for run in RUNS
+             if not (ROOT / "results" / "paper" / "eval" / run / "evaluated.json").exists()]
+    soon = time.localtime(time.time() + 180)
+    if not to_do or soon.tm_mday != time.localtime().tm_mday:
+        pytest.skip("nothing left to plan, or the deadline would cross midnight")
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "paper_grid.py"),
+                           "--results-root", str(tmp_path), "--no-commit", "--finish-by",
+                           f"{soon.tm_hour:02d}:{soon.tm_min:02d}", "--runs", *to_do],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    for run in to_do:
+        assert re.search(rf"{run} not started: needs ~\d+ min, [0-3] min left", done.stdout)
+    assert not (tmp_path / "code").exists()  # no lane checked out code for a run
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_lane_trains_with_all_its_cores(tmp_path: Path, cores: int) -> None:
+    """A lone lane (--lanes 1 --cores 2) trains with 2 threads, though the preset says 1."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from paper_grid import snakemake_command
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    cmd = snakemake_command(tmp_path, "paper", "cifar10-k4", cores)
+    done = subprocess.run([*cmd[:3], "-n", *cmd[3:]], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    train = done.stdout[done.stdout.index("rule train:"):].split("\n\n")[0]
+    threads = re.search(r"^\s+threads: (\d+)$", train, re.M)  # Snakemake omits "threads: 1"
+    assert (int(threads[1]) if threads else 1) == cores, train
