@@ -46,7 +46,7 @@ PRIORITY = [
     "mnist-k4-beta0", "mnist-k4-beta1e3", "mnist-k4-beta1e2", "mnist-k6-s0", "mnist-k8-s0",
     "mnist-k10-s0",
     "mnist-k1-s1", "mnist-k1-s2", "mnist-k4-s1", "mnist-k4-s2", "mnist-k7-s0", "mnist-k9-s0",
-    "fashion-k1", "fashion-k4", "baselines:fashion_mnist",
+    "fashion-k1", "fashion-k4", "baselines:fashion_mnist", "mnist-k4-authors-beta1e4-warmup",
 ]
 COMMIT_LOCK = threading.Lock()
 

@@ -32,6 +32,8 @@ BAD = [
     ({"gaussian_std": float("inf")}, "gaussian_std must be a finite number"),
     ({"dirichlet_prior": float("inf")}, "dirichlet_prior must be a finite number"),
     ({"batch_size": 1, "components": 2}, "batch_size must be >= 2 with components=2"),
+    ({"beta_warmup": -1}, "beta_warmup"),
+    ({"beta_warmup": 2.5}, "beta_warmup"),
     ({"train_subset": 333}, "train_subset must be a multiple of 10"),
     ({"test_subset": 25}, "test_subset must be a multiple of 10"),
     ({"train_subset": 60010}, "train_subset=60010 is larger than the mnist split (60000"),

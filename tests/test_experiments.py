@@ -56,12 +56,13 @@ def test_paper_grid_is_the_issue_grid() -> None:
     for n in authors_runs(runs):
         c = runs[n]
         assert (c.normalize_alpha, c.dirichlet_prior, c.kl_reduction) == (True, 0.25, "mean")
-    assert sorted(runs[n].beta for n in authors_runs(runs)) == [1.0, 10000.0]
+    assert sorted((runs[n].beta, runs[n].beta_warmup) for n in authors_runs(runs)) == [
+        (1.0, 0), (10000.0, 0), (10000.0, 20)]
     assert table2_runs(runs)["wide_vae"] == ["mnist-k1-d80"]
     assert baseline_runs(runs) == {"mnist": "mnist-k4-s0", "fashion_mnist": "fashion-k4"}
     assert sorted(runs[n].components for n in nll_runs(runs)) == [1, 4]
     assert all(runs[n].binarize for n in nll_runs(runs))
-    assert len(runs) == 29
+    assert len(runs) == 30
     assert exp.datasets == ["mnist", "cifar10", "fashion_mnist"]
 
 

@@ -88,7 +88,7 @@ def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
     counts = job_counts(done.stdout)
     assert counts == expected_counts(preset, book=preset != "tiny")
     if preset == "paper":
-        assert counts["train"] == 29 and counts["total"] == 169 and counts["nll"] == 2
+        assert counts["train"] == 30 and counts["total"] == 174 and counts["nll"] == 2
         # every configuration of the grid is a train job
         for k in range(1, 11):
             assert f"{tmp_path}/paper/runs/mnist-k{k}-s0/done.json" in done.stdout
@@ -158,7 +158,7 @@ def test_slurm_profile_resolves(tmp_path: Path) -> None:
     assert re.search(r"Using profiles? pipeline/profiles/slurm", done.stdout + done.stderr)
     assert job_counts(done.stdout)["total"] == expected_counts("paper")["total"]
     train_jobs = re.findall(r"rule train:.*?resources: ([^\n]*)", done.stdout, re.S)
-    assert len(train_jobs) == 29
+    assert len(train_jobs) == 30
     assert all("gpu=1" in r and "slurm_partition=gpu" in r for r in train_jobs)
 
 

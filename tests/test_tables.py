@@ -136,15 +136,17 @@ def test_tables_apply_the_current_verdict_rule_to_stored_diagnostics(tmp_path: P
                           "top_component_share": 1.0, "dominant_sse": 52.94,
                           "mixture_sse": 52.90, "expected_w": [0.25, 0.25, 0.24, 0.26],
                           "verdict": "one component", "concentration_sum": 1.0}
-    bare = _recon(4, 10.0)
+    bare = _recon(4, 10.0, normalize_alpha=True, beta_warmup=20)
     bare["diagnostics"] = {"verdict": "mixture"}
     paths = [_write(tmp_path, "a", "reconstruction", old),
              _write(tmp_path, "b", "reconstruction", bare)]
     t1, _ = tables.table1(paths, {})
     assert dict(zip(t1.run, t1.verdict, strict=True)) == {"a": "collapsed", "b": "mixture"}
-    authors, _ = tables.authors_settings(paths, {"authors": ["a"], "table2": {"mixture": []}})
+    authors, _ = tables.authors_settings(paths, {"authors": ["a", "b"],
+                                                 "table2": {"mixture": []}})
     row = authors.iloc[0]
     assert (row.verdict, row.active_dims, row.mean_image_sse) == ("collapsed", "0 0 0 0", 52.9)
+    assert authors.beta_warmup.tolist() == [0, 20]  # a record from before the switch reads 0
 
 
 def test_fig4_reports_both_modes_and_the_raw_pixel_line(tmp_path: Path) -> None:

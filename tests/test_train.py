@@ -37,6 +37,26 @@ def test_short_training_lowers_the_loss(tmp_path, blobs) -> None:
     assert prov["seed"] == 0 and prov["data"]["train_size"] == 256 and "git" in prov
 
 
+def test_a_dhsic_warmup_trains_each_epoch_at_its_ramped_weight(tmp_path, blobs) -> None:
+    """beta = 100 over a 2-epoch warm-up: epochs train at 0, 50, 100. Epoch 1 must equal a
+    beta = 0 epoch exactly, and every epoch's loss must add dHSIC at that epoch's weight."""
+    warm = Config(epochs=3, beta=100.0, beta_warmup=2, **TINY)
+    first = train(warm, tmp_path / "warm", progress=False, datasets=blobs, until_epoch=1)
+    at_zero = train(warm.replace(beta=0.0, beta_warmup=0), tmp_path / "zero", progress=False,
+                    datasets=blobs, until_epoch=1)
+    at_full = train(warm.replace(beta_warmup=0), tmp_path / "full", progress=False,
+                    datasets=blobs, until_epoch=1)
+    assert _state_equal(first.model.state_dict(), at_zero.model.state_dict())
+    assert not _state_equal(at_full.model.state_dict(), at_zero.model.state_dict())  # it matters
+    done = train(warm, tmp_path / "warm", progress=False, datasets=blobs)  # resumes the ramp
+    assert [h["beta"] for h in done.history] == [0.0, 50.0, 100.0]
+    for h in done.history:
+        t = h["train"]
+        assert t["loss"] == pytest.approx(t["reconstruction"] + t["kl_gauss"] + t["kl_dirichlet"]
+                                          + h["beta"] * t["dhsic"], rel=1e-5)
+    assert "beta" not in at_full.history[0]  # a constant weight is the config's
+
+
 def test_checkpoint_round_trip(tmp_path, blobs) -> None:
     result = train(Config(epochs=1, **TINY), tmp_path / "run", progress=False, datasets=blobs)
     model, config = load_run(tmp_path / "run")

@@ -91,6 +91,12 @@ class TrainStep:
         self.optimizer.step()
         return terms.stacked()
 
+    def use_config(self, config: Config) -> None:
+        """Train the next steps with ``config`` (a warm-up's dHSIC weight, which changes by the
+        epoch); a captured graph holds the old one, so it is captured again."""
+        if config != self.config:
+            self.config, self._graph = config, None
+
     def _state_tensors(self) -> list[Tensor]:
         """Everything a step mutates: parameters, buffers (BatchNorm statistics), Adam state."""
         tensors = [*self.model.parameters(), *self.model.buffers()]

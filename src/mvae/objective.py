@@ -106,6 +106,14 @@ def dirichlet_kl(alpha: Tensor, prior: float) -> Tensor:
                          Dirichlet(torch.full_like(conc, prior), validate_args=False))
 
 
+def dhsic_weight(config: Config, epoch: int) -> float:
+    """The dHSIC weight of (1-based) ``epoch``: ``beta``, ramped up from 0 over the first
+    ``beta_warmup`` epochs when that is set."""
+    if config.beta_warmup == 0:
+        return config.beta
+    return config.beta * min(1.0, (epoch - 1) / config.beta_warmup)
+
+
 def mixture_loss(out: MVAEOutput, x: Tensor, config: Config) -> LossTerms:
     """Negative mixture ELBO + beta * dHSIC for one batch; see the module docstring."""
     K = out.mu.shape[0]

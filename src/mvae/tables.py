@@ -432,7 +432,8 @@ def authors_settings(paths: list[str | Path],
         diag = r.get("diagnostics", {})
         order = usage_order(r, c.get("components", 0))
         row = {"run": run, "settings": "authors' code" if c.get("normalize_alpha") else "ours",
-               "beta": c.get("beta"), "K": c.get("components"),
+               "beta": c.get("beta"), "beta_warmup": c.get("beta_warmup", 0),
+               "K": c.get("components"),
                "sse_per_image": r.get("mixture", {}).get("sse_per_image", math.nan),
                "sse_sampled": _sampled_sse(r),
                "mean_image_sse": r.get("mean_image_sse", math.nan),

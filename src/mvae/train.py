@@ -37,7 +37,7 @@ from mvae.fast import TrainStep, make_optimizer
 from mvae.files import atomic_write, atomic_write_text, run_lock
 from mvae.likelihood import fixed_binarization
 from mvae.model import MVAE
-from mvae.objective import TERMS, mixture_loss
+from mvae.objective import TERMS, dhsic_weight, mixture_loss
 from mvae.provenance import collect, write_json
 
 CHECKPOINT = "checkpoint.pt"
@@ -301,6 +301,8 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
         seed = epoch_seed(config.seed, epoch)
         torch.manual_seed(seed)
         order = batches(len(x_train), config.batch_size, torch.Generator().manual_seed(seed))
+        beta = dhsic_weight(config, epoch)
+        step_fn.use_config(config.replace(beta=beta))
         sums = torch.zeros(len(TERM_NAMES), device=device)
         first_bad = torch.full((len(TERM_NAMES),), -1, dtype=torch.long, device=device)
         for step, idx in enumerate(order.to(device)):
@@ -315,6 +317,7 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
         _check_finite(first_bad, epoch, run_dir, epoch - 1, config.lr)
         seconds += time.perf_counter() - t0
         record = {"epoch": epoch, "seconds": seconds,
+                  **({"beta": beta} if config.beta_warmup else {}),
                   "train": dict(zip(TERM_NAMES, (sums / len(order)).tolist(), strict=True)),
                   "test": evaluate_loss(model, x_test, max(config.batch_size, 500))}
         history.append(record)
