@@ -159,6 +159,13 @@ if sweep is not None and len(sweep):
 # (`beta_warmup: 20`, in neither the paper nor the authors' code): at a constant $10^4$ the
 # settings collapse in the first epoch, before any code has learned anything, and the ramp asks
 # whether a model that has learned first keeps its codes under the same objective.
+#
+# Active dimensions are counted with the usual threshold on the variance of a posterior mean
+# over test images (`mvae.evaluate.ACTIVE_VARIANCE`), which assumes codes on the prior's scale. A model can shrink its codes
+# below that threshold and still carry the image, so compare a component's active dimensions with
+# its KNN accuracy in the table below (the warm-up run's C1 is such a component), and read a
+# verdict of "collapsed" together with the SSE beside it, which for a model that has really
+# learned nothing equals the mean image's.
 
 # %% tags=["hide-input"]
 rp.show_figure("mixing_weights")
