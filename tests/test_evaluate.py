@@ -180,6 +180,23 @@ def test_codes_that_ignore_the_image_are_collapsed_not_one_component() -> None:
     assert diag["verdict"] == "blend"                    # no component chosen: not one component
 
 
+def test_constant_looking_codes_that_beat_the_mean_image_are_not_collapsed() -> None:
+    """No active dimension, yet a reconstruction far better than the mean image: the codes vary
+    below the threshold's scale (the warm-up run's C1), so the model has not collapsed."""
+    model, n = _model(3), 20
+    alpha = torch.tensor([0.33, 0.33, 0.34])[:, None].expand(3, n).contiguous()
+    mu = torch.full((3, n, 3), 0.7)
+    images = torch.rand(n, 1, 28, 28)
+    sse = ((images - 0.5) ** 2).flatten(1).sum(1).mean().item()
+    near = mixture_diagnostics(_patched(model, alpha, mu, [0.5, 0.5, 0.5]), images,
+                               baseline_sse=sse / 0.95)
+    assert near["verdict"] == "collapsed" and near["mean_image_sse"] == pytest.approx(sse / 0.95)
+    far = mixture_diagnostics(_patched(model, alpha, mu, [0.5, 0.5, 0.5]), images,
+                              baseline_sse=sse / 0.8)
+    assert far["active_dims"] == [0, 0, 0] and far["mixture_sse"] == pytest.approx(sse, rel=1e-5)
+    assert far["verdict"] == "blend"
+
+
 def test_diagnostics_for_a_single_vae() -> None:
     diag = mixture_diagnostics(_model(1), torch.rand(8, 1, 28, 28))
     assert diag["verdict"] == "single" and diag["expected_w"] == [1.0]

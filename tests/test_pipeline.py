@@ -203,6 +203,7 @@ def test_tiny_end_to_end(tmp_path: Path) -> None:
         # Any multi-component verdict is a fair reading of a 1-3 epoch run (a tiny CIFAR run can
         # collapse); what must hold is that it is one, and the rule's reading of the stored numbers.
         diag = rec["diagnostics"]
+        assert diag["mean_image_sse"] == rec["mean_image_sse"]   # the verdict saw the baseline
         assert diag["verdict"] in (("single",) if cfg.components == 1 else
                                    ("blend", "mixture", "one component", "collapsed")), run
         assert diag["verdict"] == mixture_kind(diag), run

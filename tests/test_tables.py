@@ -138,10 +138,15 @@ def test_tables_apply_the_current_verdict_rule_to_stored_diagnostics(tmp_path: P
                           "verdict": "one component", "concentration_sum": 1.0}
     bare = _recon(4, 10.0, normalize_alpha=True, beta_warmup=20)
     bare["diagnostics"] = {"verdict": "mixture"}
+    # the same constant-looking codes, but far better than the mean image: read by the record's
+    # baseline (diagnostics written before they held it), they have not collapsed
+    small = {**old, "mean_image_sse": 100.0}
     paths = [_write(tmp_path, "a", "reconstruction", old),
-             _write(tmp_path, "b", "reconstruction", bare)]
+             _write(tmp_path, "b", "reconstruction", bare),
+             _write(tmp_path, "c", "reconstruction", small)]
     t1, _ = tables.table1(paths, {})
-    assert dict(zip(t1.run, t1.verdict, strict=True)) == {"a": "collapsed", "b": "mixture"}
+    assert dict(zip(t1.run, t1.verdict, strict=True)) == {"a": "collapsed", "b": "mixture",
+                                                          "c": "blend"}
     authors, _ = tables.authors_settings(paths, {"authors": ["a", "b"],
                                                  "table2": {"mixture": []}})
     row = authors.iloc[0]

@@ -86,7 +86,8 @@ ACTIVE_VARIANCE = 0.01
 
 
 @torch.no_grad()
-def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000) -> dict[str, object]:
+def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000,
+                        baseline_sse: float | None = None) -> dict[str, object]:
     """Is the model a mixture (images choose a component that can reconstruct them), a blend
     (components that only work together) or one component doing all the work? Over ``images``,
     in the deterministic mode (E[w], posterior means):
@@ -104,6 +105,8 @@ def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000) -> 
     ``component_sse``      per component, per-image SSE when it reconstructs alone (one-hot w);
     ``dominant_sse``       per-image SSE of each image's dominant component alone;
     ``mixture_sse``        per-image SSE of the mixture;
+    ``mean_image_sse``     ``baseline_sse`` when given (:func:`mean_image_sse` of the images):
+                           the verdict needs it to tell collapsed codes from small ones;
     ``verdict``            :func:`mvae.mixture_kind.mixture_kind` of the above: single,
                            collapsed, one component, mixture or blend.
     """
@@ -140,6 +143,8 @@ def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000) -> 
         "dominant_sse": float(comp_sse.gather(0, dominant[None]).mean()),
         "mixture_sse": float(mix_sse.mean()),
     }
+    if baseline_sse is not None:
+        record["mean_image_sse"] = baseline_sse
     record["verdict"] = mixture_kind(record)
     return record
 

@@ -406,12 +406,13 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
     test = load_split(config, "test")
     x = test.floats()
     modes = errors_by_mode(model, x)
+    baseline = mean_image_sse(load_split(config, "train").floats(), x)
     write_json(Path(out_json), {"run": config.name, "config": config.to_dict(),
                                 "n_test": len(test), "source": test.source,
                                 **modes["deterministic"], "modes": modes,
-                                "mean_image_sse": mean_image_sse(
-                                    load_split(config, "train").floats(), x),
-                                "diagnostics": mixture_diagnostics(model, x),
+                                "mean_image_sse": baseline,
+                                "diagnostics": mixture_diagnostics(model, x,
+                                                                   baseline_sse=baseline),
                                 "provenance": {**collect(device), **_run_record(Path(run_dir))}})
     # one image per class first, so a row of examples shows different digits/objects
     order = np.concatenate([np.flatnonzero(test.labels.numpy() == c)[:1] for c in range(10)])

@@ -18,10 +18,17 @@ ONE_COMPONENT_RATIO = 1.25
 MIXTURE_RATIO = 1.5
 #: Mean largest weight above which images are said to choose a component.
 CHOICE_SHARE = 0.5
+#: "collapsed" also needs the mixture's SSE to be at least this fraction of the mean image's
+#: (when known): a model can shrink its codes below the active-dimension threshold and still
+#: carry the image in them (the authors' settings at beta = 1e4 after a warm-up did so in C1).
+COLLAPSE_SSE_FRACTION = 0.9
+
 
 def mixture_kind(diagnostics: Mapping[str, Any]) -> str:
     """``"single"`` (K = 1); ``"collapsed"`` when no component has an active latent dimension
-    (every code ignores the image, so every output is one fixed image); ``"one component"`` when
+    (every code ignores the image, so every output is one fixed image) and, where the
+    diagnostics hold ``mean_image_sse``, the mixture's SSE is at least 90% of it (codes that
+    only look constant, yet carry the image, are read by the rules below); ``"one component"`` when
     images give most weight to a component (mean largest E[w] > 0.5), >= 90% of them to the same
     one, and it alone is within 25% of the mixture's SSE; ``"mixture"`` when images give most
     weight to a component that alone is within 50% of the mixture's SSE; else ``"blend"``.
@@ -32,7 +39,9 @@ def mixture_kind(diagnostics: Mapping[str, Any]) -> str:
         return str(diagnostics.get("verdict", ""))
     if diagnostics["components"] == 1:
         return "single"
-    if not any(diagnostics["active_dims"]):
+    baseline = diagnostics.get("mean_image_sse")
+    if not any(diagnostics["active_dims"]) and (
+            baseline is None or diagnostics["mixture_sse"] >= COLLAPSE_SSE_FRACTION * baseline):
         return "collapsed"
     ratio = diagnostics["dominant_sse"] / max(diagnostics["mixture_sse"], 1e-12)
     chosen = diagnostics["dominant_share"] > CHOICE_SHARE

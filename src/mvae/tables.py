@@ -73,6 +73,15 @@ def _sampled_sse(rec: dict[str, Any]) -> float:
                                                                            math.nan)
 
 
+def _verdict(rec: dict[str, Any]) -> str:
+    """The current rule's reading of a reconstruction record, with the record's mean-image SSE
+    for diagnostics written before they held it."""
+    diagnostics = dict(rec.get("diagnostics", {}))
+    if "mean_image_sse" in rec:
+        diagnostics.setdefault("mean_image_sse", rec["mean_image_sse"])
+    return mixture_kind(diagnostics)
+
+
 def _config(records: dict[str, dict[str, Any]], run: str) -> dict[str, Any]:
     return records.get(run, {}).get("config", {})
 
@@ -129,7 +138,6 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
         elif main and c["components"] in PAPER_TABLE1_MVAE:
             paper, note = PAPER_TABLE1_MVAE[c["components"]], PAPER_TABLE1_NOTE
         comps = [x["sse_per_image"] for x in rec["components"]]
-        diag = rec.get("diagnostics", {})
         rows.append({"run": run, "dataset": c["dataset"], "K": c["components"],
                      "latent_dim": c["latent_dim"], "beta": c["beta"], "seed": c["seed"],
                      "epochs": c["epochs"], "n_test": rec["n_test"],
@@ -138,7 +146,7 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                      "mse_per_pixel": rec["mixture"]["mse_per_pixel"],
                      "rmse": rec["mixture"]["rmse"], "best_component_sse": min(comps),
                      "mean_image_sse": rec.get("mean_image_sse", math.nan),
-                     "verdict": mixture_kind(diag), "paper_setup": main,
+                     "verdict": _verdict(rec), "paper_setup": main,
                      "paper_sse_per_image": paper, "paper_note": note, "source": rec["source"]})
     return pd.DataFrame(rows), _provenance(recs)
 
@@ -412,7 +420,7 @@ def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
                      **_probe_columns(p),
                      "knn_mean_component": (sum(knn["components"]) / len(knn["components"])
                                             if knn.get("components") else math.nan),
-                     "verdict": mixture_kind(r.get("diagnostics", {})),
+                     "verdict": _verdict(r),
                      "paper": math.nan, "paper_note": "paper: beta = 1 only",
                      "source": _source(r)})
     return pd.DataFrame(rows), _provenance(rec, prb, div)
@@ -437,7 +445,7 @@ def authors_settings(paths: list[str | Path],
                "sse_per_image": r.get("mixture", {}).get("sse_per_image", math.nan),
                "sse_sampled": _sampled_sse(r),
                "mean_image_sse": r.get("mean_image_sse", math.nan),
-               "verdict": mixture_kind(diag),
+               "verdict": _verdict(r),
                "concentration_sum": diag.get("concentration_sum", math.nan),
                "dominant_sse": diag.get("dominant_sse", math.nan),
                "active_dims": " ".join(str(diag["active_dims"][i]) for i in order)
