@@ -42,7 +42,7 @@ from IPython.display import display
 
 from mvae import reporting as rp
 from mvae import verdicts
-from mvae.figures import fig2_components
+from mvae.figures import fig2_components, loss_terms_figure
 
 rp.preset_banner()
 
@@ -201,6 +201,26 @@ if authors is not None and len(authors):
                 "component alone (one-hot w), C1 the most used, then the mixture.",
                 f"Rows of test digits reconstructed by each component of {row.run} alone"))
     rp.provenance_box("authors_settings")
+
+# %% [markdown]
+# What does a run with a warm-up pay to keep its codes' dHSIC low once the weight is large? Each
+# term of its training loss per epoch, with the weight beside it (its `history.json`):
+
+# %% tags=["hide-input"]
+if authors is not None and "beta_warmup" in authors:
+    for row in authors[authors.beta_warmup > 0].itertuples():
+        try:
+            history = rp.run_history(row.run)
+        except rp.MissingResults as missing:  # runs/ holds no history for this run here
+            display(missing)
+            continue
+        display(rp.show_plot(
+            loss_terms_figure(history, f"{row.run}: training loss by term"),
+            f"Training loss of {row.run} per epoch, term by term (nats per training image, "
+            f"averaged over the epoch's batches); dashed, right axis: the dHSIC weight, raised "
+            f"from 0 to {row.beta:g} over the first {row.beta_warmup:g} epochs.",
+            f"Line plot of the reconstruction, Gaussian KL, Dirichlet KL and weighted dHSIC "
+            f"terms of {row.run} over its epochs, with the dHSIC weight"))
 
 # %% [markdown]
 # ## 3. The evaluation mode of Table I

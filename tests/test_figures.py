@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mvae import figures
@@ -45,3 +46,18 @@ def test_fig2_and_interpolations_list_components_most_used_first(tmp_path: Path)
     assert [t.get_text() for t in hist.axes[0].get_legend().get_texts()] == ["C1", "C2", "C3"]
     outline = hist.axes[0].patches[0].get_path().vertices               # C1's step outline
     assert outline[outline[:, 1] > 0, 0].min() == pytest.approx(0.6)     # C1 is the 0.6 slot
+
+
+def test_loss_terms_figure_draws_dhsic_at_each_epochs_weight() -> None:
+    history = pd.json_normalize([
+        {"epoch": e, "beta": b, "train": {"reconstruction": 90.0 - e, "kl_gauss": 10.0 * e,
+                                          "kl_dirichlet": 3.0, "dhsic": 0.01}}
+        for e, b in ((1, 0.0), (2, 500.0), (3, 1000.0))])
+    fig = figures.loss_terms_figure(history, "warm-up")
+    lines = {line.get_label(): line.get_ydata() for line in fig.axes[0].get_lines()}
+    np.testing.assert_allclose(lines["beta x dHSIC"], [0.0, 5.0, 10.0])
+    np.testing.assert_allclose(lines["Gaussian KL"], [10.0, 20.0, 30.0])
+    np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), [0.0, 500.0, 1000.0])
+    constant = figures.loss_terms_figure(history.drop(columns="beta"), "constant")
+    assert len(constant.axes) == 1 and "beta x dHSIC" not in [
+        line.get_label() for line in constant.axes[0].get_lines()]

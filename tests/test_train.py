@@ -50,10 +50,11 @@ def test_a_dhsic_warmup_trains_each_epoch_at_its_ramped_weight(tmp_path, blobs) 
     assert not _state_equal(at_full.model.state_dict(), at_zero.model.state_dict())  # it matters
     done = train(warm, tmp_path / "warm", progress=False, datasets=blobs)  # resumes the ramp
     assert [h["beta"] for h in done.history] == [0.0, 50.0, 100.0]
-    for h in done.history:
-        t = h["train"]
-        assert t["loss"] == pytest.approx(t["reconstruction"] + t["kl_gauss"] + t["kl_dirichlet"]
-                                          + h["beta"] * t["dhsic"], rel=1e-5)
+    for h in done.history:  # train and test losses both weigh dHSIC at the epoch's beta
+        for t in (h["train"], h["test"]):
+            assert t["loss"] == pytest.approx(t["reconstruction"] + t["kl_gauss"]
+                                              + t["kl_dirichlet"] + h["beta"] * t["dhsic"],
+                                              rel=1e-5)
     assert "beta" not in at_full.history[0]  # a constant weight is the config's
 
 

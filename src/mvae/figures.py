@@ -219,6 +219,34 @@ def weights_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return fig
 
 
+def loss_terms_figure(history: pd.DataFrame, title: str) -> Figure:
+    """A run's training loss, term by term per epoch (``history.json`` flattened, as
+    :func:`mvae.reporting.run_history` gives it), with the dHSIC weight beside it: what the model
+    pays for its dHSIC while a warm-up raises the weight. The dHSIC term is drawn weighted
+    (beta x dHSIC), as it enters the loss, where the history records each epoch's weight (a
+    warm-up); a constant weight is not recorded, so the term is left out."""
+    beta = history.get("beta")
+    terms = [("train.reconstruction", "reconstruction"), ("train.kl_gauss", "Gaussian KL"),
+             ("train.kl_dirichlet", "Dirichlet KL")]
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for col, label in terms:
+        ax.plot(history["epoch"], history[col], lw=1.8, label=label)
+    if beta is not None:
+        ax.plot(history["epoch"], beta * history["train.dhsic"], lw=1.8,
+                label="beta x dHSIC")
+        weight = ax.twinx()
+        weight.plot(history["epoch"], beta, color="grey", ls="--", lw=1.2)
+        weight.set_ylabel("dHSIC weight beta (dashed)")
+        weight.set_ylim(bottom=0)
+        weight.grid(False)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set(xlabel="epoch", ylabel="training loss term (nats per image)", title=title)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Callable[[list[str | Path], dict[str, Any]], Figure]] = {
     "mixing_weights": weights_figure,
     "samples": samples_figure,

@@ -226,8 +226,12 @@ def _check_finite(first_bad: torch.Tensor, epoch: int, run_dir: Path, last_good:
 
 
 @torch.no_grad()
-def evaluate_loss(model: MVAE, images: torch.Tensor, batch_size: int) -> dict[str, float]:
-    """Mean loss terms over a whole image set (one sampled draw per image, model in eval mode)."""
+def evaluate_loss(model: MVAE, images: torch.Tensor, batch_size: int,
+                  config: Config | None = None) -> dict[str, float]:
+    """Mean loss terms over a whole image set (one sampled draw per image, model in eval mode).
+    ``config`` (default the model's) sets the loss's weights: during a dHSIC warm-up, the epoch's
+    beta, so an epoch's train and test losses weigh dHSIC alike."""
+    config = config or model.config
     was_training = model.training
     model.eval()
     total, count = torch.zeros(len(TERM_NAMES), device=images.device), 0
@@ -235,7 +239,7 @@ def evaluate_loss(model: MVAE, images: torch.Tensor, batch_size: int) -> dict[st
         x = images[start:start + batch_size]
         if len(x) < 2:
             continue
-        total += mixture_loss(model(x), x, model.config).stacked() * len(x)
+        total += mixture_loss(model(x), x, config).stacked() * len(x)
         count += len(x)
     model.train(was_training)
     return dict(zip(TERM_NAMES, (total / max(count, 1)).tolist(), strict=True))
@@ -302,7 +306,8 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
         torch.manual_seed(seed)
         order = batches(len(x_train), config.batch_size, torch.Generator().manual_seed(seed))
         beta = dhsic_weight(config, epoch)
-        step_fn.use_config(config.replace(beta=beta))
+        epoch_config = config.replace(beta=beta)
+        step_fn.use_config(epoch_config)
         sums = torch.zeros(len(TERM_NAMES), device=device)
         first_bad = torch.full((len(TERM_NAMES),), -1, dtype=torch.long, device=device)
         for step, idx in enumerate(order.to(device)):
@@ -319,7 +324,8 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
         record = {"epoch": epoch, "seconds": seconds,
                   **({"beta": beta} if config.beta_warmup else {}),
                   "train": dict(zip(TERM_NAMES, (sums / len(order)).tolist(), strict=True)),
-                  "test": evaluate_loss(model, x_test, max(config.batch_size, 500))}
+                  "test": evaluate_loss(model, x_test, max(config.batch_size, 500),
+                                        epoch_config)}
         history.append(record)
         save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer":
                                     optimizer.state_dict(), "epoch": epoch, "history": history,
