@@ -97,3 +97,31 @@ def test_nll_compares_the_mixture_with_the_vae_within_their_errors() -> None:
     assert v.nll(table(90.5))[0].status == v.MIXED          # 0.5 < 2 x 0.42
     assert "+10.00 nats" in v.nll(table(100.0))[0].evidence
     assert v.nll(table(85.0).iloc[[0, 2]])[0].status == v.UNTESTED
+
+
+def _t3(mixture: dict[str, float], vae: dict[str, float]) -> pd.DataFrame:
+    rows = [dict(model=model, run=run, metric=metric, ours=value)
+            for model, run, values in (("M-VAE", "m", mixture), ("VAE", "v", vae))
+            for metric, value in values.items()]
+    rows.append(dict(model="ALI", run=None, metric="RMSE (scale not stated)", ours=float("nan")))
+    return pd.DataFrame(rows)
+
+
+def test_table3_compares_the_mixture_with_the_vae_and_the_papers_error() -> None:
+    fid_s, fid_r = "FID, prior samples", "FID, reconstructions"
+    vae = {v.TABLE3_SSE: 14.0, v.TABLE3_ROOT: 14.0 ** 0.5, fid_s: 200.0, fid_r: 100.0}
+    better = _by_claim(v.table3(_t3({v.TABLE3_SSE: 9.0, v.TABLE3_ROOT: 3.0, fid_s: 150.0,
+                                     fid_r: 120.0}, vae)))
+    worse = _by_claim(v.table3(_t3({v.TABLE3_SSE: 16.0, v.TABLE3_ROOT: 4.0, fid_s: 250.0,
+                                    fid_r: 130.0}, vae)))
+    recon = "the mixture reconstructs CIFAR-10 better than a VAE"
+    assert better[recon].status == v.HOLDS and worse[recon].status == v.FAILS
+    assert "16.00" in worse[recon].evidence and "14.00" in worse[recon].evidence
+    error = f"the mixture's reconstruction error reaches the paper's {paper.PAPER_TABLE3['rmse']}"
+    assert better[error].status == v.HOLDS and worse[error].status == v.FAILS
+    assert "4.00" in worse[error].evidence
+    fid = next(c for c in better if c.startswith("the mixture's images"))
+    assert better[fid].status == v.MIXED and worse[fid].status == v.FAILS
+    assert "150.0 (M-VAE) vs 200.0 (VAE)" in better[fid].evidence
+    missing = _by_claim(v.table3(_t3({}, vae)))
+    assert {x.status for x in missing.values()} == {v.UNTESTED}
