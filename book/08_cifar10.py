@@ -51,6 +51,7 @@ from IPython.display import HTML, display
 
 from mvae import reporting as rp
 from mvae import verdicts
+from mvae.tables import rank_by_usage
 
 rp.preset_banner()
 
@@ -122,6 +123,32 @@ if t1 is not None:
               f"(sampled mode {row.sse_sampled:.2f}), the best component alone "
               f"{row.best_component_sse:.2f}, predicting the mean training image "
               f"{row.mean_image_sse:.2f}.")
+        vae = t1[(t1.dataset == "cifar10") & (t1.K == 1)]
+        if "parameters" in t1 and len(vae):
+            print(f"  {row.parameters:,} parameters, {row.parameters / vae.parameters.iloc[0]:.1f} "
+                  f"times the VAE's {vae.parameters.iloc[0]:,}: each component is a whole VAE.")
+        diagnostics = rp.load_json(f"eval/{row.run}/reconstruction.json").get("diagnostics")
+        if diagnostics:
+            order = rank_by_usage(diagnostics["expected_w"])  # C1 = the most used
+            print("  per component (C1 = the most used): E[w] on the test set "
+                  + ", ".join(f"C{r + 1} {diagnostics['expected_w'][i]:.2f}"
+                              for r, i in enumerate(order))
+                  + f" (a prior draw: {1 / row.K:.2f} each on average);"
+                  + " SSE of the component alone "
+                  + ", ".join(f"C{r + 1} {diagnostics['component_sse'][i]:.1f}"
+                              for r, i in enumerate(order)))
+
+# %% [markdown]
+# **Why the mixture's samples can look worse than its reconstructions.** A reconstruction uses
+# the weights the encoder gives the image; a sample from the prior draws
+# $w \sim \operatorname{Dir}(\alpha_0)$, whose mean gives every component the same weight
+# $1/K$. In a blend, the rarely used components are not images on their own (compare their
+# error alone above with the mean image's), so a prior draw that leans on them decodes to
+# colour blobs rather than to a blurred scene: the last row of Fig. 5. The learned weights
+# $E[w \mid x]$ and the prior's differ, and nothing in the objective brings them together
+# beyond the Dirichlet KL term. This is an explanation of what the figure and the diagnostics
+# show, not a separate measurement: scoring samples drawn with the learned average weights
+# instead would test it (an exercise below).
 
 # %% [markdown]
 # ## Run it yourself
@@ -137,3 +164,7 @@ if t1 is not None:
 #    compare runs only at equal N.
 # 3. With internet and `pip install -e ".[scores]"` (pipeline/README.md, "Scores"), the
 #    Inception Score rows fill in with the standard weights.
+# 4. Test the explanation of the samples above: load the mixture (`mvae.train.load_run`; the
+#    checkpoint is not committed, so train it first), copy `MVAE.sample` and replace its
+#    Dirichlet draw by the diagnostics' `expected_w`, then compare `mvae.scores.fid` of these
+#    images and of `model.sample(n)` against the test images, at equal n.

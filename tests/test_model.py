@@ -8,6 +8,7 @@ from torch.distributions import Dirichlet, kl_divergence
 from torch.nn import functional as F
 
 from mvae import MVAE, Config, mixture_loss
+from mvae.model import parameter_count
 from mvae.objective import dirichlet_kl
 
 SMALL_MLP = dict(latent_dim=6, hidden_dim=32)
@@ -178,3 +179,19 @@ def test_beta_moves_the_encoder_gradients_by_beta_times_the_dhsic_gradient() -> 
     torch.testing.assert_close(with_1 - elbo, penalty, rtol=1e-6, atol=1e-12)
     torch.testing.assert_close(with_100 - elbo, 100 * penalty, rtol=1e-6, atol=1e-10)
     assert penalty.norm() / elbo.norm() < 1e-2
+
+
+def test_parameter_count_matches_the_layer_arithmetic_and_scales_with_k() -> None:
+    """The paper's MNIST MLP by hand: encoder 784-500-500 -> (mu, log var) 2x20 plus one
+    concentration, decoder 20-500-500-784, each layer weights + biases; K components share
+    nothing, so K times that."""
+    def dense(n_in: int, n_out: int) -> int:
+        return n_in * n_out + n_out
+
+    encoder = dense(784, 500) + dense(500, 500) + dense(500, 2 * 20) + dense(500, 1)
+    decoder = dense(20, 500) + dense(500, 500) + dense(500, 784)
+    for k in (1, 4):
+        config = Config(components=k, latent_dim=20, hidden_dim=500, hidden_layers=2)
+        assert parameter_count(config) == k * (encoder + decoder)
+    conv = Config(components=3, **SMALL_CONV)
+    assert parameter_count(conv) == sum(p.numel() for p in MVAE(conv).parameters())

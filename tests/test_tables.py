@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mvae import tables
+from mvae import Config, tables
+from mvae.model import parameter_count
 
 
 def _write(root: Path, run: str, kind: str, record: dict) -> Path:
@@ -61,6 +62,10 @@ def test_table1_paper_numbers_sit_beside_the_matching_k_only(tmp_path: Path) -> 
                                                    for k in (7, 8, 10)]
     assert math.isnan(paper["k4"]) and math.isnan(paper["d2"]) and math.isnan(paper["b0"])
     assert dict(zip(frame.run, frame.sse_per_image, strict=True))["k8"] == 12.0
+    # each row counts its model's parameters from the stored config: K components, K times one
+    params = dict(zip(frame.run, frame.parameters, strict=True))
+    assert params["k1"] == parameter_count(Config.from_dict(_config(1))) > 0
+    assert params["k4"] == 4 * params["k1"] and params["d2"] < params["k1"]
     # with the pipeline's selection, only the K sweep's runs are the paper's setup
     frame, _ = tables.table1(paths, {"sweep": {1: ["k1"], 4: ["k4"], 7: ["k7"]}})
     setup = dict(zip(frame.run, frame.paper_setup, strict=True))

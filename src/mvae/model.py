@@ -177,3 +177,12 @@ class MVAE(nn.Module):
             prior = torch.full((n, K), self.config.dirichlet_prior, device=device)
             w = Dirichlet(prior, validate_args=False).sample().transpose(0, 1)
         return self.to_images((w.unsqueeze(-1) * torch.sigmoid(self.decode(z))).sum(0))
+
+
+def parameter_count(config: Config) -> int:
+    """Trainable parameters of the model ``config`` describes, built on the meta device (no
+    memory, no weights): a K-component mixture has about K times the VAE's parameters, which a
+    comparison of their errors has to keep in view."""
+    with torch.device("meta"):
+        model = MVAE(config)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

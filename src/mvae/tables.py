@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mvae.config import Config
 from mvae.mixture_kind import mixture_kind
+from mvae.model import parameter_count
 from mvae.provenance import write_json
 
 # --------------------------------------------------------------------------- the paper's numbers
@@ -140,8 +142,8 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
         comps = [x["sse_per_image"] for x in rec["components"]]
         rows.append({"run": run, "dataset": c["dataset"], "K": c["components"],
                      "latent_dim": c["latent_dim"], "beta": c["beta"], "seed": c["seed"],
-                     "epochs": c["epochs"], "n_test": rec["n_test"],
-                     "sse_per_image": rec["mixture"]["sse_per_image"],
+                     "epochs": c["epochs"], "parameters": _parameters(c),
+                     "n_test": rec["n_test"], "sse_per_image": rec["mixture"]["sse_per_image"],
                      "sse_sampled": _sampled_sse(rec),
                      "mse_per_pixel": rec["mixture"]["mse_per_pixel"],
                      "rmse": rec["mixture"]["rmse"], "best_component_sse": min(comps),
@@ -149,6 +151,11 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                      "verdict": _verdict(rec), "paper_setup": main,
                      "paper_sse_per_image": paper, "paper_note": note, "source": rec["source"]})
     return pd.DataFrame(rows), _provenance(recs)
+
+
+def _parameters(config: dict[str, Any]) -> int:
+    """The run's trainable parameter count, from its stored config (no checkpoint needed)."""
+    return parameter_count(Config.from_dict(config))
 
 
 def _feature_names(k: int) -> list[str]:
