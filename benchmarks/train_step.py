@@ -17,6 +17,10 @@ Parts (``--only`` picks a subset):
                 processes at once (MNIST K = 4 and CIFAR K = 4), total images/s.
 ``epoch``       one full 60,000-image MNIST K = 4 epoch through ``mvae.train`` (test loss included),
                 wall seconds; needs MNIST under ``data/`` (``mvae data mnist``).
+``test_loss``   the per-epoch test loss (``mvae.train.evaluate_loss``, eval mode, no gradient) of
+                the MNIST K = 4 MLP and the CIFAR-10 K = 4 conv net at several batch sizes:
+                images/s, beside the training step's, because a CIFAR epoch evaluates as many
+                test images (10,000) as it trains on.
 ``eval``        with ``--run-dir`` of a trained MNIST run: seconds for reconstruction errors, latent
                 extraction (train + test) and the three probes on the concatenated codes.
 
@@ -50,7 +54,7 @@ from mvae.provenance import collect
 ROOT = Path(__file__).resolve().parents[1]
 #: The last commit before the fast CPU path (issue "fast training on this CPU").
 BASELINE_COMMIT = "b310806"
-PARTS = ("steps", "threads", "epoch", "eval")
+PARTS = ("steps", "threads", "epoch", "test_loss", "eval")
 #: This checkout's mvae, in the shape :func:`load_baseline` gives the old one.
 CURRENT = SimpleNamespace(Config=Config, MVAE=MVAE, TrainStep=TrainStep,
                           make_optimizer=make_optimizer)
@@ -300,6 +304,37 @@ def bench_epoch(args: argparse.Namespace) -> dict | None:
     return record
 
 
+def bench_test_loss(args: argparse.Namespace) -> list[dict]:
+    from mvae.train import evaluate_loss
+
+    specs = [("mnist-mlp", {"components": 4, "hidden_dim": 32 if args.smoke else 500},
+              (1, 28, 28), 512 if args.smoke else 10_000)]
+    if not args.no_cifar:
+        cifar_cfg = paper_cifar_config()
+        if args.smoke:
+            cifar_cfg.update(conv_channels=[4, 4, 8, 8, 8], latent_dim=8)
+        specs.append(("cifar10-conv", cifar_cfg, (3, 32, 32), 256 if args.smoke else 1_000))
+    rows = []
+    for model_name, cfg, shape, n in specs:
+        torch.manual_seed(0)
+        model = MVAE(Config(**cfg, device="cpu"))
+        images = torch.rand(n, *shape)
+        seconds: dict[int, list[float]] = {b: [] for b in args.eval_batches}
+        for window in range(1 + max(1, args.windows // 2)):  # window 0 warms up
+            for b, times in seconds.items():  # batch sizes in turn, as in interleaved_ms
+                t0 = time.perf_counter()
+                evaluate_loss(model, images, b)
+                if window:
+                    times.append(time.perf_counter() - t0)
+        for b, times in seconds.items():
+            row = {"model": model_name, "K": cfg["components"], "batch": b, "images": n,
+                   "images_per_s": n / statistics.median(times)}
+            rows.append(row)
+            print(f"test_loss {model_name:<12} K={row['K']} batch {b:<4} "
+                  f"{row['images_per_s']:8.0f} images/s", flush=True)
+    return rows
+
+
 def bench_eval(args: argparse.Namespace) -> dict | None:
     from mvae import evaluate, probes
     from mvae.train import load_run, load_split
@@ -343,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-commit", default=BASELINE_COMMIT)
     parser.add_argument("--steps", type=int, help="MNIST steps per window (CIFAR: 1/20)")
     parser.add_argument("--windows", type=int, help="timed windows per variant")
+    parser.add_argument("--eval-batches", type=int, nargs="+", default=[64, 128, 256, 500],
+                        help="batch sizes of the test_loss part")
     parser.add_argument("--run-dir", type=Path, help="trained MNIST run for the eval part")
     parser.add_argument("--json", type=Path, help="write the record here")
     parser.add_argument("--worker", choices=["mnist", "cifar"], help=argparse.SUPPRESS)
@@ -367,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         record["threads_per_job"] = bench_threads(args)
     if "epoch" in args.only:
         record["epoch"] = bench_epoch(args)
+    if "test_loss" in args.only:
+        record["test_loss"] = bench_test_loss(args)
     if "eval" in args.only:
         record["eval"] = bench_eval(args)
     if args.json:

@@ -116,9 +116,11 @@ def refresh_report(lane_code: Path, preset: str, logfile: Path) -> int:
 def commit(dest: Path, run: str, files: list[Path]) -> None:
     """Commit only the archive's paths (whatever else is staged stays staged), retrying on lock."""
     done_file = dest / "runs" / run / "done.json"
-    wall = json.loads(done_file.read_text()).get("train_seconds") if done_file.is_file() else None
+    done = json.loads(done_file.read_text()) if done_file.is_file() else {}
+    train, wall = done.get("train_seconds"), done.get("wall_seconds")
     message = (f"Results ({dest.name}): {run}, {len(files)} files"
-               + (f", trained in {float(wall) / 60:.0f} min" if wall else "")
+               + (f", trained in {float(train) / 60:.0f} min" if train else "")
+               + (f" ({float(wall) / 60:.0f} min with the test loss)" if wall else "")
                + f"; archive {archive_bytes(dest) / 1e6:.1f} MB")
     rel = dest.relative_to(REPO)
     for _attempt in range(30):

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_benchmark_smoke_run_writes_a_record(tmp_path, monkeypatch, capsys) -> None:
     out = tmp_path / "bench.json"
     monkeypatch.setattr(sys, "argv", ["train_step.py", "--smoke", "--components", "1", "3",
-                                      "--only", "steps", "threads", "--json", str(out)])
+                                      "--only", "steps", "threads", "test_loss",
+                                      "--eval-batches", "64", "100", "--json", str(out)])
     try:
         runpy.run_path(str(ROOT / "benchmarks" / "train_step.py"), run_name="__main__")
     except SystemExit as done:
@@ -30,5 +31,8 @@ def test_benchmark_smoke_run_writes_a_record(tmp_path, monkeypatch, capsys) -> N
     assert set(threads) == {"mnist", "cifar"}
     assert all(r["one_2thread_images_per_s"] > 0 and r["two_1thread_images_per_s"] > 0
                for r in threads.values())
+    test_loss = {(r["model"], r["batch"]): r for r in record["test_loss"]}
+    assert set(test_loss) == {(m, b) for m in ("mnist-mlp", "cifar10-conv") for b in (64, 100)}
+    assert all(r["images_per_s"] > 0 for r in test_loss.values())
     assert record["provenance"]["device"].startswith("cpu")
     assert "fast" in capsys.readouterr().out

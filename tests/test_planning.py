@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from mvae.config import Config
-from mvae.planning import estimate
+from mvae.planning import estimate, training_wall_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ("mnist-k10-s0", "cifar10-k4")
@@ -56,6 +56,19 @@ def test_training_scales_the_median_rate_per_component_epoch(archive: Path) -> N
     assert found is not None
     assert found.train_seconds == pytest.approx(12.5 * 6 * 80)
     assert found.basis == ("bin-k4", "k1", "k4")  # the CIFAR run is another network
+
+
+def test_training_rate_counts_the_test_loss_when_the_archive_knows_it(archive: Path) -> None:
+    # k1 recorded its wall seconds (2000 for 1000 of training); k4's one job trained every epoch
+    # (its 9000 s wall counts); bin-k4 was resumed, so its last job's 100 s say nothing
+    for name, extra in {"k1": {"wall_seconds": 2000.0}, "k4": {"job_seconds": 9000.0},
+                        "bin-k4": {"job_seconds": 100.0}}.items():
+        done = archive / "runs" / name / "done.json"
+        done.write_text(json.dumps({**json.loads(done.read_text()), **extra}))
+    assert training_wall_seconds({"train_seconds": 10.0, "wall_seconds": 12.0}) == 12.0
+    # seconds per component-epoch: k1 20, k4 22.5, bin-k4 12.5 -> median 20
+    found = estimate(archive, MNIST.replace(components=6), epochs_done=20)
+    assert found.train_seconds == pytest.approx(20.0 * 6 * 80)
 
 
 def test_evaluation_comes_from_the_nearest_run_with_the_same_rules(archive: Path) -> None:

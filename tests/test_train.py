@@ -76,6 +76,13 @@ def test_resume_after_interrupt_gives_identical_parameters(tmp_path, blobs) -> N
     assert resumed.finished
     assert _state_equal(straight.model.state_dict(), resumed.model.state_dict())
     assert straight.history[-1]["train"] == resumed.history[-1]["train"]
+    # wall seconds (training + test loss) add up across the resume, and never fall below the
+    # training seconds they include
+    walls = [h["wall_seconds"] for h in resumed.history]
+    assert walls == sorted(walls) and walls[0] == first.history[0]["wall_seconds"]
+    assert all(h["wall_seconds"] >= h["seconds"] > 0 for h in resumed.history)
+    prov = json.loads((tmp_path / "b" / "provenance.json").read_text())
+    assert prov["wall_seconds"] == walls[-1] and prov["train_seconds"] < walls[-1]
     opt_a = load_checkpoint(tmp_path / "a" / "checkpoint.pt")["optimizer"]["state"]
     opt_b = load_checkpoint(tmp_path / "b" / "checkpoint.pt")["optimizer"]["state"]
     assert all(torch.equal(opt_a[k]["exp_avg"], opt_b[k]["exp_avg"]) for k in opt_a)

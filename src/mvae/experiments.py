@@ -380,7 +380,8 @@ def train_step(config: dict[str, Any], run_dir: str | Path, done: str | Path) ->
         raise RuntimeError(f"{run_dir}: training stopped before its last epoch")
     last = result.history[-1]
     write_json(Path(done), {"run": config["name"], "epochs": last["epoch"],
-                            "train_seconds": last["seconds"], "final": last,
+                            "train_seconds": last["seconds"],
+                            "wall_seconds": last.get("wall_seconds"), "final": last,
                             "job_seconds": time.perf_counter() - t0})
 
 

@@ -4,7 +4,7 @@ A checkpoint resumes only on the machine that wrote it, and a working session ma
 machine and the next start on another: a run that cannot finish before its session ends loses
 all its training. ``scripts/paper_grid.py --finish-by`` therefore starts only the runs that fit
 in the time left, by these estimates. They come from the archive (``results/<preset>/``): the
-training seconds that ``runs/<run>/done.json`` records and the evaluation rules' Snakemake
+training wall seconds that ``runs/<run>/done.json`` records and the evaluation rules' Snakemake
 benchmarks, of archived runs with the same dataset and network, scaled to the run's number of
 components and epochs. They hold for the machine and load the archived runs had (the paper
 archive: two runs at once on a 2-core CPU), which is why an estimate names its basis.
@@ -71,19 +71,32 @@ def _benchmark_seconds(archive: Path, run: str) -> dict[str, float]:
     return out
 
 
+def training_wall_seconds(done: dict) -> float:
+    """A finished run's training cost in wall seconds, per-epoch test loss included.
+
+    ``wall_seconds`` where training recorded it; else the training job's own wall time when that
+    job trained every epoch (it is then at least the training seconds); else, for a run resumed
+    across jobs, the training seconds alone, which leave out the test loss (up to a third of a
+    CIFAR-10 epoch)."""
+    if done.get("wall_seconds"):
+        return float(done["wall_seconds"])
+    train, job = float(done["train_seconds"]), float(done.get("job_seconds") or 0.0)
+    return job if job >= train else train
+
+
 def estimate(archive: Path, config: Config, epochs_done: int = 0) -> Estimate | None:
     """Seconds ``config`` needs from ``epochs_done`` to evaluated, or None without a reference.
 
-    Training: the median over archived runs of the same :func:`network_key` of train seconds
-    per component-epoch, times the run's components and remaining epochs. Evaluation: each rule's
-    seconds for the reference run with the same evaluation rules (binarised: NLL; 2-D: the
-    scatter) whose K is nearest (the larger on a tie), scaled by the ratio of components except
-    for :data:`FIXED_COST_RULES`."""
+    Training: the median over archived runs of the same :func:`network_key` of training wall
+    seconds (:func:`training_wall_seconds`) per component-epoch, times the run's components and
+    remaining epochs. Evaluation: each rule's seconds for the reference run with the same
+    evaluation rules (binarised: NLL; 2-D: the scatter) whose K is nearest (the larger on a tie),
+    scaled by the ratio of components except for :data:`FIXED_COST_RULES`."""
     refs = {name: (cfg, done) for name, (cfg, done) in _archived(archive).items()
             if network_key(cfg) == network_key(config) and done.get("train_seconds")}
     if not refs:
         return None
-    rate = statistics.median(float(done["train_seconds"]) / (int(done["epochs"]) * cfg.components)
+    rate = statistics.median(training_wall_seconds(done) / (int(done["epochs"]) * cfg.components)
                              for cfg, done in refs.values())
     train = rate * config.components * max(config.epochs - epochs_done, 0)
     def distance(name: str) -> tuple[bool, bool, int, int]:  # same evaluation rules first

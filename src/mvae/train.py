@@ -280,11 +280,13 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
     model = MVAE(config).to(device)
     optimizer = make_optimizer(model, config.lr, device)
     history: list[dict[str, Any]] = []
-    start_epoch, seconds = 0, 0.0
+    start_epoch, seconds, wall = 0, 0.0, 0.0
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, history, seconds = state["epoch"], state["history"], state["train_seconds"]
+        # checkpoints written before wall seconds were kept: count their epochs' training only
+        wall = history[-1].get("wall_seconds", seconds) if history else seconds
         if stored_config(run_dir) is None:  # lost or left empty by an older version: restore it
             write_config(run_dir, config)
 
@@ -326,6 +328,10 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
                   "train": dict(zip(TERM_NAMES, (sums / len(order)).tolist(), strict=True)),
                   "test": evaluate_loss(model, x_test, max(config.batch_size, 500),
                                         epoch_config)}
+        # "seconds" is training alone; planning needs the epoch's whole cost, test loss included
+        # (on CIFAR-10 the test set is as large as the training subset)
+        wall += time.perf_counter() - t0
+        record["wall_seconds"] = wall
         history.append(record)
         save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer":
                                     optimizer.state_dict(), "epoch": epoch, "history": history,
@@ -338,6 +344,7 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
         **collect(device), "precision": step_fn.precision, "threads": torch.get_num_threads(),
         "run": config.name, "seed": config.seed, "epochs_done":
         history[-1]["epoch"] if history else 0, "finished": finished, "train_seconds": seconds,
+        "wall_seconds": wall,
         "data": {"train": train_set.source, "test": test_set.source,
                  "train_size": len(train_set), "test_size": len(test_set)}})
     return TrainResult(model=model.eval(), history=history, run_dir=run_dir, finished=finished)
