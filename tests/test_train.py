@@ -252,3 +252,17 @@ def test_device_cuda_without_a_gpu_is_a_config_error(tmp_path, blobs) -> None:
         train(Config(epochs=1, **{**TINY, "device": "cuda"}), tmp_path / "run", progress=False,
               datasets=blobs)
     assert not (tmp_path / "run").exists()
+
+
+def test_the_epoch_test_loss_uses_the_training_batch_size(tmp_path, blobs, monkeypatch) -> None:
+    """dHSIC is a per-batch statistic: the test loss must see batches of the training size."""
+    seen = []
+    real = train_module.evaluate_loss
+
+    def spy(model, images, batch_size, config=None):
+        seen.append(batch_size)
+        return real(model, images, batch_size, config)
+
+    monkeypatch.setattr(train_module, "evaluate_loss", spy)
+    train(Config(epochs=2, **TINY), tmp_path / "run", progress=False, datasets=blobs)
+    assert seen == [TINY["batch_size"]] * 2
