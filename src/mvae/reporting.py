@@ -391,8 +391,9 @@ FIGURE_TEXT: dict[str, tuple[str, str]] = {
         "components K; error bars are the standard deviation over seeds; dashed: KNN on raw "
         "pixels.", "Line plot of probe accuracy in percent against K"),
     "fig5_cifar": (
-        "Fig. 5: CIFAR-10 test images and their reconstructions by the VAE and the K = 4 mixture.",
-        "Rows of CIFAR-10 test images and their reconstructions"),
+        "Fig. 5: CIFAR-10 test images, their reconstructions by the VAE and the K = 4 mixture, "
+        "and samples from each model's prior (bottom rows).",
+        "Rows of CIFAR-10 test images, their reconstructions, and prior samples"),
     "mixing_weights": (
         "The learned mixing weights of the K = 4 mixture: for each component, how its expected "
         "weight E[w_i | x] is spread over 2,000 test images. Narrow peaks at fixed shares mean a "
