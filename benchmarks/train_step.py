@@ -19,8 +19,7 @@ Parts (``--only`` picks a subset):
                 wall seconds; needs MNIST under ``data/`` (``mvae data mnist``).
 ``test_loss``   the per-epoch test loss (``mvae.train.evaluate_loss``, eval mode, no gradient) of
                 the MNIST K = 4 MLP and the CIFAR-10 K = 4 conv net at several batch sizes:
-                images/s, beside the training step's, because a CIFAR epoch evaluates as many
-                test images (10,000) as it trains on.
+                images/s (a CIFAR epoch evaluates as many test images, 10,000, as it trains on).
 ``eval``        with ``--run-dir`` of a trained MNIST run: seconds for reconstruction errors, latent
                 extraction (train + test) and the three probes on the concatenated codes.
 

@@ -164,7 +164,7 @@ rp.provenance_box("table1_reconstruction")
 # * A mixture of $K$ components has $K$ times the VAE's parameters (the `parameters` column):
 #   each component is a whole VAE with its own encoder and decoder. A mixture that reconstructs
 #   better than the VAE has not yet shown that mixing helps more than a bigger single model
-#   would; the 80-d VAE of the claims chapter is one such comparison for the codes.
+#   would; the 80-d VAE of the probes chapter is one such comparison for the codes.
 # * Our decoder is Bernoulli, as in the authors' code; the error is measured between the decoder's
 #   mean image and the test image, both in $[0, 1]$.
 
