@@ -119,7 +119,7 @@ plt.show()
 # from one component chosen with probability $w_i$ (by Jensen,
 # $\log \sum_i w_i p_i \ge \sum_i w_i \log p_i$); it ignores the mixed output. The library offers
 # both, and the other places where the authors' public code departs from the paper, as
-# configuration switches whose defaults follow the paper (see {doc}`10_differences`):
+# configuration switches whose defaults follow the paper (see {doc}`11_differences`):
 #
 # | switch | default (our reading) | alternative |
 # | --- | --- | --- |
@@ -230,7 +230,7 @@ for label, change in variants.items():
 pd.DataFrame(rows).T.round(3)
 
 # %% [markdown]
-# With $\beta = 0$ the dHSIC term is still *measured* (the ablation in {doc}`09_beyond` reports it)
+# With $\beta = 0$ the dHSIC term is still *measured* (the ablation in {doc}`10_beyond` reports it)
 # but it is not added to the loss. With $K = 1$, the weight is identically one, the Dirichlet KL and
 # dHSIC vanish, and the objective is exactly the VAE's negative ELBO of {doc}`02_vae`:
 

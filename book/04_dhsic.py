@@ -85,7 +85,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # The bandwidth is recomputed from every batch and treated as a constant (no gradient flows
 # through it): the penalty should move the codes, not the ruler that measures them. The authors'
 # public code differs here: it uses a fixed bandwidth that depends only on the latent dimension,
-# and penalises the *square root* of the statistic (see {doc}`10_differences`).
+# and penalises the *square root* of the statistic (see {doc}`11_differences`).
 #
 # ## A toy: independent against dependent variables
 #
@@ -189,7 +189,7 @@ print("median-heuristic bandwidths of three 20-dimensional N(0, I) batches:",
 # Since every component encodes the same image, their codes are dependent *through the image*:
 # dHSIC cannot be driven to zero without throwing away information about $x$. What it can do is
 # discourage the components from encoding the image *in the same way*, which is the paper's aim.
-# Whether it succeeds is measured in {doc}`09_beyond`, where models trained with $\beta = 1$ and
+# Whether it succeeds is measured in {doc}`10_beyond`, where models trained with $\beta = 1$ and
 # $\beta = 0$ are compared with representation-similarity measures such as CKA
 # {cite:p}`kornblith2019similarity`. The claims chapter ({doc}`09_claims`) measures the penalty
 # where training sees it, on sampled codes one batch of 128 at a time, beside the permutation

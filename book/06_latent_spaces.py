@@ -58,7 +58,7 @@ rp.show_figure("fig3_latents")
 #   encoding anything (posterior collapse) and contributes only through its decoder's average
 #   image.
 #
-# The scatter plots cannot show *independence*; {doc}`09_beyond` measures it with dHSIC and CKA on
+# The scatter plots cannot show *independence*; {doc}`10_beyond` measures it with dHSIC and CKA on
 # the 20-dimensional models, with and without the penalty.
 
 # %% tags=["hide-input"]

@@ -38,7 +38,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # and Fig. 4 plots the KNN accuracy of the concatenated codes as $K$ goes from 4 to 10. Our probes
 # use the posterior means $\mu_i(x)$ as features (the encoders in evaluation mode). The classifier
 # settings, and the way the authors' code differs (it probed component 1 only, with an RBF SVM),
-# are listed in {doc}`10_differences`.
+# are listed in {doc}`11_differences`.
 
 # %% tags=["hide-input"]
 import pandas as pd

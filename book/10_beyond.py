@@ -161,7 +161,7 @@ rp.provenance_box("table1_reconstruction")
 # %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/09_beyond.ipynb>`
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/10_beyond.ipynb>`
 # (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
 # committed `results/paper/`).
 #

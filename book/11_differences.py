@@ -30,9 +30,9 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # paper. The table lists every difference we know of.
 #
 # The last column says what the difference does to the numbers. Only one of these effects is
-# *measured* by the pipeline, the dHSIC ablation (below the table, and {doc}`09_beyond`); for the
+# *measured* by the pipeline, the dHSIC ablation (below the table, and {doc}`10_beyond`); for the
 # others the column gives the expected direction and says so. Measuring another is a one-line change to
-# a preset ({doc}`11_reproducing`).
+# a preset ({doc}`12_reproducing`).
 #
 # ## The model and the objective
 #
@@ -102,6 +102,6 @@ rp.provenance_box("ablation_dhsic")
 # %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/10_differences.ipynb>`
+# {download}`Download this chapter as a Jupyter notebook <_notebooks/11_differences.ipynb>`
 # (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
 # committed `results/paper/`).
