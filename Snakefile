@@ -15,6 +15,7 @@ from snakemake.exceptions import WorkflowError
 
 from mvae.config import ConfigError
 from mvae import experiments as ex
+from mvae.verdicts import SUMMARY_CHECKS
 
 
 def _list(value):

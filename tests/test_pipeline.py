@@ -67,7 +67,7 @@ def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
               "latents_2d": len(latent2d_runs(exp.runs)),
               "score": len(dataset_pair(exp.runs, "cifar10")),
               "table": len(TABLES) + len(claims_tables(exp.runs)),
-              "figure": len(FIGURES), "provenance": 1, "all": 1,
+              "figure": len(FIGURES), "provenance": 1, "claims": 1, "all": 1,
               "baselines": len(baseline_runs(exp.runs))}
     if nll_runs(exp.runs):
         counts["nll"] = len(nll_runs(exp.runs))
@@ -88,7 +88,7 @@ def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
     counts = job_counts(done.stdout)
     assert counts == expected_counts(preset, book=preset != "tiny")
     if preset == "paper":
-        assert counts["train"] == 30 and counts["total"] == 174 and counts["nll"] == 2
+        assert counts["train"] == 30 and counts["total"] == 175 and counts["nll"] == 2
         # every configuration of the grid is a train job
         for k in range(1, 11):
             assert f"{tmp_path}/paper/runs/mnist-k{k}-s0/done.json" in done.stdout
@@ -122,6 +122,7 @@ def test_committed_mode_builds_only_what_is_archived(tmp_path: Path) -> None:
     figures = set(re.findall(r"figures/(\w+)\.png", done.stdout))
     # Figs. 1 and the samples also show the wide VAE (mnist-k1-d80), not archived here
     assert figures == {"fig2_components", "fig4_knn_vs_k", "mixing_weights"}
+    assert f"{tmp_path}/paper/claims.md" in done.stdout
 
 
 @pytest.mark.parametrize(("entry", "message"), [
@@ -238,6 +239,8 @@ def test_tiny_end_to_end(tmp_path: Path) -> None:
             continue
         _png(res / "figures" / f"{figure}.png")
         assert (res / "figures" / f"{figure}.svg").stat().st_size > 1000
+    claims = (res / "claims.md").read_text()
+    assert "`tiny` results" in claims and "| our VAE is as good as the paper's |" in claims
     prov = json.loads((res / "provenance.json").read_text())
     assert prov["preset"] == "tiny" and len(prov["jobs"]) >= len(exp.runs)
     assert all(j["seconds"] >= 0 for j in prov["jobs"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from mvae import tables as paper
@@ -125,3 +127,29 @@ def test_table3_compares_the_mixture_with_the_vae_and_the_papers_error() -> None
     assert "150.0 (M-VAE) vs 200.0 (VAE)" in better[fid].evidence
     missing = _by_claim(v.table3(_t3({}, vae)))
     assert {x.status for x in missing.values()} == {v.UNTESTED}
+
+
+def test_summary_lists_each_tables_verdicts_and_names_missing_tables() -> None:
+    tables = {"table1_reconstruction": _t1({1: [8.0], 2: [9.0], 4: [10.0], 6: [11.0]}),
+              "fig4_knn_vs_k": pd.DataFrame({"K": [4, 6, 8], "knn_mean": [0.97, 0.96, 0.95]})}
+    page = v.summary(tables, preset="paper")
+    expected = v.table1(tables["table1_reconstruction"]) + v.knn_vs_k(tables["fig4_knn_vs_k"])
+    for verdict in expected:
+        assert f"| {verdict.claim} | **{verdict.status}** | {verdict.evidence} |" in page
+    assert "Claims checked: 1 holds, 3 fails, 0 mixed, 0 not tested yet." in page
+    assert "`paper` results" in page
+    for missing in ("table2_probes", "table3_cifar", "nll"):
+        assert f"Not built for this preset yet (`tables/{missing}.csv`)" in page
+    assert "[`tables/table1_reconstruction.csv`](tables/table1_reconstruction.csv)" in page
+    assert "(../../book/05_mnist_reconstructions.py)" in page
+    book = Path(__file__).resolve().parents[1] / "book"
+    assert all((book / f"{chapter}.py").is_file() for _, chapter, _ in v.SUMMARY_CHECKS.values())
+
+
+def test_committed_claims_page_matches_the_committed_tables() -> None:
+    """results/paper/claims.md is rebuilt with its tables: fails when one changed alone."""
+    archive = Path(__file__).resolve().parents[1] / "results" / "paper"
+    tables = {name: pd.read_csv(archive / "tables" / f"{name}.csv")
+              for name in v.SUMMARY_CHECKS if (archive / "tables" / f"{name}.csv").is_file()}
+    assert tables, "the committed archive has no tables"
+    assert (archive / "claims.md").read_text() == v.summary(tables, preset="paper")

@@ -102,6 +102,7 @@ def all_targets(book):
     out += expand(f"{R}/tables/{{table}}.{{ext}}", table=TABLES, ext=["csv", "json"])
     out += expand(f"{R}/figures/{{figure}}.{{ext}}", figure=FIGURES, ext=["png", "svg"])
     out.append(f"{R}/provenance.json")
+    out += claims_target()
     if book:
         out.append(f"{R}/logs/book.done")
     return out
@@ -142,3 +143,12 @@ if COMMITTED:
         for p in FIGURE_INPUTS[f]() if p.startswith(f"{R}/tables/"))]
     eval_targets = _only_archived(eval_targets)
     benchmark_targets = _only_archived(benchmark_targets)
+
+
+def claim_tables():
+    """The tables this preset builds whose claims ``claims.md`` checks (mvae.verdicts)."""
+    return [t for t in TABLES if t in SUMMARY_CHECKS]
+
+
+def claims_target():
+    return [f"{R}/claims.md"] if claim_tables() else []

@@ -37,6 +37,20 @@ rule figure:
         "../scripts/figure.py"
 
 
+rule claims:
+    # One page, beside the tables, of what holds and what fails (mvae.verdicts.summary).
+    input:
+        expand(f"{R}/tables/{{table}}.csv", table=claim_tables()),
+    output:
+        f"{R}/claims.md",
+    params:
+        preset=EXP.preset,
+    log:
+        f"{R}/logs/claims.log",
+    script:
+        "../scripts/claims.py"
+
+
 rule provenance:
     input:
         benchmarks=benchmark_targets(),
@@ -92,3 +106,4 @@ rule report:
         expand(f"{R}/tables/{{table}}.csv", table=TABLES),
         expand(f"{R}/figures/{{figure}}.png", figure=FIGURES),
         f"{R}/provenance.json",
+        claims_target(),
