@@ -183,6 +183,6 @@ rp.provenance_box("table1_reconstruction")
 #    from `mvae.train.load_run("results/paper/runs/mnist-k4-s0")` (after training it). How much
 #    does Table I move?
 # 2. **More components.** Train `mvae train components=8 epochs=20 --run-dir runs/k8` and compare
-#    its per-image SSE with K = 4 at the same epochs. Does the error keep falling with K?
+#    its per-image SSE with K = 4 at the same epochs. How does the error change with K?
 # 3. **Gaussian decoder.** `likelihood=gaussian gaussian_std=0.1` changes what "reconstruction"
 #    rewards; compare the reconstructions of Fig. 1 with the Bernoulli decoder's.

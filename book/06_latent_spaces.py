@@ -50,10 +50,11 @@ rp.show_figure("fig3_latents")
 #   either). The paper's Fig. 3 shows four visibly different layouts.
 # * **Class structure.** A single VAE with a 2-D code separates some digit classes (0 and 1 usually
 #   form clear clusters) and mixes others (4, 7 and 9). A mixture has $K$ views; the classes one
-#   component mixes, another may separate, which is the reason its concatenated codes classify
-#   better ({doc}`07_probes`).
+#   component mixes, another may separate: the paper's reason to expect its concatenated codes to
+#   classify better ({doc}`07_probes` tests whether they do).
 # * **The prior's shape.** The KL term pulls every component's codes towards $\mathcal N(0, I)$: a
-#   round cloud with a standard deviation of about one on each axis (the lines below measure it).
+#   round cloud with a standard deviation of one on each axis (the lines below measure how close
+#   each component comes).
 #   A component whose codes collapse to a point has stopped
 #   encoding anything (posterior collapse) and contributes only through its decoder's average
 #   image.

@@ -145,10 +145,12 @@ rp.provenance_box("fig4_knn_vs_k")
 
 # %% [markdown]
 # "means" is the deterministic mode (posterior means, what the paper's probes classify); "z ~ q"
-# is the sampled mode, one draw of every code from its posterior. A probe's accuracy grows with $K$ partly
-# because the concatenated code grows: $K$ components give a $20K$-dimensional feature vector. A
-# KNN classifier in particular is sensitive to that, since distances in the concatenated space add
-# up the components' distances.
+# is the sampled mode, one draw of every code from its posterior. Why would accuracy change with
+# $K$ at all? The concatenated code grows: $K$ components give a $20K$-dimensional feature vector.
+# Wider is not better for a KNN classifier by itself: distances in the concatenated space add up
+# the components' distances, so a component whose own code says little about the digit (Table II's
+# per-component rows) adds noise to every distance, and in the sampled mode every component adds
+# its posterior noise too. The verdict above says which way our runs went.
 
 # %% [markdown]
 # ## Run it yourself

@@ -94,8 +94,8 @@ if t3 is not None:
 # The paper's "RMSE 3.17" stands beside every scale it could be on, because the paper does not
 # say which; the square root of the per-image SSE on [0, 1] pixels is the reading that fits a
 # VAE (see `mvae.scores.rmse`). A dash means the score is not available on this run, and the
-# `note` column says why in one line (on an offline machine the standard Inception weights cannot
-# be downloaded, so there is no Inception Score). Our FID uses an offline copy of the Inception
+# `note` column says why in one line (the Inception Score needs torch-fidelity, the `scores`
+# extra, and its standard Inception weights, which an offline machine cannot download). Our FID uses an offline copy of the Inception
 # weights and is not comparable with published FIDs. Lower is better for the errors and FID,
 # higher for the Inception Score. The GAN scores the paper tables beside its own are sample
 # scores; they compare, if at all, with the IS of prior samples, not of reconstructions.

@@ -139,7 +139,7 @@ if t1 is not None:
         display(stats.rename(columns={"count": "seeds"}).style.format(precision=3))
         histories = {}
         for run in spread.run:
-            with contextlib.suppress(rp.MissingResults):  # runs/ is not committed
+            with contextlib.suppress(rp.MissingResults):  # a run not trained yet has no history
                 histories[run] = rp.run_history(run)
         if histories:
             fig, ax = plt.subplots(figsize=(6.5, 3.6))
