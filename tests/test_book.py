@@ -358,3 +358,20 @@ def test_missing_results_of_a_half_trained_archive_say_how_far_it_is(tmp_path, m
     assert f"hold 2 of its {total} runs" in str(info.value)
     assert f"hold 2 of its {total} runs" in info.value._repr_html_()
     assert rp.archive_progress("quick") is None  # no archive: no progress line
+
+
+@pytest.mark.parametrize("page", ["README.md", "book/01_intro.md"])
+def test_the_archive_is_as_complete_as_the_prose_says(page):
+    """README and the intro say how many paper runs are committed; the count must be the paper
+    grid's size and the committed archive must hold every one of them (a run added to the
+    preset, or an archive that loses one, makes the sentence false)."""
+    from mvae.experiments import load_preset
+
+    root = Path(__file__).resolve().parents[1]
+    claimed = [int(n) for n in re.findall(r"all (\d+) runs", (root / page).read_text())]
+    assert claimed, f"{page} no longer says how many paper runs are committed"
+    archived = {d.name for d in (root / "results" / "paper" / "runs").iterdir()
+                if (d / "done.json").is_file()}
+    grid = set(load_preset("paper").runs)
+    assert set(claimed) == {len(grid)}, (claimed, len(grid))
+    assert grid <= archived, f"not committed: {sorted(grid - archived)}"
