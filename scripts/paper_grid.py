@@ -103,11 +103,11 @@ def snakemake(lane_code: Path, results_root: Path, preset: str, run: str, cores:
                               ).returncode
 
 
-def refresh_report(lane_code: Path, preset: str, logfile: Path) -> int:
+def refresh_report(lane_code: Path, archive: Path, logfile: Path) -> int:
     """Rebuild the committed tables, figures and provenance from the archive alone."""
     cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "--nolock", "--forcerun", "table",
-           "figure", "provenance", "--config", f"preset={preset}", "committed=true",
-           f"results_dir={REPO / 'results'}", "--", "report"]
+           "figure", "provenance", "--config", f"preset={archive.name}", "committed=true",
+           f"results_dir={archive.parent}", "--", "report"]
     with COMMIT_LOCK, open(logfile, "a") as fh:
         return subprocess.run(cmd, cwd=lane_code, env=dict(os.environ, PYTHONPATH=str(
             lane_code / "src")), stdout=fh, stderr=subprocess.STDOUT).returncode
@@ -146,7 +146,7 @@ def seconds_needed(run: str, args: argparse.Namespace) -> float | None:
         return None
     history = args.results_root / args.preset / "runs" / run / "history.json"
     done = len(json.loads(history.read_text())) if history.is_file() else 0  # same machine
-    found = estimate(REPO / "results" / args.preset, args.experiment.runs[run], done)
+    found = estimate(args.archive, args.experiment.runs[run], done)
     return None if found is None else found.seconds / args.speed
 
 
@@ -161,7 +161,7 @@ def clock_today(text: str) -> float:
 
 def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
     code = args.code_root / f"lane{index}"
-    dest = REPO / "results" / args.preset
+    dest = args.archive
     logs = args.results_root / "grid-logs"
     logs.mkdir(parents=True, exist_ok=True)
     while True:
@@ -171,7 +171,7 @@ def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
             return
         while (args.results_root / "PAUSE").exists():
             time.sleep(30)
-        if archived(REPO / "results" / args.preset, run):  # another lane or driver did it
+        if archived(dest, run):  # another lane or driver did it
             continue
         need = seconds_needed(run, args) if args.finish_by else None
         if need is not None and time.time() + need > args.finish_by:
@@ -189,7 +189,7 @@ def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
         files = export_run(args.results_root / args.preset, dest, run)
         log(f"lane {index}: {run} done in {time.time() - start:.0f} s")
         sync_worktree(code)  # the run is over: tables and figures from the newest committed code
-        if refresh_report(code, args.preset, logs / "report.log") != 0:
+        if refresh_report(code, dest, logs / "report.log") != 0:
             log(f"lane {index}: the tables and figures could not be rebuilt; see {logs}/report.log")
         if args.commit:
             commit(dest, run, files)
@@ -207,6 +207,9 @@ def main() -> None:
                         help="cores per lane: training threads, and evaluation jobs at once")
     parser.add_argument("--runs", nargs="*", help="these runs, in this order (default: all)")
     parser.add_argument("--no-commit", dest="commit", action="store_false")
+    parser.add_argument("--archive-root", type=Path, default=REPO / "results",
+                        help="where finished runs are archived, as <this>/<preset>/ (default: "
+                             "this repository's results/; a folder elsewhere needs --no-commit)")
     parser.add_argument("--finish-by", type=clock_today, metavar="HH:MM",
                         help="start only runs estimated to be evaluated by then (a checkpoint "
                              "does not survive a change of machine; mvae.planning); a run with "
@@ -226,11 +229,13 @@ def main() -> None:
     if unknown:
         parser.error(f"not in the {args.preset} preset: {', '.join(unknown)}")
     order = args.runs or [r for r in PRIORITY if r in grid] + [r for r in grid if r not in PRIORITY]
-    dest = REPO / "results" / args.preset
+    dest = args.archive = (args.archive_root / args.preset).resolve()
+    if args.commit and not dest.is_relative_to(REPO):
+        parser.error(f"{dest} is outside this repository: add --no-commit")
     todo: queue.Queue[str] = queue.Queue()
     for run in order:
         if archived(dest, run):
-            log(f"{run}: already archived in {dest.relative_to(REPO)}")
+            log(f"{run}: already archived in {dest}")
         else:
             todo.put(run)
     if args.plan:

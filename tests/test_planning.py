@@ -91,38 +91,61 @@ def test_inception_scores_do_not_scale_with_components(archive: Path) -> None:
     assert estimate(archive, cifar.replace(conv_channels=[16, 16, 16, 16, 16])) is None
 
 
-def test_the_grid_plans_from_the_committed_archive(tmp_path: Path) -> None:
+@pytest.fixture
+def archive_without_runs(tmp_path: Path) -> Path:
+    """A copy of the committed paper archive with RUNS not archived, whatever the repository
+    holds (once the grid is complete there would be nothing left to plan)."""
+    import shutil
+
+    root = tmp_path / "archive"
+    shutil.copytree(ROOT / "results" / "paper", root / "paper")
+    for run in RUNS:
+        (root / "paper" / "runs" / run / "done.json").unlink(missing_ok=True)
+        shutil.rmtree(root / "paper" / "eval" / run, ignore_errors=True)
+    return root
+
+
+def _grid(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "paper_grid.py"), *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def test_the_grid_plans_from_the_committed_archive(tmp_path: Path,
+                                                  archive_without_runs: Path) -> None:
     """--plan prints an estimate (over --speed) for every run still to do and starts nothing."""
     def plan(speed: str) -> dict[str, int]:
-        done = subprocess.run([sys.executable, str(ROOT / "scripts" / "paper_grid.py"),
-                               "--results-root", str(tmp_path), "--plan", "--speed", speed,
-                               "--runs", *RUNS], capture_output=True, text=True, timeout=120,
-                              cwd=ROOT)
+        done = _grid("--results-root", str(tmp_path / "work"), "--archive-root",
+                     str(archive_without_runs), "--no-commit", "--plan", "--speed", speed,
+                     "--runs", *RUNS)
         assert done.returncode == 0, done.stderr
         return {m[1]: int(m[2]) for m in re.finditer(r"^(\S+): ~(\d+) min$", done.stdout, re.M)}
 
-    to_do = [run for run in RUNS
-             if not (ROOT / "results" / "paper" / "eval" / run / "evaluated.json").exists()]
     slow, fast = plan("1"), plan("2")
-    assert set(slow) == set(fast) == set(to_do)
-    assert all(abs(fast[run] - slow[run] / 2) <= 1 for run in to_do)
-    assert not (tmp_path / "paper").exists()  # nothing trained
+    assert set(slow) == set(fast) == set(RUNS)
+    assert all(abs(fast[run] - slow[run] / 2) <= 1 for run in RUNS)
+    assert all(slow[run] >= 10 for run in RUNS)  # hours of CPU training, not a placeholder
+    assert not (tmp_path / "work" / "paper").exists()  # nothing trained
 
 
-def test_the_grid_starts_no_run_that_cannot_finish_by_the_deadline(tmp_path: Path) -> None:
-    to_do = [run for run in RUNS
-             if not (ROOT / "results" / "paper" / "eval" / run / "evaluated.json").exists()]
+def test_the_grid_archives_only_inside_the_repository_unless_told_not_to_commit(
+        tmp_path: Path) -> None:
+    done = _grid("--results-root", str(tmp_path / "work"), "--archive-root", str(tmp_path),
+                 "--plan", "--runs", *RUNS)
+    assert done.returncode != 0 and "outside this repository" in done.stderr
+
+
+def test_the_grid_starts_no_run_that_cannot_finish_by_the_deadline(
+        tmp_path: Path, archive_without_runs: Path) -> None:
     soon = time.localtime(time.time() + 180)
-    if not to_do or soon.tm_mday != time.localtime().tm_mday:
-        pytest.skip("nothing left to plan, or the deadline would cross midnight")
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "paper_grid.py"),
-                           "--results-root", str(tmp_path), "--no-commit", "--finish-by",
-                           f"{soon.tm_hour:02d}:{soon.tm_min:02d}", "--runs", *to_do],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    if soon.tm_mday != time.localtime().tm_mday:
+        pytest.skip("the deadline would cross midnight")
+    done = _grid("--results-root", str(tmp_path / "work"), "--archive-root",
+                 str(archive_without_runs), "--no-commit", "--finish-by",
+                 f"{soon.tm_hour:02d}:{soon.tm_min:02d}", "--runs", *RUNS)
     assert done.returncode == 0, done.stderr
-    for run in to_do:
+    for run in RUNS:
         assert re.search(rf"{run} not started: needs ~\d+ min, [0-3] min left", done.stdout)
-    assert not (tmp_path / "code").exists()  # no lane checked out code for a run
+    assert not (tmp_path / "work" / "code").exists()  # no lane checked out code for a run
 
 
 @pytest.mark.parametrize("cores", [1, 2])
