@@ -32,7 +32,11 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # the results is folded away under each "Show code" button.
 
 # %% tags=["hide-input"]
+import contextlib
+
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 from IPython.display import display
 
 from mvae import reporting as rp
@@ -158,8 +162,8 @@ rp.provenance_box("table1_reconstruction")
 # * A lower error for the mixture than for its best single component means the mixing does
 #   something: the components make different errors, and weighting them averages some away.
 # * The paper's claim is that the error falls as $K$ grows. On the paper-scale run, compare the
-#   slope of our curve with the paper's points; on the quick preset the models have seen a few
-#   thousand images for a few epochs and are far from converged, so only the ordering of the
+#   slope of our curve with the paper's points; on the quick preset the models have trained a few
+#   epochs with narrower networks and are far from converged, so only the ordering of the
 #   numbers, not their size, says anything.
 # * A mixture of $K$ components has $K$ times the VAE's parameters (the `parameters` column):
 #   each component is a whole VAE with its own encoder and decoder. A mixture that reconstructs
@@ -167,6 +171,39 @@ rp.provenance_box("table1_reconstruction")
 #   would; the 80-d VAE of the probes chapter is one such comparison for the codes.
 # * Our decoder is Bernoulli, as in the authors' code; the error is measured between the decoder's
 #   mean image and the test image, both in $[0, 1]$.
+
+# %% [markdown]
+# ## Where the components' capacity goes
+#
+# One way to see what happens as $K$ grows: count each component's *active* latent dimensions
+# (those whose posterior mean varies over the test images by more than
+# `mvae.evaluate.ACTIVE_VARIANCE`), and how much weight the mixture gives it on average, $E[w_i]$.
+# A component with no active dimension decodes the same image whatever the input. The numbers
+# come from each run's `eval/<run>/reconstruction.json`.
+
+# %% tags=["hide-input"]
+if t1 is not None:
+    grid = t1[t1.run.str.fullmatch(r"mnist-k\d+-s\d+")].sort_values(["K", "seed"])
+    rows = []
+    for run in grid.run:
+        with contextlib.suppress(rp.MissingResults):
+            diag = rp.load_json(f"eval/{run}/reconstruction.json")["diagnostics"]
+            active = diag["active_dims"]
+            rows.append({"run": run, "K": diag["components"], "active dims per component": active,
+                         "all active dims": sum(active),
+                         "components with none": sum(a == 0 for a in active),
+                         "E[w] of each": [round(w, 2) for w in diag["expected_w"]],
+                         "concentration sum": diag["concentration_sum"]})
+    if rows:
+        capacity = pd.DataFrame(rows)
+        display(rp.format_table(capacity, precision=1))
+        per_k = capacity.groupby("K").agg(
+            median=("active dims per component", lambda s: np.median(np.concatenate(s.values))),
+            none=("components with none", "sum"))
+        lo, hi = per_k.index.min(), per_k.index.max()
+        print(f"Median active dimensions per component: {per_k['median'][lo]:g} at K = {lo}, "
+              f"{per_k['median'][hi]:g} at K = {hi}; components with no active dimension: "
+              f"{int(per_k['none'].sum())} of {int(sum(capacity.K))} across these runs.")
 
 # %% [markdown]
 # ## Run it yourself
