@@ -183,7 +183,7 @@ rp.provenance_box("table1_reconstruction")
 
 # %% tags=["hide-input"]
 if t1 is not None:
-    grid = t1[t1.run.str.fullmatch(r"mnist-k\d+-s\d+")].sort_values(["K", "seed"])
+    grid = t1[t1.paper_setup.astype(bool)].sort_values(["K", "seed"])  # the K sweep
     rows = []
     for run in grid.run:
         with contextlib.suppress(rp.MissingResults):

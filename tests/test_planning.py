@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -95,8 +96,6 @@ def test_inception_scores_do_not_scale_with_components(archive: Path) -> None:
 def archive_without_runs(tmp_path: Path) -> Path:
     """A copy of the committed paper archive with RUNS not archived, whatever the repository
     holds (once the grid is complete there would be nothing left to plan)."""
-    import shutil
-
     root = tmp_path / "archive"
     shutil.copytree(ROOT / "results" / "paper", root / "paper")
     for run in RUNS:
