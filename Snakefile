@@ -12,10 +12,14 @@ import subprocess
 import sys
 
 from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
 
 from mvae.config import ConfigError
-from mvae import experiments as ex
+from mvae.presets import PresetError, load_preset
+from mvae.selections import select
 from mvae.verdicts import SUMMARY_CHECKS
+
+min_version("9.0")
 
 
 def _list(value):
@@ -36,9 +40,10 @@ def _local_gpus():
 
 
 try:
-    EXP = ex.load_preset(str(config.get("preset", "paper")),
-                         exclude_datasets=_list(config.get("exclude_datasets")))
-except (ConfigError, ex.PresetError) as err:
+    EXP = load_preset(str(config.get("preset", "paper")),
+                      os.path.join(workflow.basedir, "pipeline", "config"),
+                      exclude_datasets=_list(config.get("exclude_datasets")))
+except (ConfigError, PresetError) as err:
     raise WorkflowError(f"mvae pipeline: bad configuration: {err}") from None
 
 RUNS = EXP.runs
@@ -46,9 +51,7 @@ SETTINGS = EXP.settings
 R = os.path.join(str(config.get("results_dir", "results")), os.path.basename(EXP.preset)
                  .removesuffix(".yaml").removesuffix(".yml"))
 DATA = str(config.get("data_dir") or os.environ.get("MVAE_DATA_DIR") or "data")
-CIFAR10_PATH = (config.get("cifar10_path") or os.environ.get("MVAE_CIFAR10_PATH")
-                or ("../shared/data/cifar10-jpeg" if os.path.isdir("../shared/data/cifar10-jpeg")
-                    else None))
+CIFAR10_PATH = config.get("cifar10_path") or os.environ.get("MVAE_CIFAR10_PATH")
 # Every job reads the dataset cache that the data rule filled (mvae.data reads these variables),
 # not a ./data of whatever folder Snakemake runs in, and finds the offline CIFAR-10 copy too.
 os.environ["MVAE_DATA_DIR"] = os.path.abspath(DATA)
@@ -58,19 +61,20 @@ TRAIN_GPU = int(config.get("train_gpu", 1 if _local_gpus() else 0))
 # build tables, figures and book from the committed results only (pipeline/README.md)
 COMMITTED = str(config.get("committed", "false")).lower() in ("1", "true", "yes")
 
-# Selections: which runs feed which table and figure (by what they are, not by name).
-SWEEP = ex.mnist_sweep(RUNS)
-TABLE2 = ex.table2_runs(RUNS)
-LATENT2D = ex.latent2d_runs(RUNS)
-ABLATION = ex.ablation_pair(RUNS)
-CIFAR = ex.dataset_pair(RUNS, "cifar10")
-FASHION = ex.dataset_pair(RUNS, "fashion_mnist")
-FIGRUNS = ex.figure_runs(RUNS)
-DIVERSE = ex.diversity_runs(RUNS)
-BETAS = ex.beta_sweep(RUNS)
-AUTHORS = ex.authors_runs(RUNS)
-NLL = ex.nll_runs(RUNS)
-BASELINES = ex.baseline_runs(RUNS)
+# Selections: which runs feed which table and figure (mvae.selections: by what they are).
+SEL = select(EXP)
+SWEEP = SEL.sweep
+TABLE2 = SEL.table2
+LATENT2D = SEL.latent2d
+ABLATION = SEL.ablation
+CIFAR = SEL.cifar
+FASHION = SEL.fashion
+FIGRUNS = SEL.figures
+DIVERSE = SEL.diverse
+BETAS = SEL.betas
+AUTHORS = SEL.authors
+NLL = SEL.nll
+BASELINES = SEL.baselines
 
 wildcard_constraints:
     run="|".join(RUNS) or "NO_RUNS",

@@ -46,8 +46,8 @@ from typing import Any
 import torch
 
 from mvae import MVAE, Config
-from mvae.experiments import load_preset
 from mvae.fast import TrainStep, make_optimizer
+from mvae.presets import load_preset
 from mvae.provenance import collect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,7 +125,7 @@ def interleaved_ms(runners: dict[str, Callable[[int], None]], steps: int,
 
 def paper_cifar_config() -> dict[str, Any]:
     """The CIFAR-10 K = 4 entry of the paper preset: the widths the paper-scale run uses."""
-    runs = load_preset("paper").runs
+    runs = load_preset("paper", ROOT / "pipeline" / "config").runs
     cfg = next(c for c in runs.values() if c.dataset == "cifar10" and c.components == 4)
     return {"dataset": "cifar10", "components": 4, "latent_dim": cfg.latent_dim,
             "conv_channels": list(cfg.conv_channels)}

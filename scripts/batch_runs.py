@@ -43,9 +43,13 @@ sys.path.insert(0, str(REPO / "scripts"))
 from paper_grid import PRIORITY, archived  # noqa: E402
 
 from mvae import data as mvae_data  # noqa: E402
-from mvae import experiments as ex  # noqa: E402
+from mvae import steps as ex  # noqa: E402
 from mvae.archive import export_run  # noqa: E402
+from mvae.presets import load_preset  # noqa: E402
 from mvae.provenance import write_json  # noqa: E402
+from mvae.selections import select  # noqa: E402
+
+PRESETS = REPO / "pipeline" / "config"
 
 
 def log(message: str) -> None:
@@ -77,7 +81,7 @@ def train_run(root: str, preset: str, run: str, threads: int) -> str:
     """Train one run (the pipeline's ``train`` rule) in this process; ``root`` is the preset's
     results folder (``<results-root>/<preset>``). A ``baselines:<dataset>`` job trains nothing."""
     if not run.startswith("baselines:"):
-        exp = ex.load_preset(preset)
+        exp = load_preset(preset, PRESETS)
         ex.set_threads(threads)
         rdir = Path(root) / "runs" / run
         _step(Path(root), "train", run, [rdir / "done.json"], ex.train_step,
@@ -88,60 +92,63 @@ def train_run(root: str, preset: str, run: str, threads: int) -> str:
 def evaluate_run(root: str, preset: str, run: str, threads: int) -> str:
     """Evaluate one trained run (or compute one ``baselines:<dataset>``) in this process, with the
     steps the pipeline's rules would run for it, and write its ``evaluated.json``."""
-    exp = ex.load_preset(preset)
+    exp = load_preset(preset, PRESETS)
     runs, settings, r = exp.runs, exp.settings, Path(root)
+    sel = select(exp)
     ex.set_threads(threads)
     if run.startswith("baselines:"):
         dataset = run.split(":", 1)[1]
-        shape_of = ex.baseline_runs(runs)[dataset]
+        shape_of = sel.baselines[dataset]
         _step(r, "baselines", dataset, [r / "baselines" / f"{dataset}.json"], ex.baselines_step,
               runs[shape_of].to_dict(), r / "baselines" / f"{dataset}.json", settings)
         return run
     rdir, edir = r / "runs" / run, r / "eval" / run
-    files = [edir / "reconstruction.json", edir / "examples.npz"]
-    _step(r, "reconstruct", run, files, ex.reconstruct_step, rdir, *files,
-          settings["figure_images"])
     latents = rdir / "latents.npz"
-    _step(r, "latents", run, [latents], ex.latents_step, rdir, latents)
-    files.append(edir / "probes.json")
-    _step(r, "probe", run, files[-1:], ex.probe_step, latents, rdir, files[-1], settings)
-    if run in ex.diversity_runs(runs):
-        files.append(edir / "diversity.json")
-        _step(r, "diversity", run, files[-1:], ex.diversity_step, latents, rdir, files[-1],
-              settings["diversity_max"])
-    if run in ex.latent2d_runs(runs):
-        files.append(edir / "latents_2d.npz")
-        _step(r, "latents_2d", run, files[-1:], ex.latents_2d_step, latents, files[-1],
-              settings["scatter_points"])
-    if run in ex.dataset_pair(runs, "cifar10").values():
-        files.append(edir / "scores.json")
-        _step(r, "score", run, files[-1:], ex.score_step, rdir, files[-1],
-              settings["score_images"], os.environ.get("MVAE_DATA_DIR", "data"))
-    if run in ex.nll_runs(runs):
-        files.append(edir / "nll.json")
-        _step(r, "nll", run, files[-1:], ex.nll_step, rdir, files[-1], settings["nll_samples"])
+    # the steps of the run's evaluation plan (mvae.selections.Selections.evaluations), in order
+    steps = {
+        "reconstruction.json": ("reconstruct", ex.reconstruct_step, rdir, edir /
+                                "reconstruction.json", edir / "examples.npz",
+                                settings["figure_images"]),
+        "probes.json": ("probe", ex.probe_step, latents, rdir, edir / "probes.json", settings),
+        "diversity.json": ("diversity", ex.diversity_step, latents, rdir,
+                           edir / "diversity.json", settings["diversity_max"]),
+        "latents_2d.npz": ("latents_2d", ex.latents_2d_step, latents, edir / "latents_2d.npz",
+                           settings["scatter_points"]),
+        "scores.json": ("score", ex.score_step, rdir, edir / "scores.json",
+                        settings["score_images"], os.environ.get("MVAE_DATA_DIR", "data")),
+        "nll.json": ("nll", ex.nll_step, rdir, edir / "nll.json", settings["nll_samples"]),
+    }
+    files = [edir / name for name in sel.evaluations(run)]
+    for name in sel.evaluations(run):
+        if name == "examples.npz":  # written by the reconstruct step
+            continue
+        if name == "probes.json":  # the codes the probe and diversity steps read
+            _step(r, "latents", run, [latents], ex.latents_step, rdir, latents)
+        rule, fn, *args = steps[name]
+        outputs = [edir / name] + ([edir / "examples.npz"] if rule == "reconstruct" else [])
+        _step(r, rule, run, outputs, fn, *args)
     write_json(edir / "evaluated.json",
                {"run": run, "files": [os.path.relpath(p, r) for p in files]})
     return run
 
 
-def _run_config(run: str, runs: dict[str, Any]) -> Any:
+def _run_config(run: str, exp: Any) -> Any:
     """The config whose dataset a run reads (a baselines job reads its dataset's shape run's)."""
     if run.startswith("baselines:"):
-        return runs[ex.baseline_runs(runs)[run.split(":", 1)[1]]]
-    return runs[run]
+        return exp.runs[select(exp).baselines[run.split(":", 1)[1]]]
+    return exp.runs[run]
 
 
-def _cached(run: str, runs: dict[str, Any], data_dir: Path) -> bool:
-    return (data_dir / _run_config(run, runs).dataset / "SOURCE.json").is_file()
+def _cached(run: str, exp: Any, data_dir: Path) -> bool:
+    return (data_dir / _run_config(run, exp).dataset / "SOURCE.json").is_file()
 
 
-def prepare_datasets(todo: list[str], runs: dict[str, Any]) -> None:
+def prepare_datasets(todo: list[str], exp: Any) -> None:
     """Fetch and verify each dataset the runs read, once, before the workers start: workers that
     fetched the same uncached dataset at once would share (and delete) one download folder."""
     seen = set()
     for run in todo:
-        config = _run_config(run, runs)
+        config = _run_config(run, exp)
         if config.dataset not in seen:
             seen.add(config.dataset)
             mvae_data.prepare(config.dataset, Path(config.data_dir) if config.data_dir else None,
@@ -173,21 +180,21 @@ def main() -> int:
                         help="skip runs whose dataset is not cached under $MVAE_DATA_DIR "
                         "(a machine without network); otherwise datasets are fetched on use")
     args = parser.parse_args()
-    exp = ex.load_preset(args.preset)
+    exp = load_preset(args.preset, PRESETS)
     data_dir = Path(os.environ.get("MVAE_DATA_DIR", "data"))
     committed = REPO / "results" / exp.preset
     order = [r for r in PRIORITY if r.startswith("baselines:") or r in exp.runs]
     order += [r for r in exp.runs if r not in order]
     wanted = [r for r in (args.runs.split(",") if args.runs else order) if r]
     todo = [r for r in wanted if not archived(committed, r)
-            and (not args.cached_only or _cached(r, exp.runs, data_dir))]
+            and (not args.cached_only or _cached(r, exp, data_dir))]
     threads = args.threads or max(1, (os.cpu_count() or 1) // (args.workers + args.trainers))
     root = args.results_root / exp.preset
     log(f"{len(todo)} runs, {args.trainers} trainer(s) and {args.workers} evaluation workers x "
         f"{threads} threads, deadline {args.deadline:.0f} s: {', '.join(todo)}")
     start = time.time()
     if not args.cached_only:
-        prepare_datasets(todo, exp.runs)
+        prepare_datasets(todo, exp)
     spawn = mp.get_context("spawn")
     trainers = cf.ProcessPoolExecutor(args.trainers, mp_context=spawn)
     evaluators = cf.ProcessPoolExecutor(args.workers, mp_context=spawn)

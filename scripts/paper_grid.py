@@ -35,8 +35,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from mvae.archive import archive_bytes, export_run  # noqa: E402
-from mvae.experiments import baseline_runs, load_preset  # noqa: E402
 from mvae.planning import estimate  # noqa: E402
+from mvae.presets import load_preset  # noqa: E402
+from mvae.selections import select  # noqa: E402
 
 #: Runs that feed the most tables first (Table I/II, the claims, Fig. 3, Table III), then the rest.
 PRIORITY = [
@@ -82,11 +83,11 @@ def snakemake_command(results_root: Path, preset: str, run: str, cores: int) -> 
     target = (results_root / preset / "baselines" / f"{run.split(':', 1)[1]}.json"
               if run.startswith("baselines:") else
               results_root / preset / "eval" / run / "evaluated.json")
-    cifar = REPO.parent / "shared" / "data" / "cifar10-jpeg"
+    cifar = os.environ.get("MVAE_CIFAR10_PATH")  # an offline CIFAR-10 copy (pipeline/README.md)
     return [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nolock",
             "--rerun-incomplete", "--rerun-triggers", "mtime", "--config", f"preset={preset}",
             f"results_dir={results_root}", f"data_dir={REPO / 'data'}",
-            *([f"cifar10_path={cifar}"] if cifar.is_dir() else []),
+            *([f"cifar10_path={cifar}"] if cifar else []),
             # the preset trains with 1 thread (two 1-thread lanes beat one 2-thread job); a lane
             # given several cores trains with all of them, its evaluation jobs run side by side
             *(["--set-threads", f"train={cores}"] if cores > 1 else []), "--", str(target)]
@@ -223,8 +224,8 @@ def main() -> None:
     args.results_root = args.results_root.resolve()
     args.code_root = (args.code_root or args.results_root / "code").resolve()
 
-    experiment = args.experiment = load_preset(args.preset)
-    grid = list(experiment.runs) + [f"baselines:{d}" for d in baseline_runs(experiment.runs)]
+    experiment = args.experiment = load_preset(args.preset, REPO / "pipeline" / "config")
+    grid = list(experiment.runs) + [f"baselines:{d}" for d in select(experiment).baselines]
     unknown = sorted(set(args.runs or []) - set(grid))
     if unknown:
         parser.error(f"not in the {args.preset} preset: {', '.join(unknown)}")

@@ -6,22 +6,25 @@ import warnings
 
 import pytest
 import torch
+from reference_loss import reference_loss
 
 from mvae import MVAE, Config
-from mvae.fast import TrainStep, make_optimizer, reference_loss
-from mvae.objective import mixture_loss
+from mvae.fast import TrainStep, make_optimizer
+from mvae.objective import gaussian_kl, mixture_loss
 
 SMALL = dict(latent_dim=5, hidden_dim=24, device="cpu")
 
 
 def _grads(model: MVAE) -> dict[str, torch.Tensor]:
-    return {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+    return {n: torch.zeros_like(p) if p.grad is None else p.grad.detach().clone()
+            for n, p in model.named_parameters()}
 
 
 @pytest.mark.parametrize("K", [1, 4])
 @pytest.mark.parametrize("sampler", ["dirichlet", "gamma"])
 @pytest.mark.parametrize("switches", [{}, dict(reconstruction="expected", kl_reduction="mean",
-                                               normalize_alpha=True, dirichlet_prior=0.25)])
+                                               normalize_alpha=True, dirichlet_prior=0.25),
+                                      dict(kl_weight=0.25)])
 def test_fast_loss_and_gradients_match_the_looped_reference(K, sampler, switches) -> None:
     config = Config(components=K, weight_sampler=sampler, **SMALL, **switches)
     torch.manual_seed(0)
@@ -42,6 +45,32 @@ def test_fast_loss_and_gradients_match_the_looped_reference(K, sampler, switches
     for name in fast_grads:
         torch.testing.assert_close(fast_grads[name], ref_grads[name], rtol=1e-7, atol=1e-9,
                                    msg=lambda m, n=name: f"{n}: {m}")
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_kl_weight_scales_exactly_the_gaussian_kl_gradient(reduction: str) -> None:
+    """grad L(g) - grad L(1) = (g - 1) grad KL_gauss, on the same batch and noise (float64); the
+    Dirichlet KL, the reconstruction and dHSIC keep their weights."""
+    g = 0.3
+    torch.manual_seed(0)
+    model = MVAE(Config(components=3, kl_reduction=reduction, **SMALL)).double()
+    x = torch.rand(16, 1, 28, 28, dtype=torch.float64)
+    grads = {}
+    for weight in (1.0, g):
+        model.zero_grad()
+        torch.manual_seed(5)
+        mixture_loss(model(x), x, model.config.replace(kl_weight=weight)).loss.backward()
+        grads[weight] = _grads(model)
+    model.zero_grad()
+    torch.manual_seed(5)
+    out = model(x)
+    kl = gaussian_kl(out.mu, out.var)
+    (kl.sum(0) if reduction == "sum" else kl.mean(0)).mean().backward()
+    kl_grads = _grads(model)
+    for name, kl_grad in kl_grads.items():
+        torch.testing.assert_close(grads[g][name] - grads[1.0][name], (g - 1) * kl_grad,
+                                   rtol=1e-7, atol=1e-10, msg=lambda m, n=name: f"{n}: {m}")
+    assert any(k.abs().max() > 0 for k in kl_grads.values())
 
 
 def test_train_step_equals_an_eager_step_with_plain_adam() -> None:

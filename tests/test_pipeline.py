@@ -14,19 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from mvae.experiments import (
-    authors_runs,
-    baseline_runs,
-    beta_sweep,
-    dataset_pair,
-    diversity_runs,
-    latent2d_runs,
-    load_preset,
-    nll_runs,
-)
 from mvae.mixture_kind import mixture_kind
+from mvae.presets import Experiment
+from mvae.presets import load_preset as _load
+from mvae.selections import select
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_preset(preset: str, **kwargs: object) -> Experiment:
+    return _load(preset, ROOT / "pipeline" / "config", **kwargs)
+
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TABLES = ("table1_reconstruction", "table2_probes", "table3_cifar", "fig4_knn_vs_k",
           "ablation_dhsic", "fashion")
@@ -52,25 +51,24 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
-def claims_tables(runs: dict) -> list[str]:
+def claims_tables(exp: Experiment) -> list[str]:
     """The claims-grid tables a preset makes (only where it has the runs)."""
-    return [t for t, has in (("beta_sweep", beta_sweep(runs)), ("authors_settings",
-                                                                 authors_runs(runs)),
-                             ("nll", nll_runs(runs))) if has]
+    sel = select(exp)
+    return [t for t, has in (("beta_sweep", sel.betas), ("authors_settings", sel.authors),
+                             ("nll", sel.nll)) if has]
 
 
 def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
     exp = load_preset(preset)
+    sel = select(exp)
     n = len(exp.runs)
     counts = {"data": len(exp.datasets), "train": n, "reconstruct": n, "latents": n, "probe": n,
-              "diversity": len(diversity_runs(exp.runs)),
-              "latents_2d": len(latent2d_runs(exp.runs)),
-              "score": len(dataset_pair(exp.runs, "cifar10")),
-              "table": len(TABLES) + len(claims_tables(exp.runs)),
+              "diversity": len(sel.diverse), "latents_2d": len(sel.latent2d),
+              "score": len(sel.cifar), "table": len(TABLES) + len(claims_tables(exp)),
               "figure": len(FIGURES), "provenance": 1, "claims": 1, "all": 1,
-              "baselines": len(baseline_runs(exp.runs))}
-    if nll_runs(exp.runs):
-        counts["nll"] = len(nll_runs(exp.runs))
+              "baselines": len(sel.baselines)}
+    if sel.nll:
+        counts["nll"] = len(sel.nll)
     if exp.settings["fetch_fid_weights"]:
         counts["fid_weights"] = 1
     if book:

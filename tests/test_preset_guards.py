@@ -9,8 +9,17 @@ import pytest
 import yaml
 
 from mvae import Config, train
-from mvae.experiments import PROBE_CLASSIFIERS, PresetError, _retire_stale_run, load_preset
 from mvae.files import RunLockedError, run_lock
+from mvae.presets import PROBE_CLASSIFIERS, PresetError
+from mvae.presets import load_preset as _load
+from mvae.steps import _retire_stale_run
+
+PRESETS = Path(__file__).resolve().parents[1] / "pipeline" / "config"
+
+
+def load_preset(preset: str) -> object:
+    return _load(preset, PRESETS)
+
 
 TINY = dict(components=2, latent_dim=4, hidden_dim=32, batch_size=32, device="cpu", epochs=1)
 

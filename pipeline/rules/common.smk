@@ -66,17 +66,7 @@ def run_dir(run):
 
 def run_eval_targets(run):
     """Every evaluation file of one run (what `evaluated` waits for and the archive keeps)."""
-    out = [f"{R}/eval/{run}/reconstruction.json", f"{R}/eval/{run}/examples.npz",
-           f"{R}/eval/{run}/probes.json"]
-    if run in DIVERSE:
-        out.append(f"{R}/eval/{run}/diversity.json")
-    if run in LATENT2D:
-        out.append(f"{R}/eval/{run}/latents_2d.npz")
-    if run in CIFAR.values():
-        out.append(f"{R}/eval/{run}/scores.json")
-    if run in NLL:
-        out.append(f"{R}/eval/{run}/nll.json")
-    return out
+    return [f"{R}/eval/{run}/{name}" for name in SEL.evaluations(run)]
 
 
 def eval_targets():

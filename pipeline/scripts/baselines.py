@@ -1,6 +1,6 @@
 """Probes on raw pixels, PCA codes and untrained encoders; the mean-image SSE (rule baselines)."""
 
-from mvae.experiments import baselines_step, logged, set_threads
+from mvae.steps import baselines_step, logged, set_threads
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

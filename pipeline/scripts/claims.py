@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mvae.experiments import logged
+from mvae.steps import logged
 from mvae.verdicts import summary
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)

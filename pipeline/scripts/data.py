@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from mvae import data
-from mvae.experiments import logged
 from mvae.provenance import write_json
+from mvae.steps import logged
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

@@ -1,6 +1,6 @@
 """CKA / HSIC / dHSIC between one run's components (rule diversity)."""
 
-from mvae.experiments import diversity_step, logged, set_threads
+from mvae.steps import diversity_step, logged, set_threads
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

@@ -3,8 +3,8 @@ the score step then reports FID as not available with the reason."""
 
 from pathlib import Path
 
-from mvae.experiments import logged
 from mvae.provenance import write_json
+from mvae.steps import logged
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

@@ -1,7 +1,7 @@
 """Draw one figure as PNG and SVG (rule figure)."""
 
-from mvae.experiments import logged
 from mvae.figures import draw_figure
+from mvae.steps import logged
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

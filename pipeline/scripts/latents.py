@@ -1,6 +1,6 @@
 """Latent means of every component on train and test (rule latents)."""
 
-from mvae.experiments import latents_step, logged, set_threads
+from mvae.steps import latents_step, logged, set_threads
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

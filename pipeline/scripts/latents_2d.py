@@ -1,6 +1,6 @@
 """A small copy of a 2-D run's test codes (rule latents_2d)."""
 
-from mvae.experiments import latents_2d_step, logged
+from mvae.steps import latents_2d_step, logged
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

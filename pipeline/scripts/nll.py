@@ -1,6 +1,6 @@
 """IWAE negative log-likelihood of one binarised-MNIST run (rule nll)."""
 
-from mvae.experiments import logged, nll_step, set_threads
+from mvae.steps import logged, nll_step, set_threads
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

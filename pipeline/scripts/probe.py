@@ -1,6 +1,6 @@
 """Classifier probes on one run's latent codes (rule probe)."""
 
-from mvae.experiments import logged, probe_step, set_threads
+from mvae.steps import logged, probe_step, set_threads
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

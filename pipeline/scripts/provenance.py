@@ -1,6 +1,6 @@
 """What ran, where, and how long each job took (rule provenance)."""
 
-from mvae.experiments import gather_provenance, logged
+from mvae.steps import gather_provenance, logged
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

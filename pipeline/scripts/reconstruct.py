@@ -1,6 +1,6 @@
 """Reconstruction errors and example images of one run (rule reconstruct)."""
 
-from mvae.experiments import logged, reconstruct_step, set_threads
+from mvae.steps import logged, reconstruct_step, set_threads
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

@@ -1,6 +1,6 @@
 """CIFAR-10 RMSE, Inception Score and FID of one run (rule score)."""
 
-from mvae.experiments import logged, score_step, set_threads
+from mvae.steps import logged, score_step, set_threads
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

@@ -1,6 +1,6 @@
 """Assemble one results table as CSV and JSON (rule table)."""
 
-from mvae.experiments import logged
+from mvae.steps import logged
 from mvae.tables import build_table
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)

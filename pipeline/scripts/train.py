@@ -1,6 +1,6 @@
 """Train (or resume) one configuration (rule train)."""
 
-from mvae.experiments import logged, set_threads, train_step
+from mvae.steps import logged, set_threads, train_step
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]):

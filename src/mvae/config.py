@@ -12,7 +12,14 @@ Switches that reproduce the authors' public code rather than the paper's text (s
 ``dirichlet_prior``  Concentration of the symmetric Dirichlet prior. Paper: unspecified, we use 1
                      (uniform over the simplex); the authors' code uses 0.25.
 ``kl_reduction``     ``"sum"`` adds the K Gaussian KLs, as the mixture ELBO derivation requires;
-                     ``"mean"`` averages them, as the authors' code does.
+                     ``"mean"`` averages them, as the authors' code does (a KL weight of 1/K).
+``kl_weight``        Weight of the Gaussian KL term in the training loss, default 1 (the ELBO).
+                     With weight g the run minimises -E[log p(x | .)] + g * KL_gauss + KL_dir +
+                     beta * dHSIC (KL_gauss reduced by ``kl_reduction``): a beta-VAE-style point
+                     on the rate-distortion curve, the control for the authors' averaged KLs.
+                     It is independent of ``beta`` (the dHSIC weight) and of ``kl_reduction``.
+                     Whatever the weight, the ELBO and the IWAE estimate that runs report are
+                     the unweighted ones (:func:`mvae.objective.elbo`).
 ``reconstruction``   ``"mixture"``: log p(x | sum_i w_i y_i), the likelihood of the mixed output
                      (the model's generative story and the authors' code). ``"expected"``:
                      sum_i E[w_i] log p(x | y_i), the literal reading of the paper's eq. 8.
@@ -92,6 +99,7 @@ class Config:
     dirichlet_prior: float = 1.0
     normalize_alpha: bool = False
     kl_reduction: str = "sum"
+    kl_weight: float = 1.0
     reconstruction: str = "mixture"
     weight_sampler: str = "dirichlet"
     binarize: bool = False
@@ -151,7 +159,7 @@ class Config:
                               "dHSIC between components is a batch statistic; got 1")
         for split, key in enumerate(("train_subset", "test_subset")):
             _subset(key, getattr(self, key), SPLIT_SIZES[self.dataset][split], self.dataset)
-        for key in ("lr", "gaussian_std", "dirichlet_prior"):
+        for key in ("lr", "gaussian_std", "dirichlet_prior", "kl_weight"):
             _number(key, getattr(self, key), positive=True)
         _number("beta", self.beta, positive=False)
         if self.beta < 0:

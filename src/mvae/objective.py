@@ -12,7 +12,9 @@ estimated with one reparameterised draw of (z, w). The loss we minimise per batc
     L = mean_b[-ELBO(x_b)] + beta * dHSIC(z_1, .., z_K)
 
 where dHSIC is the V-statistic over the batch's latent samples. All terms are reported per image
-(the batch mean), in nats. The config switches that reproduce the authors' code (averaged KLs,
+(the batch mean), in nats. A ``kl_weight`` g other than 1 multiplies the Gaussian KL in L only
+(a rate-distortion control, :mod:`mvae.config`); :func:`elbo` gives the unweighted ELBO of any
+run from its reported terms. The config switches that reproduce the authors' code (averaged KLs,
 the expected per-component reconstruction, normalised alphas, the 0.25 prior) are documented in
 :mod:`mvae.config`.
 """
@@ -40,7 +42,7 @@ class LossTerms:
 
     loss: Tensor
     reconstruction: Tensor  # -log p(x | ...), nats per image
-    kl_gauss: Tensor        # sum (or mean) over components of KL(q(z_i|x) || N(0, I))
+    kl_gauss: Tensor        # sum (or mean, kl_reduction) over components of KL(q(z_i|x) || N(0, I))
     kl_dirichlet: Tensor    # KL(Dir(a) || Dir(alpha0))
     dhsic: Tensor           # dHSIC of the K latent samples (0 for K = 1)
 
@@ -134,5 +136,19 @@ def mixture_loss(out: MVAEOutput, x: Tensor, config: Config) -> LossTerms:
         with torch.no_grad():
             hsic = dhsic(out.z)
     recon, kl_g = nll.mean(), kl_g.mean()
-    loss = recon + kl_g + kl_d + config.beta * hsic
+    loss = recon + config.kl_weight * kl_g + kl_d + config.beta * hsic
     return LossTerms(loss=loss, reconstruction=recon, kl_gauss=kl_g, kl_dirichlet=kl_d, dhsic=hsic)
+
+
+def gaussian_rate(kl_gauss: float, config: Config) -> float:
+    """The Gaussian KL summed over components (nats per image), from the reported ``kl_gauss``
+    (which ``kl_reduction: mean`` averages over the K components)."""
+    return kl_gauss * config.components if config.kl_reduction == "mean" else kl_gauss
+
+
+def elbo(terms: dict[str, float], config: Config) -> float:
+    """The unweighted ELBO per image from reported terms (``reconstruction``, ``kl_gauss``,
+    ``kl_dirichlet``): what a run's objective bounds whatever its ``kl_weight`` or
+    ``kl_reduction``; with ``reconstruction: expected`` the first term is eq. 8's."""
+    return -(terms["reconstruction"] + gaussian_rate(terms["kl_gauss"], config)
+             + terms["kl_dirichlet"])

@@ -71,9 +71,9 @@ def archive_progress(preset: str) -> str | None:
         return None
     done = sum((d / "done.json").is_file() for d in runs.iterdir())
     try:
-        from mvae.experiments import load_preset
+        from mvae.presets import load_preset
 
-        total = len(load_preset(preset).runs)
+        total = len(load_preset(preset, repo_root() / "pipeline" / "config").runs)
     except Exception:  # noqa: BLE001  (a results folder of a preset file that has moved)
         return None
     return (f"The committed results of the {preset} preset hold {done} of its {total} "

@@ -1,5 +1,5 @@
 """Presets: the grids are complete, every entry validates, bad entries are named, and the run
-selections feeding each table pick the right runs."""
+selections feeding each table pick the right runs of each preset."""
 
 from __future__ import annotations
 
@@ -9,77 +9,77 @@ import pytest
 import yaml
 
 from mvae.config import ConfigError
-from mvae.experiments import (
-    PresetError,
-    ablation_pair,
-    authors_runs,
-    available_presets,
-    baseline_runs,
-    beta_sweep,
-    dataset_pair,
-    latent2d_runs,
-    load_preset,
-    mnist_sweep,
-    nll_runs,
-    table2_runs,
-)
+from mvae.presets import Experiment, PresetError, available_presets
+from mvae.presets import load_preset as _load
+from mvae.selections import select
+
+PRESETS = Path(__file__).resolve().parents[1] / "pipeline" / "config"
+
+
+def load_preset(preset: str, **kwargs: object) -> Experiment:
+    return _load(preset, PRESETS, **kwargs)
 
 
 def test_presets_exist() -> None:
-    assert {"paper", "quick", "tiny"} <= set(available_presets())
+    assert {"paper", "quick", "tiny"} <= set(available_presets(PRESETS))
 
 
 def test_paper_grid_is_the_issue_grid() -> None:
     exp = load_preset("paper")
-    runs = exp.runs
-    sweep = mnist_sweep(runs)
+    runs, sel = exp.runs, select(exp)
+    sweep = sel.sweep
     assert sorted(sweep) == list(range(1, 11))
-    assert {k: len(v) for k, v in sweep.items() if len(v) > 1} == {1: 3, 4: 3}
+    assert {k: len(v) for k, v in sweep.items() if len(v) > 1} == {1: 3, 2: 3, 4: 3, 7: 3, 8: 3,
+                                                                    10: 3}
     for names in sweep.values():
         for n in names:
             c = runs[n]
-            assert (c.latent_dim, c.epochs, c.lr, c.beta, c.batch_size) == (20, 100, 1e-3, 1.0,
-                                                                             128)
+            assert (c.latent_dim, c.epochs, c.lr, c.beta, c.batch_size, c.kl_weight) == (
+                20, 100, 1e-3, 1.0, 128, 1.0)
     assert sorted(runs[n].seed for n in sweep[4]) == [0, 1, 2]
-    assert [runs[n].components for n in latent2d_runs(runs)] == [4, 1]
-    assert ablation_pair(runs) == {"with_dhsic": "mnist-k4-s0", "without_dhsic": "mnist-k4-beta0"}
-    cifar = dataset_pair(runs, "cifar10")
+    assert [runs[n].components for n in sel.latent2d] == [4, 1]
+    assert sel.ablation == {"with_dhsic": "mnist-k4-s0", "without_dhsic": "mnist-k4-beta0"}
+    cifar = sel.cifar
     assert set(cifar) == {"mixture", "vae"}
     for n in cifar.values():
         assert (runs[n].train_subset, runs[n].latent_dim) == (10000, 256)
         assert runs[n].resolved_architecture == "conv"
-    assert set(dataset_pair(runs, "fashion_mnist")) == {"mixture", "vae"}
+    assert set(sel.fashion) == {"mixture", "vae"}
     # the claims grid: beta sweep, authors' settings, the wide VAE, binarised runs for the NLL
-    assert beta_sweep(runs) == {"0": "mnist-k4-beta0", "1": "mnist-k4-s0",
-                                "100": "mnist-k4-beta1e2", "1000": "mnist-k4-beta1e3",
-                                "10000": "mnist-k4-beta1e4"}
-    for n in authors_runs(runs):
+    assert sel.betas == {"0": "mnist-k4-beta0", "1": "mnist-k4-s0", "100": "mnist-k4-beta1e2",
+                         "1000": "mnist-k4-beta1e3", "10000": "mnist-k4-beta1e4"}
+    for n in sel.authors:
         c = runs[n]
         assert (c.normalize_alpha, c.dirichlet_prior, c.kl_reduction) == (True, 0.25, "mean")
-    assert sorted((runs[n].beta, runs[n].beta_warmup) for n in authors_runs(runs)) == [
-        (1.0, 0), (10000.0, 0), (10000.0, 20)]
-    assert table2_runs(runs)["wide_vae"] == ["mnist-k1-d80"]
-    assert baseline_runs(runs) == {"mnist": "mnist-k4-s0", "fashion_mnist": "fashion-k4"}
-    assert sorted(runs[n].components for n in nll_runs(runs)) == [1, 4]
-    assert all(runs[n].binarize for n in nll_runs(runs))
-    assert len(runs) == 30
+    assert sorted((runs[n].beta, runs[n].beta_warmup) for n in sel.authors
+                  if runs[n].components == 4) == [(1.0, 0), (10000.0, 0), (10000.0, 20)]
+    assert sel.table2["wide_vae"] == ["mnist-k1-d80"]
+    assert sel.baselines == {"mnist": "mnist-k4-s0", "fashion_mnist": "fashion-k4"}
+    assert sorted(runs[n].components for n in sel.nll) == [1, 4]
+    assert all(runs[n].binarize for n in sel.nll)
+    # the decisive-claims grid: KL-weight VAEs at 1/K for each K of the authors' sweep, the
+    # switches alone at K = 4
+    assert sorted(sel.authors_sweep) == [2, 4, 8, 10]
+    assert {1 / k for k in sel.authors_sweep} <= set(sel.kl_vaes) | {1.0}
+    assert set(sel.switches) == {"normalize_alpha", "dirichlet_prior", "kl_reduction",
+                                 "reconstruction"}
     assert exp.datasets == ["mnist", "cifar10", "fashion_mnist"]
 
 
 @pytest.mark.parametrize("preset", ["quick", "tiny"])
 def test_small_presets_cover_every_table(preset: str) -> None:
     exp = load_preset(preset)
-    runs = exp.runs
-    assert len(mnist_sweep(runs)) >= 2
-    assert any(len(v) >= 2 for v in mnist_sweep(runs).values())  # seed error bars
-    assert table2_runs(runs)["mixture"] and table2_runs(runs)["vae"]
-    assert len(latent2d_runs(runs)) == 2
-    assert ablation_pair(runs)
+    runs, sel = exp.runs, select(exp)
+    assert len(sel.sweep) >= 2
+    assert any(len(v) >= 2 for v in sel.sweep.values())  # seed error bars
+    assert sel.table2["mixture"] and sel.table2["vae"]
+    assert len(sel.latent2d) == 2
+    assert sel.ablation
     if preset == "tiny":  # the claims grid in miniature, so CI runs every claims rule
-        assert len(beta_sweep(runs)) == 3 and authors_runs(runs) and nll_runs(runs)
-        assert table2_runs(runs)["wide_vae"]
-    assert len(dataset_pair(runs, "cifar10")) == 2
-    assert len(dataset_pair(runs, "fashion_mnist")) == 2
+        assert len(sel.betas) == 3 and sel.authors and sel.nll and sel.kl_vaes
+        assert sel.table2["wide_vae"]
+    assert len(sel.cifar) == 2
+    assert len(sel.fashion) == 2
     if preset == "tiny":
         assert all(c.epochs <= 3 and c.train_subset for c in runs.values())
     else:  # quick: the full MNIST-sized training sets, few epochs, so that its models learn
@@ -125,4 +125,4 @@ def test_malformed_presets(tmp_path: Path) -> None:
 def test_exclude_datasets() -> None:
     exp = load_preset("quick", exclude_datasets=["cifar10"])
     assert "cifar10" not in exp.datasets
-    assert dataset_pair(exp.runs, "cifar10") == {}
+    assert select(exp).cifar == {}

@@ -1,0 +1,175 @@
+"""Which runs of a preset feed which table and figure: selections by what a run *is*.
+
+Every selection is a whitelist against the preset's ``defaults`` (the paper's setup,
+:attr:`mvae.presets.Experiment.reference`): a run belongs to a comparison only if every Config key
+it changes is one that the comparison varies. ``name``, ``components`` and ``seed`` identify a run
+within a setup and never count as a change. So a run with a key no selection knows (a new
+objective switch, a KL weight) joins no paper table until a selection names that key: it cannot
+slip into Table I by accident.
+
+:func:`select` computes all of them once; the Snakefile, ``scripts/batch_runs.py`` and the tests
+read the one :class:`Selections` it returns, and :meth:`Selections.evaluations` is the one
+evaluation plan per run that the pipeline's rules and the batch runner both follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mvae.config import Config
+from mvae.presets import Experiment
+
+#: Keys that tell runs of one setup apart without changing what the setup is.
+IDENTITY_KEYS = frozenset({"name", "components", "seed"})
+
+#: The authors' public code, where it departs from the paper's text (``mvae.config``): all three
+#: together are "the authors' reading"; each alone is one switch of ``authors_switches``.
+AUTHORS_SETTINGS: dict[str, object] = {"normalize_alpha": True, "dirichlet_prior": 0.25,
+                                       "kl_reduction": "mean"}
+#: One-key departures from the paper's objective measured alone at the Table II K (the authors'
+#: three, and eq. 8 read literally).
+SWITCHES: dict[str, object] = {**AUTHORS_SETTINGS, "reconstruction": "expected"}
+
+
+def changed_keys(config: Config, reference: Config) -> set[str]:
+    """The Config keys on which ``config`` differs from ``reference``, identity keys aside."""
+    mine, theirs = config.to_dict(), reference.to_dict()
+    return {key for key, value in mine.items() if value != theirs[key]} - IDENTITY_KEYS
+
+
+def in_setup(config: Config, reference: Config, varies: Iterable[str] = ()) -> bool:
+    """Whether ``config`` is ``reference``'s setup, allowing changes only to ``varies``."""
+    return changed_keys(config, reference) <= set(varies)
+
+
+def has_authors_settings(config: Config) -> bool:
+    return all(getattr(config, key) == value for key, value in AUTHORS_SETTINGS.items())
+
+
+@dataclass
+class Selections:
+    """The run selections of one preset (each a subset of its runs, in grid order)."""
+
+    #: The MNIST K sweep of the paper's setup, {K: [runs, one per seed]}: Table I, Fig. 4.
+    sweep: dict[int, list[str]] = field(default_factory=dict)
+    #: Table II: mixture (K = 4, all seeds), VAE (K = 1) and VAEs as wide as the concatenation.
+    table2: dict[str, list[str]] = field(default_factory=dict)
+    #: The 2-D latent runs of Fig. 3, mixture first.
+    latent2d: list[str] = field(default_factory=list)
+    #: The dHSIC ablation: {"with_dhsic": run, "without_dhsic": run} (same K and seed).
+    ablation: dict[str, str] = field(default_factory=dict)
+    #: The dHSIC-weight sweep at the Table II mixture's K and seed: {beta as text: run}.
+    betas: dict[str, str] = field(default_factory=dict)
+    #: MNIST runs under the authors' reading (all of :data:`AUTHORS_SETTINGS`), any beta.
+    authors: list[str] = field(default_factory=list)
+    #: The authors' reading across K at the paper's beta: {K: [runs]} (Table I, second reading).
+    authors_sweep: dict[int, list[str]] = field(default_factory=dict)
+    #: VAEs (K = 1) of the paper's setup but for the Gaussian-KL weight: {kl_weight: [runs]}.
+    kl_vaes: dict[float, list[str]] = field(default_factory=dict)
+    #: Every MNIST run on the rate-distortion plane: the paper's setup with any objective
+    #: switch or KL weight (not other betas, latent sizes or binarised digits).
+    rate_distortion: list[str] = field(default_factory=list)
+    #: One switch alone at the Table II K: {switch key: [runs]}.
+    switches: dict[str, list[str]] = field(default_factory=dict)
+    #: Runs on dynamically binarised digits (IWAE NLL).
+    nll: list[str] = field(default_factory=list)
+    #: Table III and the Fashion-MNIST pair: {"mixture": run, "vae": run}.
+    cifar: dict[str, str] = field(default_factory=dict)
+    fashion: dict[str, str] = field(default_factory=dict)
+    #: Figs. 1, 2 and 5's MNIST runs: the Table II mixture and VAE (first seed).
+    figures: dict[str, str] = field(default_factory=dict)
+    #: Per probed dataset, the run whose shape the baselines copy.
+    baselines: dict[str, str] = field(default_factory=dict)
+    #: Runs with more than one component (CKA / dHSIC between components).
+    diverse: list[str] = field(default_factory=list)
+
+    def evaluations(self, run: str) -> list[str]:
+        """The evaluation files (``eval/<run>/<file>``) of one run, in the order they are made:
+        the one plan that Snakemake's rules and ``scripts/batch_runs.py`` both follow."""
+        out = ["reconstruction.json", "examples.npz", "probes.json"]
+        if run in self.diverse:
+            out.append("diversity.json")
+        if run in self.latent2d:
+            out.append("latents_2d.npz")
+        if run in self.cifar.values():
+            out.append("scores.json")
+        if run in self.nll:
+            out.append("nll.json")
+        return out
+
+
+def select(experiment: Experiment, table2_k: int = 4) -> Selections:
+    """Every selection of ``experiment`` (see :class:`Selections`)."""
+    runs, ref = experiment.runs, experiment.reference
+
+    def mnist(varies: Iterable[str] = ()) -> dict[str, Config]:
+        return {n: c for n, c in runs.items()
+                if c.dataset == "mnist" and in_setup(c, ref, varies)}
+
+    sel = Selections()
+    sel.sweep = _by_k(mnist())
+    k = table2_k if table2_k in sel.sweep else max((key for key in sel.sweep if key > 1),
+                                                     default=table2_k)
+    mixture = sel.sweep.get(k, [])
+    width = k * ref.latent_dim
+    sel.table2 = {"mixture": mixture, "vae": sel.sweep.get(1, []),
+                  "wide_vae": [n for n, c in mnist({"latent_dim"}).items()
+                               if c.components == 1 and c.latent_dim == width and mixture]}
+    sel.latent2d = sorted((n for n, c in mnist({"latent_dim"}).items() if c.latent_dim == 2),
+                          key=lambda n: -runs[n].components)
+    main = runs[mixture[0]] if mixture else None
+    if main is not None:
+        same = {n: c for n, c in mnist({"beta"}).items()
+                if c.components == main.components and c.seed == main.seed}
+        betas: dict[str, str] = {}
+        for name, c in same.items():
+            betas.setdefault(f"{c.beta:g}", name)
+        sel.betas = dict(sorted(betas.items(), key=lambda kv: float(kv[0]))) \
+            if len(betas) > 1 else {}
+        without = [n for n, c in same.items() if c.beta == 0]
+        if without:
+            sel.ablation = {"with_dhsic": mixture[0], "without_dhsic": without[0]}
+    authors = mnist({*AUTHORS_SETTINGS, "beta", "beta_warmup"})
+    sel.authors = [n for n, c in authors.items() if has_authors_settings(c)]
+    sel.authors_sweep = _by_k({n: c for n, c in mnist(AUTHORS_SETTINGS).items()
+                               if has_authors_settings(c)})
+    for name, c in mnist({"kl_weight"}).items():
+        if c.components == 1 and c.kl_weight != ref.kl_weight:
+            sel.kl_vaes.setdefault(c.kl_weight, []).append(name)
+    sel.kl_vaes = dict(sorted(sel.kl_vaes.items(), reverse=True))
+    sel.rate_distortion = list(mnist({*SWITCHES, "kl_weight"}))
+    for name, c in mnist(SWITCHES).items():
+        changed = changed_keys(c, ref)
+        if c.components == k and len(changed) == 1:
+            sel.switches.setdefault(changed.pop(), []).append(name)
+    sel.nll = [n for n, c in runs.items() if in_setup(c, ref, {"binarize"}) and c.binarize]
+    sel.cifar = _pair(runs, "cifar10")
+    sel.fashion = _pair(runs, "fashion_mnist")
+    sel.figures = {role: names[0] for role, names in sel.table2.items() if names}
+    if mixture:
+        sel.baselines["mnist"] = mixture[0]
+    if sel.fashion:
+        sel.baselines["fashion_mnist"] = sel.fashion.get("mixture") or sel.fashion["vae"]
+    sel.diverse = [n for n, c in runs.items() if c.components > 1]
+    return sel
+
+
+def _by_k(runs: dict[str, Config]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for name, c in runs.items():
+        out.setdefault(c.components, []).append(name)
+    return dict(sorted(out.items()))
+
+
+def _pair(runs: dict[str, Config], dataset: str) -> dict[str, str]:
+    """The first mixture of ``dataset`` and the first VAE that differs from it only in K (or,
+    with no mixture, the first VAE): Table III, the Fashion-MNIST pair."""
+    mine = {n: c for n, c in runs.items() if c.dataset == dataset}
+    mixture = next((n for n, c in mine.items() if c.components > 1), None)
+    vaes = [n for n, c in mine.items() if c.components == 1
+            and (mixture is None or in_setup(c, mine[mixture]))]
+    out = {"mixture": mixture} if mixture else {}
+    if vaes:
+        out["vae"] = vaes[0]
+    return out
