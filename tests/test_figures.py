@@ -36,13 +36,13 @@ def _first_pixels(fig) -> list[int]:
 def test_fig2_and_interpolations_list_components_most_used_first(tmp_path: Path) -> None:
     weights = np.array([[0.1] * 5, [0.6] * 5, [0.3] * 5])      # slot 1 most used, then 2, 0
     path = _examples(tmp_path, weights)
-    fig2 = figures.fig2_components([path], {"figure": {"mixture": "m"}})
+    fig2 = figures.fig2_components([path], {"figures": {"mixture": "m"}})
     labels = _row_labels(fig2)
     assert labels[1:4] == ["C1 alone\nE[w] 0.60", "C2 alone\nE[w] 0.30", "C3 alone\nE[w] 0.10"]
     assert _first_pixels(fig2)[1:4] == [1, 2, 0]
-    samples = figures.samples_figure([path], {"figure": {"mixture": "m"}})
+    samples = figures.samples_figure([path], {"figures": {"mixture": "m"}})
     assert _first_pixels(samples)[1:] == [1, 2, 0]
-    hist = figures.weights_figure([path], {"figure": {"mixture": "m"}})
+    hist = figures.weights_figure([path], {"figures": {"mixture": "m"}})
     assert [t.get_text() for t in hist.axes[0].get_legend().get_texts()] == ["C1", "C2", "C3"]
     outline = hist.axes[0].patches[0].get_path().vertices               # C1's step outline
     assert outline[outline[:, 1] > 0, 0].min() == pytest.approx(0.6)     # C1 is the 0.6 slot

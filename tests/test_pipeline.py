@@ -55,7 +55,13 @@ def claims_tables(exp: Experiment) -> list[str]:
     """The claims-grid tables a preset makes (only where it has the runs)."""
     sel = select(exp)
     return [t for t, has in (("beta_sweep", sel.betas), ("authors_settings", sel.authors),
-                             ("nll", sel.nll)) if has]
+                             ("nll", sel.nll), ("rate_distortion", sel.kl_vaes),
+                             ("table1_readings", sel.authors_sweep),
+                             ("authors_switches", sel.switches)) if has]
+
+
+def claims_figures(exp: Experiment) -> list[str]:
+    return ["rate_distortion"] if select(exp).kl_vaes else []
 
 
 def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
@@ -65,7 +71,7 @@ def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
     counts = {"data": len(exp.datasets), "train": n, "reconstruct": n, "latents": n, "probe": n,
               "diversity": len(sel.diverse), "latents_2d": len(sel.latent2d),
               "score": len(sel.cifar), "table": len(TABLES) + len(claims_tables(exp)),
-              "figure": len(FIGURES), "provenance": 1, "claims": 1, "all": 1,
+              "figure": len(FIGURES) + len(claims_figures(exp)), "provenance": 1, "claims": 1, "all": 1,
               "baselines": len(sel.baselines)}
     if sel.nll:
         counts["nll"] = len(sel.nll)
@@ -86,7 +92,7 @@ def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
     counts = job_counts(done.stdout)
     assert counts == expected_counts(preset, book=preset != "tiny")
     if preset == "paper":
-        assert counts["train"] == 30 and counts["total"] == 175 and counts["nll"] == 2
+        assert counts["train"] == 52 and counts["total"] == 285 and counts["nll"] == 2
         # every configuration of the grid is a train job
         for k in range(1, 11):
             assert f"{tmp_path}/paper/runs/mnist-k{k}-s0/done.json" in done.stdout
@@ -157,7 +163,7 @@ def test_slurm_profile_resolves(tmp_path: Path) -> None:
     assert re.search(r"Using profiles? pipeline/profiles/slurm", done.stdout + done.stderr)
     assert job_counts(done.stdout)["total"] == expected_counts("paper")["total"]
     train_jobs = re.findall(r"rule train:.*?resources: ([^\n]*)", done.stdout, re.S)
-    assert len(train_jobs) == 30
+    assert len(train_jobs) == len(load_preset("paper").runs)
     assert all("gpu=1" in r and "slurm_partition=gpu" in r for r in train_jobs)
 
 
@@ -224,7 +230,7 @@ def test_tiny_end_to_end(tmp_path: Path) -> None:
                     "fid_reconstructions"} <= set(scores)
     tables = [t for t in TABLES if not (t == "table3_cifar" and "cifar10" in excluded)
               and not (t == "fashion" and "fashion_mnist" in excluded)]
-    for table in tables + claims_tables(exp.runs):
+    for table in tables + claims_tables(exp):
         rows = json.loads((res / "tables" / f"{table}.json").read_text())
         assert rows["rows"], table
         assert rows["provenance"]["configs"], table
@@ -232,7 +238,7 @@ def test_tiny_end_to_end(tmp_path: Path) -> None:
     t1 = json.loads((res / "tables" / "table1_reconstruction.json").read_text())["rows"]
     assert any(r["paper_sse_per_image"] == 13.44 for r in t1)
     assert all(r["source"] for r in t1)
-    for figure in FIGURES:
+    for figure in (*FIGURES, *claims_figures(exp)):
         if figure == "fig5_cifar" and "cifar10" in excluded:
             continue
         _png(res / "figures" / f"{figure}.png")

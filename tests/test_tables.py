@@ -216,7 +216,7 @@ def test_partial_archives_give_rows_only_for_runs_that_exist(tmp_path: Path) -> 
     assert set(t2.runs) == {"m0", "vae"}
     f4, _ = tables.fig4_table(paths, {"sweep": {1: ["vae", "v2"], 2: ["k2"], 4: ["m0"]}})
     assert list(f4.K) == [1, 4] and list(f4.runs) == ["vae", "m0"]
-    sweep, _ = tables.beta_sweep(paths, {"beta_sweep": {0.0: "b0", 1.0: "m0"}})
+    sweep, _ = tables.beta_sweep(paths, {"betas": {0.0: "b0", 1.0: "m0"}})
     assert list(sweep.run) == ["m0"]
     authors, _ = tables.authors_settings(paths, {"authors": ["a1"],
                                                  "table2": {"mixture": ["m0"]}})
@@ -235,7 +235,7 @@ def test_beta_sweep_puts_each_dhsic_reference_in_its_own_column(tmp_path: Path) 
                              "identical": 0.013}}),
              _write(tmp_path, "old", "reconstruction", _recon(4, 11.0)),
              _write(tmp_path, "old", "diversity", {"dhsic": 0.005, "dhsic_identical": 0.08})]
-    sweep, _ = tables.beta_sweep(paths, {"beta_sweep": {1.0: "m0", 1e4: "old"}})
+    sweep, _ = tables.beta_sweep(paths, {"betas": {1.0: "m0", 1e4: "old"}})
     row = sweep.set_index("run").loc["m0"]
     assert (row.dhsic, row.dhsic_independent, row.dhsic_ceiling) == (0.005, 0.0004, 0.08)
     assert (row.penalty_batch, row.penalty_dhsic, row.penalty_independent,

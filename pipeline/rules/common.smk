@@ -1,77 +1,37 @@
 # Paths and target lists shared by the rules. R is results/<preset>; RUNS, SETTINGS and the run
 # selections (SWEEP, TABLE2, ...) come from the Snakefile.
 
-TABLE_INPUTS = {
-    # table name -> (eval files it reads, in run order)
-    "table1_reconstruction": lambda: expand(f"{R}/eval/{{run}}/reconstruction.json", run=RUNS),
-    "table2_probes": lambda: expand(f"{R}/eval/{{run}}/probes.json",
-                                    run=TABLE2["mixture"] + TABLE2["vae"] + TABLE2["wide_vae"])
-    + expand(f"{R}/eval/{{run}}/reconstruction.json", run=TABLE2["mixture"])  # usage order
-    + baseline_file("mnist"),
-    "fig4_knn_vs_k": lambda: expand(f"{R}/eval/{{run}}/probes.json",
-                                    run=[r for runs in SWEEP.values() for r in runs])
-    + baseline_file("mnist"),
-    "table3_cifar": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=CIFAR.values(),
-                                   kind=["scores", "reconstruction"]),
-    "ablation_dhsic": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=ABLATION.values(),
-                                     kind=["diversity", "reconstruction", "probes"]),
-    "fashion": lambda: [f"{R}/eval/{r}/{k}.json" for r in FASHION.values()
-                        for k in ("reconstruction", "probes")
-                        + (("diversity",) if r in DIVERSE else ())]
-    + baseline_file("fashion_mnist"),
-    "beta_sweep": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json", run=BETAS.values(),
-                                 kind=["diversity", "reconstruction", "probes"]),
-    "authors_settings": lambda: expand(f"{R}/eval/{{run}}/{{kind}}.json",
-                                       run=AUTHORS + TABLE2["mixture"][:1],
-                                       kind=["reconstruction", "probes"]),
-    "nll": lambda: expand(f"{R}/eval/{{run}}/nll.json", run=NLL),
-}
+from mvae import layout, registry
 
-FIGURE_INPUTS = {
-    "fig1_reconstructions": lambda: expand(f"{R}/eval/{{run}}/examples.npz",
-                                           run=FIGRUNS.values()),
-    "fig2_components": lambda: expand(f"{R}/eval/{{run}}/examples.npz",
-                                      run=FIGRUNS.get("mixture", [])),
-    "fig3_latents": lambda: expand(f"{R}/eval/{{run}}/latents_2d.npz", run=LATENT2D),
-    "fig4_knn_vs_k": lambda: [f"{R}/tables/fig4_knn_vs_k.csv"],
-    "fig5_cifar": lambda: expand(f"{R}/eval/{{run}}/examples.npz", run=CIFAR.values()),
-    "ablation": lambda: [f"{R}/tables/ablation_dhsic.csv"],
-    "mixing_weights": lambda: expand(f"{R}/eval/{{run}}/examples.npz",
-                                     run=FIGRUNS.get("mixture", [])),
-    "samples": lambda: expand(f"{R}/eval/{{run}}/examples.npz", run=FIGRUNS.values()),
-}
 
-# Which tables/figures this preset can make (a preset without CIFAR runs has no Table III).
-_HAS = {
-    "table1_reconstruction": bool(RUNS), "table2_probes": bool(TABLE2["mixture"]),
-    "fig4_knn_vs_k": bool(SWEEP), "table3_cifar": bool(CIFAR), "ablation_dhsic": bool(ABLATION),
-    "fashion": bool(FASHION), "fig1_reconstructions": bool(FIGRUNS),
-    "fig2_components": "mixture" in FIGRUNS, "fig3_latents": bool(LATENT2D),
-    "fig5_cifar": bool(CIFAR), "ablation": bool(ABLATION), "beta_sweep": bool(BETAS),
-    "authors_settings": bool(AUTHORS), "nll": bool(NLL),
-    "mixing_weights": "mixture" in FIGRUNS, "samples": bool(FIGRUNS),
-}
-TABLES = [t for t in TABLE_INPUTS if _HAS[t]]
-FIGURES = [f for f in FIGURE_INPUTS if _HAS[f]]
+def _at(paths):
+    return [f"{R}/{p}" for p in paths]
+
+
+# Every table and figure this preset can make, with its input files (mvae.registry).
+TABLE_INPUTS = {name: (lambda t=t: _at(t.inputs(SEL))) for name, t in registry.TABLES.items()}
+FIGURE_INPUTS = {name: (lambda f=f: _at(f.inputs(SEL))) for name, f in registry.FIGURES.items()}
+TABLES = [name for name, t in registry.TABLES.items() if t.available(SEL)]
+FIGURES = [name for name, f in registry.FIGURES.items() if f.available(SEL)]
 
 
 def baseline_file(dataset):
     """The baselines of ``dataset`` as a list (empty when the preset does not probe it)."""
-    return [f"{R}/baselines/{dataset}.json"] if dataset in BASELINES else []
+    return [f"{R}/{layout.baseline_file(dataset)}"] if dataset in BASELINES else []
 
 
 def run_dir(run):
-    return f"{R}/runs/{run}"
+    return f"{R}/{layout.run_dir(run)}"
 
 
 def run_eval_targets(run):
     """Every evaluation file of one run (what `evaluated` waits for and the archive keeps)."""
-    return [f"{R}/eval/{run}/{name}" for name in SEL.evaluations(run)]
+    return [f"{R}/{layout.eval_file(run, name)}" for name in SEL.evaluations(run)]
 
 
 def eval_targets():
     return [path for run in RUNS for path in run_eval_targets(run)] + [
-        f"{R}/baselines/{dataset}.json" for dataset in BASELINES]
+        f"{R}/{layout.baseline_file(dataset)}" for dataset in BASELINES]
 
 
 def benchmark_targets():
@@ -103,7 +63,7 @@ def all_targets(book):
 # that scripts/paper_grid.py commits). A table or figure whose runs are not archived yet is left
 # out, never trained.
 def _archived(path):
-    produced_by_report = not path.startswith((f"{R}/eval/", f"{R}/baselines/",
+    produced_by_report = not path.startswith((f"{R}/eval/", f"{R}/runs/", f"{R}/baselines/",
                                               f"{R}/benchmarks/"))
     return produced_by_report or os.path.exists(path)
 
@@ -114,13 +74,10 @@ def _only_archived(inputs):
 
 def _enough(table):
     """A comparison table needs the runs it compares, not only its reference run."""
-    runs = {p.split("/eval/")[1].split("/")[0] for p in TABLE_INPUTS[table]() if "/eval/" in p}
-    if table == "ablation_dhsic":
-        return set(ABLATION.values()) <= runs
-    if table == "beta_sweep":
-        return len(runs & set(BETAS.values())) >= 2
-    if table == "authors_settings":
-        return bool(runs & set(AUTHORS))
+    runs = {layout.run_of(p) for p in TABLE_INPUTS[table]()} - {None}
+    product = registry.TABLES[table]
+    if product.enough is not None:
+        return product.enough(SEL, runs)
     return bool(TABLE_INPUTS[table]())
 
 

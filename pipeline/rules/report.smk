@@ -12,9 +12,7 @@ rule table:
         table="|".join(TABLE_INPUTS),
     params:
         preset=EXP.preset,
-        selection=lambda w: {"sweep": SWEEP, "table2": TABLE2, "ablation": ABLATION,
-                             "cifar": CIFAR, "fashion": FASHION, "beta_sweep": BETAS,
-                             "authors": AUTHORS, "nll": NLL},
+        selection=SEL.as_dict(),
     log:
         f"{R}/logs/tables/{{table}}.log",
     script:
@@ -30,7 +28,7 @@ rule figure:
     wildcard_constraints:
         figure="|".join(FIGURE_INPUTS),
     params:
-        runs=lambda w: {"figure": FIGRUNS, "latent2d": LATENT2D, "cifar": CIFAR},
+        runs=SEL.as_dict(),
     log:
         f"{R}/logs/figures/{{figure}}.log",
     script:

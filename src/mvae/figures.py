@@ -7,7 +7,6 @@ same files. Only the Agg backend is used: the pipeline runs on machines with no 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +71,7 @@ def image_rows(rows: list[tuple[str, np.ndarray]], title: str = "") -> Figure:
 def fig1_reconstructions(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Fig. 1: MNIST test images and their mixture reconstructions, VAE and M-VAE."""
     ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
-    sel = runs["figure"]
+    sel = runs["figures"]
     first = ex[sel.get("mixture", sel.get("vae"))]
     rows = [("test images", first["images"])]
     for role, label in (("vae", "VAE"), ("mixture", "M-VAE")):
@@ -85,7 +84,7 @@ def fig1_reconstructions(paths: list[str | Path], runs: dict[str, Any]) -> Figur
 def fig2_components(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Fig. 2: each component alone (one-hot w) and the mixture (expected w), components
     ranked by usage (C1 the most used) with their mean weight."""
-    ex = _examples(_by_run(paths, "examples.npz")[runs["figure"]["mixture"]])
+    ex = _examples(_by_run(paths, "examples.npz")[runs["figures"]["mixture"]])
     rows = [("test images", ex["images"])]
     rows += [(f"{label} alone\nE[w] {mean_w:.2f}", ex["components"][i])
              for label, i, mean_w in _usage_ranked(ex["weights"])]
@@ -190,7 +189,7 @@ def samples_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Samples from the prior (z ~ N(0, I), w ~ Dir(prior)) and, for the mixture, each
     component alone decoding the line between two test digits' codes."""
     ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
-    sel = runs["figure"]
+    sel = runs["figures"]
     rows = [(f"{'VAE' if role == 'vae' else 'M-VAE'}\nprior samples", ex[run]["samples"])
             for role, run in sel.items() if run in ex]
     mixture = ex.get(sel.get("mixture", ""), {})
@@ -212,7 +211,7 @@ def weights_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
         ax.hist(weights[i], bins=bins, histtype="step", lw=1.8, label=label)
     ax.set_xlabel("expected weight E[w_i | x] of a test image")
     ax.set_ylabel("test images")
-    ax.set_title(f"Learned mixing weights ({runs['figure'].get('mixture', '')}, "
+    ax.set_title(f"Learned mixing weights ({runs['figures'].get('mixture', '')}, "
                  f"{weights.shape[1]} test images)")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -247,24 +246,51 @@ def loss_terms_figure(history: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-FIGURES: dict[str, Callable[[list[str | Path], dict[str, Any]], Figure]] = {
-    "mixing_weights": weights_figure,
-    "samples": samples_figure,
-    "fig1_reconstructions": fig1_reconstructions,
-    "fig2_components": fig2_components,
-    "fig3_latents": fig3_latents,
-    "fig4_knn_vs_k": fig4_knn_vs_k,
-    "fig5_cifar": fig5_cifar,
-    "ablation": ablation_figure,
-}
+def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """Per-image SSE against the rate, by the Gaussian KL (left) and with the Dirichlet KL
+    (right): the VAEs' curve through their KL weights, every other run a point on it."""
+    from mvae.tables import vae_curve
+
+    table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    styles = {"paper": ("o", "mixture, paper objective"),
+              "authors' settings": ("s", "mixture, authors' settings")}
+    for ax, x, label in ((axes[0], "rate_gauss", "Gaussian KL (nats per image)"),
+                         (axes[1], "rate_total", "Gaussian + Dirichlet KL (nats per image)")):
+        points = {str(r.run): r._asdict() for r in table.itertuples()}
+        curve = vae_curve(points, x=x)
+        ax.plot(curve[x], curve["sse_per_image"], "-", color="black", lw=1.5, zorder=1,
+                label="VAE (K = 1) at KL weights")
+        for row in curve.itertuples():
+            ax.annotate(f"{row.kl_weight:g}", (getattr(row, x), row.sse_per_image),
+                        textcoords="offset points", xytext=(4, 4), fontsize=8)
+        others = table[~((table.K == 1) & (table.objective == "paper"))]
+        for objective, group in others.groupby("objective"):
+            marker, name = styles.get(objective, ("^", f"mixture, {objective}"))
+            weighted = group.kl_weight != 1.0
+            for sub, suffix in ((group[~weighted], ""), (group[weighted], ", KL weight < 1")):
+                if len(sub):
+                    ax.scatter(sub[x], sub.sse_per_image, c=sub.K, cmap="viridis", vmin=1,
+                               vmax=10, marker="D" if suffix else marker, s=40,
+                               edgecolor="black", lw=0.5, label=name + suffix, zorder=2)
+        ax.set_xlabel(label)
+    axes[0].set_ylabel("test SSE per image")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    mappable = plt.cm.ScalarMappable(cmap="viridis", norm=plt.Normalize(1, 10))
+    fig.colorbar(mappable, ax=axes, label="K", fraction=0.03, pad=0.02)
+    fig.suptitle("Rate against distortion, MNIST test set")
+    fig.subplots_adjust(bottom=0.3, wspace=0.08)
+    return fig
 
 
 def draw_figure(name: str, paths: list[str | Path], runs: dict[str, Any], png: str | Path,
                 svg: str | Path) -> None:
-    """Draw figure ``name`` from its input files and save it as PNG (150 dpi) and SVG."""
-    if name not in FIGURES:
-        raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
-    fig = FIGURES[name](paths, runs)
+    """Draw figure ``name`` (:data:`mvae.registry.FIGURES`) from its input files and save it as
+    PNG (150 dpi) and SVG."""
+    from mvae.registry import build
+
+    fig = build("figure", name, paths, runs)
     Path(png).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=150)
     fig.savefig(svg)

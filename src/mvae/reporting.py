@@ -23,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from mvae import registry
+
 ENV_RESULTS = "MVAE_RESULTS_DIR"
 ENV_PRESET = "MVAE_PRESET"
 DEFAULT_PRESET = "paper"
@@ -147,12 +149,6 @@ def load_json(relative: str, preset: str | None = None) -> Any:
     """Any JSON file under the preset's folder, e.g. ``eval/mnist-k4-s0/reconstruction.json``."""
     preset = preset or current_preset()
     return read_json(_require(results_dir(preset) / relative, preset, relative))
-
-
-def run_names(preset: str | None = None) -> list[str]:
-    """Runs that have a folder under ``runs/`` (sorted)."""
-    folder = results_dir(preset) / "runs"
-    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
 def run_config(run: str, preset: str | None = None) -> dict[str, Any]:
@@ -371,45 +367,6 @@ def format_table(frame: pd.DataFrame, precision: int = 2) -> Any:
     return frame.style.format(precision=precision, na_rep="–").hide(axis="index")
 
 
-#: What each figure shows, for its caption and for the alt text a screen reader reads.
-FIGURE_TEXT: dict[str, tuple[str, str]] = {
-    "fig1_reconstructions": (
-        "Fig. 1: test digits (top row) and their reconstructions by the VAE and by the K = 4 "
-        "mixture (deterministic mode: expected weights, posterior means).",
-        "Rows of MNIST test digits and their reconstructions by each model"),
-    "fig2_components": (
-        "Fig. 2: each component of the K = 4 mixture reconstructing the same test digits alone "
-        "(one-hot weights), C1 the most used (its mean weight under its name). A mixture's "
-        "components are each good; a blend's are not.",
-        "Rows of test digits reconstructed by each mixture component alone"),
-    "fig3_latents": (
-        "Fig. 3: posterior means of test digits in the 2-D latent space of each component (and "
-        "of the 2-D VAE), coloured by digit class. Axis units are latent units (prior N(0, 1)).",
-        "Scatter plots of 2-D latent codes coloured by digit class, one panel per component"),
-    "fig4_knn_vs_k": (
-        "Fig. 4: test accuracy of probes on the concatenated codes against the number of "
-        "components K; error bars are the standard deviation over seeds; dashed: KNN on raw "
-        "pixels.", "Line plot of probe accuracy in percent against K"),
-    "fig5_cifar": (
-        "Fig. 5: CIFAR-10 test images, their reconstructions by the VAE and the K = 4 mixture, "
-        "and samples from each model's prior (bottom rows).",
-        "Rows of CIFAR-10 test images, their reconstructions, and prior samples"),
-    "mixing_weights": (
-        "The learned mixing weights of the K = 4 mixture: for each component, how its expected "
-        "weight E[w_i | x] is spread over 2,000 test images. Narrow peaks at fixed shares mean a "
-        "blend; mass near 0 and 1 means images choose a component.",
-        "Histograms of each component's expected mixing weight over test images"),
-    "samples": (
-        "Samples from the prior of the VAE and of the mixture, then each mixture component "
-        "alone decoding the straight line between the posterior means of two test digits.",
-        "Rows of generated images and of per-component latent interpolations"),
-    "ablation": (
-        "The dHSIC ablation: the same K = 4 model with beta = 1 and beta = 0, compared on "
-        "dHSIC, component similarity (CKA), KNN accuracy and reconstruction error.",
-        "Bar charts comparing beta = 1 and beta = 0 on four measures"),
-}
-
-
 def show_figure(name: str, preset: str | None = None, width: int | None = None,
                 caption: str | None = None) -> Any:
     """The pipeline's PNG inside a ``<figure>`` with a caption and alt text (the image embedded,
@@ -418,7 +375,7 @@ def show_figure(name: str, preset: str | None = None, width: int | None = None,
         path = figure_path(name, preset)
     except MissingResults as missing:
         return missing
-    default_caption, alt = FIGURE_TEXT.get(name, (name, name))
+    default_caption, alt = registry.caption(name)
     return _figure(path.read_bytes(), caption or default_caption, alt, width)
 
 

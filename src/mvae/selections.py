@@ -14,8 +14,10 @@ evaluation plan per run that the pipeline's rules and the batch runner both foll
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mvae.config import Config
 from mvae.presets import Experiment
@@ -51,6 +53,10 @@ def has_authors_settings(config: Config) -> bool:
 class Selections:
     """The run selections of one preset (each a subset of its runs, in grid order)."""
 
+    #: Every run of the preset, in grid order.
+    runs: list[str] = field(default_factory=list)
+    #: The K of Table II and of the one-switch runs (4 in the paper).
+    table2_k: int = 4
     #: The MNIST K sweep of the paper's setup, {K: [runs, one per seed]}: Table I, Fig. 4.
     sweep: dict[int, list[str]] = field(default_factory=dict)
     #: Table II: mixture (K = 4, all seeds), VAE (K = 1) and VAEs as wide as the concatenation.
@@ -84,6 +90,10 @@ class Selections:
     #: Runs with more than one component (CKA / dHSIC between components).
     diverse: list[str] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The selections as plain data (what the table and figure builders receive)."""
+        return dataclasses.asdict(self)
+
     def evaluations(self, run: str) -> list[str]:
         """The evaluation files (``eval/<run>/<file>``) of one run, in the order they are made:
         the one plan that Snakemake's rules and ``scripts/batch_runs.py`` both follow."""
@@ -107,10 +117,10 @@ def select(experiment: Experiment, table2_k: int = 4) -> Selections:
         return {n: c for n, c in runs.items()
                 if c.dataset == "mnist" and in_setup(c, ref, varies)}
 
-    sel = Selections()
+    sel = Selections(runs=list(runs))
     sel.sweep = _by_k(mnist())
-    k = table2_k if table2_k in sel.sweep else max((key for key in sel.sweep if key > 1),
-                                                     default=table2_k)
+    k = sel.table2_k = table2_k if table2_k in sel.sweep else max(
+        (key for key in sel.sweep if key > 1), default=table2_k)
     mixture = sel.sweep.get(k, [])
     width = k * ref.latent_dim
     sel.table2 = {"mixture": mixture, "vae": sel.sweep.get(1, []),

@@ -410,7 +410,7 @@ def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
     both modes, probes per component and concatenated, diagnostics."""
     div, rec, prb = (_read(paths, k) for k in ("diversity", "reconstruction", "probes"))
     rows = []
-    for beta, run in selection["beta_sweep"].items():
+    for beta, run in selection["betas"].items():
         if run not in rec:  # not archived yet (committed mode): no row of blanks
             continue
         r, d, p = rec[run], div.get(run, {}), prb.get(run, {})
@@ -485,28 +485,165 @@ def nll(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFram
     return pd.DataFrame(rows), _provenance(recs)
 
 
-BUILDERS: dict[str, Callable[[list[str | Path], dict[str, Any]], tuple[pd.DataFrame, dict]]] = {
-    "table1_reconstruction": table1,
-    "table2_probes": table2,
-    "fig4_knn_vs_k": fig4_table,
-    "table3_cifar": table3,
-    "ablation_dhsic": ablation,
-    "fashion": fashion,
-    "beta_sweep": beta_sweep,
-    "authors_settings": authors_settings,
-    "nll": nll,
-}
-
-
 def build_table(name: str, paths: list[str | Path], selection: dict[str, Any],
                 csv_path: str | Path, json_path: str | Path, preset: str = "") -> pd.DataFrame:
-    """Build table ``name`` from eval files and write it as CSV and as JSON with provenance."""
-    if name not in BUILDERS:
-        raise ValueError(f"unknown table {name!r}; known: {', '.join(BUILDERS)}")
-    frame, prov = BUILDERS[name](paths, selection)
+    """Build table ``name`` (:data:`mvae.registry.TABLES`) from eval files and write it as CSV
+    and as JSON with provenance."""
+    from mvae.registry import build
+
+    frame, prov = build("table", name, paths, selection)
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(csv_path, index=False, float_format="%.6g")
     rows = json.loads(frame.to_json(orient="records"))  # NaN -> null
     write_json(Path(json_path), {"table": name, "preset": preset, "rows": rows,
                                  "provenance": prov})
     return frame
+
+
+# --------------------------------------------------------------------------- rate and distortion
+def _done_records(paths: list[str | Path]) -> dict[str, dict[str, Any]]:
+    """{run: done.json} among ``paths`` (``runs/<run>/done.json``: the last epoch's losses)."""
+    return {p.parent.name: json.loads(p.read_text()) for p in map(Path, paths)
+            if p.name == "done.json"}
+
+
+def _point(rec: dict[str, Any], done: dict[str, Any]) -> dict[str, Any]:
+    """One run on the rate-distortion plane: its test-set rate (Gaussian KL summed over the
+    components, and with the Dirichlet KL) and distortion (per-image SSE in both modes), the
+    unweighted negative ELBO, and what it was trained with. The losses are the last epoch's test
+    terms (one sampled draw per image, at the training batch size)."""
+    from mvae.objective import elbo, gaussian_rate
+
+    c = rec["config"]
+    config = Config.from_dict(c)
+    test = (done.get("final") or {}).get("test") or {}
+    rate = gaussian_rate(test["kl_gauss"], config) if test else math.nan
+    kl_dir = test.get("kl_dirichlet", math.nan)
+    switches = [f"{k}={c[k]}" for k, v in (("normalize_alpha", False), ("dirichlet_prior", 1.0),
+                                           ("kl_reduction", "sum"),
+                                           ("reconstruction", "mixture")) if c.get(k, v) != v]
+    return {"K": c["components"], "seed": c["seed"], "kl_weight": c.get("kl_weight", 1.0),
+            "kl_reduction": c.get("kl_reduction", "sum"),
+            # the weight the Gaussian KL summed over components gets in the loss
+            "effective_kl_weight": c.get("kl_weight", 1.0) / (
+                c["components"] if c.get("kl_reduction") == "mean" else 1),
+            "objective": ("authors' settings" if c.get("normalize_alpha")
+                          and c.get("dirichlet_prior") == 0.25
+                          and c.get("kl_reduction") == "mean" else
+                          ", ".join(switches) if switches else "paper"),
+            "rate_gauss": rate, "kl_dirichlet": kl_dir,
+            "rate_total": rate + (kl_dir if c["components"] > 1 else 0.0),
+            "sse_per_image": rec["mixture"]["sse_per_image"], "sse_sampled": _sampled_sse(rec),
+            "neg_elbo": -elbo(test, config) if test else math.nan,
+            "verdict": _verdict(rec), "source": _source(rec)}
+
+
+def _points(paths: list[str | Path], runs: list[str]) -> dict[str, dict[str, Any]]:
+    recs, done = _read(paths, "reconstruction"), _done_records(paths)
+    return {run: _point(recs[run], done.get(run, {})) for run in runs if run in recs}
+
+
+def vae_curve(points: dict[str, dict[str, Any]], x: str = "rate_gauss",
+              y: str = "sse_per_image") -> pd.DataFrame:
+    """The VAEs' rate-distortion curve: one point per KL weight (seeds averaged), by rate."""
+    vaes = pd.DataFrame([p for p in points.values()
+                         if p["K"] == 1 and p["objective"] == "paper"])
+    if vaes.empty:
+        return pd.DataFrame(columns=["kl_weight", x, y, "n_seeds", f"{y}_sd"])
+    curve = vaes.groupby("kl_weight").agg(**{x: (x, "mean"), y: (y, "mean"),
+                                             "n_seeds": (y, "size"), f"{y}_sd": (y, "std")})
+    return curve.reset_index().sort_values(x)
+
+
+def on_curve(curve: pd.DataFrame, rate: float, x: str = "rate_gauss",
+             y: str = "sse_per_image") -> float:
+    """The curve's distortion at ``rate`` (linear between its points; NaN outside them: no
+    extrapolation)."""
+    if len(curve) < 2 or math.isnan(rate) or not curve[x].min() <= rate <= curve[x].max():
+        return math.nan
+    return float(np.interp(rate, curve[x], curve[y]))
+
+
+def rate_distortion(paths: list[str | Path],
+                    selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """Every MNIST run of the paper's setup, with any objective switch or KL weight, on the
+    rate-distortion plane, beside the VAE curve at its rate (by the Gaussian KL and by the total
+    KL): is a mixture better or worse than a VAE spending the same rate?"""
+    points = _points(paths, selection["rate_distortion"])
+    curve, total = vae_curve(points), vae_curve(points, x="rate_total")
+    noise = curve.loc[curve.kl_weight == 1.0, "sse_per_image_sd"]
+    rows = []
+    for run, p in points.items():
+        at_rate = on_curve(curve, p["rate_gauss"])
+        at_total = on_curve(total, p["rate_total"], x="rate_total")
+        rows.append({"run": run, **p, "vae_sse_at_rate": at_rate,
+                     "difference": p["sse_per_image"] - at_rate,
+                     "vae_sse_at_total_rate": at_total,
+                     "difference_total": p["sse_per_image"] - at_total,
+                     "vae_seed_sd": float(noise.iloc[0]) if len(noise) else math.nan})
+    recs = _read(paths, "reconstruction")
+    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points})
+
+
+def _seeds(points: dict[str, dict[str, Any]], runs: list[str]) -> dict[str, Any]:
+    """Mean, sd and count over the seeds in ``runs`` of SSE and rate (runs not archived skipped)."""
+    have = [points[r] for r in runs if r in points]
+    sse, sd, n = _mean_std([p["sse_per_image"] for p in have])
+    rate, _, _ = _mean_std([p["rate_gauss"] for p in have])
+    return {"runs": " ".join(r for r in runs if r in points), "n_seeds": n, "sse_mean": sse,
+            "sse_sd": sd, "rate_gauss": rate}
+
+
+def table1_readings(paths: list[str | Path],
+                    selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """Table I under both readings of the objective: each K under the paper's (summed KLs)
+    beside the VAE (KL weight 1), and under the authors' (averaged KLs: a KL weight of 1/K)
+    beside a VAE trained at KL weight 1/K."""
+    kl_vaes = {float(w): runs for w, runs in selection["kl_vaes"].items()}
+    sweep = {int(k): v for k, v in selection["sweep"].items()}
+    authors = {int(k): v for k, v in selection["authors_sweep"].items()}
+    everything = [r for group in (*sweep.values(), *authors.values(), *kl_vaes.values())
+                  for r in group]
+    points = _points(paths, list(dict.fromkeys(everything)))
+    rows = []
+    for reading, by_k in (("paper", sweep), ("authors", authors)):
+        for k, runs in by_k.items():
+            if k == 1 or not any(r in points for r in runs):
+                continue
+            weight = 1.0 if reading == "paper" else 1.0 / k
+            vae_runs = sweep.get(1, []) if reading == "paper" else next(
+                (v for w, v in kl_vaes.items() if math.isclose(w, weight)), [])
+            ours, vae = _seeds(points, runs), _seeds(points, vae_runs)
+            rows.append({"reading": reading, "K": k, **ours, "vae_kl_weight": weight,
+                         **{f"vae_{key}": value for key, value in vae.items()},
+                         "difference": ours["sse_mean"] - vae["sse_mean"],
+                         "paper_sse_per_image": PAPER_TABLE1_MVAE.get(k, math.nan)})
+    recs = _read(paths, "reconstruction")
+    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points})
+
+
+def authors_switches(paths: list[str | Path],
+                     selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """Each switch of the authors' code alone at the Table II K, beside our objective (all its
+    seeds) and all the authors' switches together: which one moves the error and the rate."""
+    k = int(selection["table2_k"])
+    groups = [("ours (paper objective)", selection["table2"]["mixture"])]
+    groups += [(f"only {key}", runs) for key, runs in selection["switches"].items()]
+    groups.append(("authors' settings (all three)", selection["authors_sweep"].get(
+        k, selection["authors_sweep"].get(str(k), []))))
+    points = _points(paths, list(dict.fromkeys(r for _, runs in groups for r in runs)))
+    base = _seeds(points, groups[0][1])
+    rows = []
+    for label, runs in groups:
+        have = [points[r] for r in runs if r in points]
+        if not have:
+            continue
+        stats = _seeds(points, runs)
+        rows.append({"variant": label, "K": k, **stats,
+                     "kl_dirichlet": float(np.mean([p["kl_dirichlet"] for p in have])),
+                     "neg_elbo": float(np.mean([p["neg_elbo"] for p in have])),
+                     "effective_kl_weight": have[0]["effective_kl_weight"],
+                     "verdict": " ".join(p["verdict"] for p in have),
+                     "difference": stats["sse_mean"] - base["sse_mean"]})
+    recs = _read(paths, "reconstruction")
+    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points})

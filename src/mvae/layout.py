@@ -1,0 +1,51 @@
+"""Where things live in a preset's results folder (``results/<preset>/``): the one place that
+knows the layout, for the pipeline, the archive, the grid scripts and the book.
+
+    runs/<run>/            config.yaml, checkpoint.pt, history.json, provenance.json, done.json
+    eval/<run>/<file>      reconstruction.json, examples.npz, probes.json, diversity.json, ...
+    baselines/<dataset>.json
+    benchmarks/<rule>/<job>.tsv
+    tables/<table>.{csv,json}
+    figures/<figure>.{png,svg}
+    claims.md, provenance.json
+"""
+
+from __future__ import annotations
+
+
+def run_dir(run: str) -> str:
+    return f"runs/{run}"
+
+
+def run_file(run: str, name: str) -> str:
+    return f"runs/{run}/{name}"
+
+
+def eval_dir(run: str) -> str:
+    return f"eval/{run}"
+
+
+def eval_file(run: str, name: str) -> str:
+    return f"eval/{run}/{name}"
+
+
+def baseline_file(dataset: str) -> str:
+    return f"baselines/{dataset}.json"
+
+
+def benchmark_file(rule: str, job: str) -> str:
+    return f"benchmarks/{rule}/{job}.tsv"
+
+
+def table_file(name: str, ext: str) -> str:
+    return f"tables/{name}.{ext}"
+
+
+def figure_file(name: str, ext: str) -> str:
+    return f"figures/{name}.{ext}"
+
+
+def run_of(path: str) -> str | None:
+    """The run an ``.../eval/<run>/<file>`` or ``.../runs/<run>/<file>`` path belongs to."""
+    parts = path.replace("\\", "/").split("/")
+    return parts[-2] if len(parts) >= 3 and parts[-3] in ("eval", "runs") else None

@@ -1,0 +1,210 @@
+"""One registry of what the pipeline makes from the runs: every table and figure, with its inputs,
+its builder, when a preset can make it, and its caption.
+
+The Snakefile loops over :data:`TABLES` and :data:`FIGURES` (``pipeline/rules/common.smk``), the
+table and figure scripts call :func:`build`, and the book reads the captions, so adding a table
+is one entry here and one builder function. Inputs are paths relative to ``results/<preset>/``
+(:mod:`mvae.layout`), computed from a preset's :class:`~mvae.selections.Selections`. Builders are
+named as ``module:function`` and imported only when a table or figure is built: Snakemake reads
+this module while it parses the workflow, and matplotlib is slow to import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mvae import layout
+from mvae.selections import Selections
+
+
+@dataclass(frozen=True)
+class Product:
+    """A table (CSV + JSON) or a figure (PNG + SVG) of the results."""
+
+    name: str
+    builder: str                                   # "module:function"
+    inputs: Callable[[Selections], list[str]]      # paths under results/<preset>/
+    available: Callable[[Selections], bool]        # the preset has the runs it needs
+    caption: str = ""
+    alt: str = ""
+    #: Committed mode: whether the archived runs (names) are enough to build it. Default: any
+    #: input archived (a table); figures wait for all of their inputs.
+    enough: Callable[[Selections, set[str]], bool] | None = None
+
+    def function(self) -> Callable[..., Any]:
+        module, name = self.builder.split(":")
+        return getattr(importlib.import_module(module), name)
+
+
+def _evals(runs: Iterable[str], *names: str) -> list[str]:
+    """``eval/<run>/<name>`` for every run and name, run by run."""
+    return [layout.eval_file(run, name) for run in runs for name in names]
+
+
+def _done(runs: Iterable[str]) -> list[str]:
+    return [layout.run_file(run, "done.json") for run in runs]
+
+
+def _flat(groups: Iterable[list[str]]) -> list[str]:
+    return [run for group in groups for run in group]
+
+
+def _baseline(s: Selections, dataset: str) -> list[str]:
+    return [layout.baseline_file(dataset)] if dataset in s.baselines else []
+
+
+def _rate_runs(s: Selections) -> list[str]:
+    return s.rate_distortion
+
+
+def _readings_runs(s: Selections) -> list[str]:
+    """Table I under both readings: the paper-setup sweep, the authors' sweep, the KL VAEs."""
+    return list(dict.fromkeys(_flat(s.sweep.values()) + _flat(s.authors_sweep.values())
+                              + _flat(s.kl_vaes.values())))
+
+
+def _switch_runs(s: Selections) -> list[str]:
+    """The switches alone, beside our objective and the authors' (all switches) at their K."""
+    reference = s.table2["mixture"] + s.authors_sweep.get(s.table2_k, [])
+    return list(dict.fromkeys(_flat(s.switches.values()) + reference))
+
+
+def _some(names: Callable[[Selections], Iterable[str]], at_least: int = 1
+          ) -> Callable[[Selections, set[str]], bool]:
+    return lambda s, archived: len(set(names(s)) & archived) >= at_least
+
+
+TABLES: dict[str, Product] = {p.name: p for p in [
+    Product("table1_reconstruction", "mvae.tables:table1",
+            lambda s: _evals(s.runs, "reconstruction.json"), lambda s: bool(s.runs),
+            "Table I: test reconstruction error of every run (per-image SSE), beside the "
+            "paper's."),
+    Product("table2_probes", "mvae.tables:table2",
+            lambda s: _evals(s.table2["mixture"] + s.table2["vae"] + s.table2["wide_vae"],
+                             "probes.json")
+            + _evals(s.table2["mixture"], "reconstruction.json")  # usage order
+            + _baseline(s, "mnist"),
+            lambda s: bool(s.table2.get("mixture")),
+            "Table II: test accuracy of classifiers trained on the codes, beside the paper's."),
+    Product("fig4_knn_vs_k", "mvae.tables:fig4_table",
+            lambda s: _evals(_flat(s.sweep.values()), "probes.json") + _baseline(s, "mnist"),
+            lambda s: bool(s.sweep),
+            "Fig. 4's data: probe accuracy on the concatenated codes against K."),
+    Product("table3_cifar", "mvae.tables:table3",
+            lambda s: _evals(s.cifar.values(), "scores.json", "reconstruction.json"),
+            lambda s: bool(s.cifar), "Table III: CIFAR-10, beside the paper's."),
+    Product("ablation_dhsic", "mvae.tables:ablation",
+            lambda s: _evals(s.ablation.values(), "diversity.json", "reconstruction.json",
+                             "probes.json"),
+            lambda s: bool(s.ablation), "The dHSIC ablation: beta = 1 against beta = 0.",
+            enough=lambda s, archived: set(s.ablation.values()) <= archived),
+    Product("fashion", "mvae.tables:fashion",
+            lambda s: [path for run in s.fashion.values() for path in _evals(
+                [run], "reconstruction.json", "probes.json",
+                *(["diversity.json"] if run in s.diverse else []))]
+            + _baseline(s, "fashion_mnist"),
+            lambda s: bool(s.fashion), "Fashion-MNIST (beyond the paper): M-VAE against VAE."),
+    Product("beta_sweep", "mvae.tables:beta_sweep",
+            lambda s: _evals(s.betas.values(), "diversity.json", "reconstruction.json",
+                             "probes.json"),
+            lambda s: bool(s.betas), "The dHSIC weight swept at K = 4.",
+            enough=_some(lambda s: s.betas.values(), 2)),
+    Product("authors_settings", "mvae.tables:authors_settings",
+            lambda s: _evals(s.authors + s.table2["mixture"][:1], "reconstruction.json",
+                             "probes.json"),
+            lambda s: bool(s.authors), "The authors' code settings against ours.",
+            enough=_some(lambda s: s.authors)),
+    Product("nll", "mvae.tables:nll", lambda s: _evals(s.nll, "nll.json"),
+            lambda s: bool(s.nll), "Negative log-likelihood on binarised MNIST (IWAE)."),
+    Product("rate_distortion", "mvae.tables:rate_distortion",
+            lambda s: _evals(_rate_runs(s), "reconstruction.json") + _done(_rate_runs(s)),
+            lambda s: bool(s.kl_vaes),
+            "Rate against distortion: every MNIST run's Gaussian KL (nats per image) beside its "
+            "reconstruction error, the VAE's curve through its KL weights.",
+            enough=_some(lambda s: _flat(s.kl_vaes.values()))),
+    Product("table1_readings", "mvae.tables:table1_readings",
+            lambda s: _evals(_readings_runs(s), "reconstruction.json")
+            + _done(_readings_runs(s)),
+            lambda s: bool(s.authors_sweep),
+            "Table I under both readings: the paper's objective and the authors' (averaged KLs, "
+            "a KL weight of 1/K), each K beside the VAE at the matched KL weight.",
+            enough=_some(lambda s: _flat(s.authors_sweep.values()))),
+    Product("authors_switches", "mvae.tables:authors_switches",
+            lambda s: _evals(_switch_runs(s), "reconstruction.json") + _done(_switch_runs(s)),
+            lambda s: bool(s.switches),
+            "Each of the authors' switches alone at K = 4, beside our objective and all of them "
+            "together.", enough=_some(lambda s: _flat(s.switches.values()))),
+]}
+
+FIGURES: dict[str, Product] = {p.name: p for p in [
+    Product("mixing_weights", "mvae.figures:weights_figure",
+            lambda s: _evals([s.figures["mixture"]], "examples.npz"),
+            lambda s: "mixture" in s.figures,
+            "The learned mixing weights of the K = 4 mixture: for each component, how its "
+            "expected weight E[w_i | x] is spread over 2,000 test images. Narrow peaks at fixed "
+            "shares mean a blend; mass near 0 and 1 means images choose a component.",
+            "Histograms of each component's expected mixing weight over test images"),
+    Product("samples", "mvae.figures:samples_figure",
+            lambda s: _evals(s.figures.values(), "examples.npz"), lambda s: bool(s.figures),
+            "Samples from the prior of the VAE and of the mixture, then each mixture component "
+            "alone decoding the straight line between the posterior means of two test digits.",
+            "Rows of generated images and of per-component latent interpolations"),
+    Product("fig1_reconstructions", "mvae.figures:fig1_reconstructions",
+            lambda s: _evals(s.figures.values(), "examples.npz"), lambda s: bool(s.figures),
+            "Fig. 1: test digits (top row) and their reconstructions by the VAE and by the K = 4 "
+            "mixture (deterministic mode: expected weights, posterior means).",
+            "Rows of MNIST test digits and their reconstructions by each model"),
+    Product("fig2_components", "mvae.figures:fig2_components",
+            lambda s: _evals([s.figures["mixture"]], "examples.npz"),
+            lambda s: "mixture" in s.figures,
+            "Fig. 2: each component of the K = 4 mixture reconstructing the same test digits "
+            "alone (one-hot weights), C1 the most used (its mean weight under its name). A "
+            "mixture's components are each good; a blend's are not.",
+            "Rows of test digits reconstructed by each mixture component alone"),
+    Product("fig3_latents", "mvae.figures:fig3_latents",
+            lambda s: _evals(s.latent2d, "latents_2d.npz"), lambda s: bool(s.latent2d),
+            "Fig. 3: posterior means of test digits in the 2-D latent space of each component "
+            "(and of the 2-D VAE), coloured by digit class. Axis units are latent units (prior "
+            "N(0, 1)).",
+            "Scatter plots of 2-D latent codes coloured by digit class, one panel per component"),
+    Product("fig4_knn_vs_k", "mvae.figures:fig4_knn_vs_k",
+            lambda s: [layout.table_file("fig4_knn_vs_k", "csv")], lambda s: bool(s.sweep),
+            "Fig. 4: test accuracy of probes on the concatenated codes against the number of "
+            "components K; error bars are the standard deviation over seeds; dashed: KNN on raw "
+            "pixels.", "Line plot of probe accuracy in percent against K"),
+    Product("fig5_cifar", "mvae.figures:fig5_cifar",
+            lambda s: _evals(s.cifar.values(), "examples.npz"), lambda s: bool(s.cifar),
+            "Fig. 5: CIFAR-10 test images, their reconstructions by the VAE and the K = 4 "
+            "mixture, and samples from each model's prior (bottom rows).",
+            "Rows of CIFAR-10 test images, their reconstructions, and prior samples"),
+    Product("ablation", "mvae.figures:ablation_figure",
+            lambda s: [layout.table_file("ablation_dhsic", "csv")], lambda s: bool(s.ablation),
+            "The dHSIC ablation: the same K = 4 model with beta = 1 and beta = 0, compared on "
+            "dHSIC, component similarity (CKA), KNN accuracy and reconstruction error.",
+            "Bar charts comparing beta = 1 and beta = 0 on four measures"),
+    Product("rate_distortion", "mvae.figures:rate_distortion_figure",
+            lambda s: [layout.table_file("rate_distortion", "csv")],
+            lambda s: bool(s.kl_vaes),
+            "Rate against distortion on MNIST: each run's Gaussian KL (nats per image, the "
+            "rate) and its test reconstruction error; the line joins the VAEs trained at KL "
+            "weights 1, 1/2, 1/4, 1/8 and 1/10. A mixture below the line reconstructs better "
+            "than a VAE spending the same rate.",
+            "Scatter plot of per-image SSE against Gaussian KL, a line through the VAEs"),
+]}
+
+
+def build(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call the builder of table or figure ``name`` (``kind``: "table" or "figure")."""
+    products = TABLES if kind == "table" else FIGURES
+    if name not in products:
+        raise ValueError(f"unknown {kind} {name!r}; known: {', '.join(products)}")
+    return products[name].function()(*args, **kwargs)
+
+
+def caption(name: str) -> tuple[str, str]:
+    """(caption, alt text) of figure ``name`` (the name itself for one not registered)."""
+    product = FIGURES.get(name)
+    return (product.caption, product.alt) if product else (name, name)

@@ -1,0 +1,96 @@
+"""Rate against distortion: every run's rate from its test losses, the VAE curve through its KL
+weights, each mixture against the curve at its own rate, and Table I under both readings."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from mvae import figures, tables
+from mvae.config import Config
+
+
+def _run(root: Path, name: str, sse: float, kl_gauss: float, kl_dir: float = 0.0,
+         **config: object) -> list[Path]:
+    c = Config(name=name, **config).to_dict()
+    rec = {"config": c, "n_test": 10, "source": "synthetic",
+           "mixture": {"sse_per_image": sse, "mse_per_pixel": sse / 784, "rmse": 0.1},
+           "components": [{"sse_per_image": sse}] * c["components"],
+           "modes": {"sampled": {"mixture": {"sse_per_image": sse + 1}}}}
+    done = {"run": name, "final": {"test": {"loss": 0.0, "reconstruction": 80.0 + sse,
+                                            "kl_gauss": kl_gauss, "kl_dirichlet": kl_dir,
+                                            "dhsic": 0.0}}}
+    (root / "eval" / name).mkdir(parents=True)
+    (root / "runs" / name).mkdir(parents=True)
+    (root / "eval" / name / "reconstruction.json").write_text(json.dumps(rec))
+    (root / "runs" / name / "done.json").write_text(json.dumps(done))
+    return [root / "eval" / name / "reconstruction.json", root / "runs" / name / "done.json"]
+
+
+@pytest.fixture
+def grid(tmp_path: Path) -> tuple[list[Path], dict]:
+    paths = []
+    paths += _run(tmp_path, "vae-s0", 8.0, 20.0, components=1, seed=0)
+    paths += _run(tmp_path, "vae-s1", 8.4, 20.0, components=1, seed=1)
+    paths += _run(tmp_path, "vae-half", 6.0, 30.0, components=1, kl_weight=0.5)
+    paths += _run(tmp_path, "vae-quarter", 4.0, 40.0, components=1, kl_weight=0.25)
+    # averaged KLs: the reported kl_gauss is the mean over K = 4, the rate is 4 x 9 = 36 nats
+    paths += _run(tmp_path, "authors-k4", 5.5, 9.0, 6.0, components=4, normalize_alpha=True,
+                  dirichlet_prior=0.25, kl_reduction="mean")
+    paths += _run(tmp_path, "mix-k4", 10.0, 16.0, 6.0, components=4)
+    paths += _run(tmp_path, "mix-k2", 9.0, 25.0, 3.0, components=2)
+    selection = {"rate_distortion": ["vae-s0", "vae-s1", "vae-half", "vae-quarter",
+                                      "authors-k4", "mix-k4", "mix-k2"],
+                 "sweep": {1: ["vae-s0", "vae-s1"], 2: ["mix-k2"], 4: ["mix-k4"]},
+                 "authors_sweep": {4: ["authors-k4"]},
+                 "kl_vaes": {0.5: ["vae-half"], 0.25: ["vae-quarter"]},
+                 "switches": {}, "table2": {"mixture": ["mix-k4"]}, "table2_k": 4}
+    return paths, selection
+
+
+def test_each_run_sits_against_the_vae_curve_at_its_own_rate(grid) -> None:
+    paths, selection = grid
+    frame, prov = tables.rate_distortion(paths, selection)
+    rows = frame.set_index("run")
+    assert rows.loc["authors-k4", "rate_gauss"] == 36.0  # the mean undone: 4 x 9
+    assert rows.loc["authors-k4", "effective_kl_weight"] == 0.25
+    assert rows.loc["authors-k4", "objective"] == "authors' settings"
+    # the curve: (20, 8.2) seeds averaged, (30, 6.0), (40, 4.0); at 36 it reads 4.8
+    assert rows.loc["authors-k4", "vae_sse_at_rate"] == pytest.approx(4.8)
+    assert rows.loc["authors-k4", "difference"] == pytest.approx(0.7)
+    assert rows.loc["mix-k2", "vae_sse_at_rate"] == pytest.approx(8.2 + (6.0 - 8.2) * 0.5)
+    assert math.isnan(rows.loc["mix-k4", "vae_sse_at_rate"])  # 16 nats: below the curve's range
+    assert rows.loc["mix-k4", "rate_total"] == 22.0
+    assert rows.loc["vae-s0", "vae_seed_sd"] == pytest.approx(0.4 / math.sqrt(2))
+    # the unweighted ELBO: reconstruction + summed Gaussian KL + Dirichlet KL
+    assert rows.loc["authors-k4", "neg_elbo"] == pytest.approx(85.5 + 36 + 6)
+    assert set(prov["configs"]) == set(rows.index)
+
+
+def test_table1_under_both_readings_pairs_each_k_with_the_matched_vae(grid) -> None:
+    paths, selection = grid
+    frame, _ = tables.table1_readings(paths, selection)
+    rows = {(r.reading, r.K): r for r in frame.itertuples()}
+    assert set(rows) == {("paper", 2), ("paper", 4), ("authors", 4)}
+    authors = rows["authors", 4]
+    assert (authors.vae_kl_weight, authors.vae_runs) == (0.25, "vae-quarter")
+    assert authors.difference == pytest.approx(5.5 - 4.0)
+    paper = rows["paper", 4]
+    assert paper.vae_n_seeds == 2 and paper.vae_sse_mean == pytest.approx(8.2)
+    assert paper.difference == pytest.approx(10.0 - 8.2)
+
+
+def test_the_figure_draws_the_curve_and_every_run(grid, tmp_path: Path) -> None:
+    paths, selection = grid
+    frame, _ = tables.rate_distortion(paths, selection)
+    csv = tmp_path / "rate_distortion.csv"
+    frame.to_csv(csv, index=False)
+    fig = figures.rate_distortion_figure([csv], {})
+    left = fig.axes[0]
+    line = left.get_lines()[0]
+    assert list(line.get_xdata()) == [20.0, 30.0, 40.0]
+    plotted = sum(len(c.get_offsets()) for c in left.collections)
+    assert plotted == 3  # the three runs off the VAE curve
