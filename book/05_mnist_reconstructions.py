@@ -144,7 +144,7 @@ if t1 is not None:
 
 # %% tags=["hide-input"]
 if t1 is not None:
-    for verdict in verdicts.table1(t1):
+    for verdict in verdicts.our_vae(t1) + verdicts.table1(t1) + verdicts.components_alone(t1):
         print(verdict)
 
 # %% [markdown]

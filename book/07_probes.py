@@ -108,7 +108,7 @@ rp.provenance_box("table2_probes")
 
 # %% tags=["hide-input"]
 if t2 is not None:
-    for verdict in verdicts.table2(t2_raw):
+    for verdict in verdicts.table2(t2_raw) + verdicts.codes_vs_baselines(t2_raw):
         print(verdict)
 
 # %% [markdown]

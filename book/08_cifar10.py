@@ -114,7 +114,7 @@ rp.provenance_box("table3_cifar")
 
 # %% tags=["hide-input"]
 if t3 is not None:
-    for verdict in verdicts.table3(t3):
+    for verdict in verdicts.table3(t3) + verdicts.fid(t3):
         print(verdict)
 t1 = rp.table_or_note("table1_reconstruction")
 if t1 is not None:

@@ -119,6 +119,12 @@ TABLES: dict[str, Product] = {p.name: p for p in [
             enough=_some(lambda s: s.authors)),
     Product("nll", "mvae.tables:nll", lambda s: _evals(s.nll, "nll.json"),
             lambda s: bool(s.nll), "Negative log-likelihood on binarised MNIST (IWAE)."),
+    Product("latents_2d", "mvae.tables:latents_2d",
+            lambda s: _evals(s.latent2d, "latents_2d.npz", "probes.json")
+            + _evals([r for r in s.latent2d if r in s.diverse], "diversity.json"),
+            lambda s: bool(s.latent2d),
+            "Fig. 3's numbers: each component's 2-D code (spread, KNN accuracy alone) beside the "
+            "2-D VAE's.", enough=lambda s, archived: set(s.latent2d) <= archived),
     Product("rate_distortion", "mvae.tables:rate_distortion",
             lambda s: _evals(_rate_runs(s), "reconstruction.json") + _done(_rate_runs(s)),
             lambda s: bool(s.kl_vaes),

@@ -149,7 +149,8 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                      "rmse": rec["mixture"]["rmse"], "best_component_sse": min(comps),
                      "mean_image_sse": rec.get("mean_image_sse", math.nan),
                      "verdict": _verdict(rec), "paper_setup": main,
-                     "paper_sse_per_image": paper, "paper_note": note, "source": rec["source"]})
+                     "paper_sse_per_image": paper, "paper_note": note, "source": rec["source"],
+                     "worst_component_sse": max(comps)})
     return pd.DataFrame(rows), _provenance(recs)
 
 
@@ -158,8 +159,10 @@ def _parameters(config: dict[str, Any]) -> int:
     return parameter_count(Config.from_dict(config))
 
 
-def _feature_names(k: int) -> list[str]:
-    return ["mixture", *[f"C{i + 1}" for i in range(k)]]
+def _whole(probe: dict[str, Any]) -> str:
+    """The label under which a probe result lists the fit on the whole code: ``concatenated``,
+    or ``C1`` for a one-component model (whose code is its only component's)."""
+    return "concatenated" if len(probe.get("components", [])) > 1 else "C1"
 
 
 COMPONENT_ORDER = "C1 = the run's most used component (largest mean E[w] on the test set)"
@@ -190,25 +193,34 @@ def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
     """Table II: probe accuracy on the K = 4 mixture's codes (concatenated and per component) and
     on the VAE's, mean and standard deviation over seeds, beside the paper's percentages.
 
-    Per-component rows are ranked by usage in each run (:func:`usage_order`) before averaging."""
+    Per-component rows are ranked by usage in each run (:func:`usage_order`) before averaging.
+    ``not_converged`` counts the runs (of ``n_seeds``) whose fit hit the solver's iteration cap
+    (:mod:`mvae.probes`): their accuracy is that of a fit stopped early, not hidden."""
     recs = _read(paths, "probes")
     usage = _read(paths, "reconstruction")
     sel = selection["table2"]
     rows = []
     for clf in PROBES:
         values: dict[str, list[float]] = {}
+        capped: dict[str, int] = {}  # runs whose fit of this feature set hit the solver's cap
+
+        def add(feat: str, value: float, result: dict[str, Any], label: str) -> None:
+            values.setdefault(feat, []).append(value)
+            capped[feat] = capped.get(feat, 0) + (label in result.get("not_converged", []))
+
         for run in sel["mixture"]:
             if clf not in recs.get(run, {}):
                 continue
             res = recs[run][clf]
-            values.setdefault("mixture", []).append(res["concatenated"])
+            add("mixture", res["concatenated"], res, _whole(res))
             order = usage_order(usage.get(run), len(res["components"]))
             for rank, i in enumerate(order):
-                values.setdefault(f"C{rank + 1}", []).append(res["components"][i])
+                add(f"C{rank + 1}", res["components"][i], res, f"C{i + 1}")
         for feat, group in (("VAE", sel["vae"]), ("VAE, K x d wide", sel.get("wide_vae", []))):
             for run in group:
                 if clf in recs.get(run, {}):
-                    values.setdefault(feat, []).append(recs[run][clf]["concatenated"])
+                    add(feat, recs[run][clf]["concatenated"], recs[run][clf],
+                        _whole(recs[run][clf]))
         for feat, accs in values.items():
             mean, std, n = _mean_std(accs)
             group = {"VAE": sel["vae"], "VAE, K x d wide": sel.get("wide_vae", [])}.get(
@@ -222,7 +234,8 @@ def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                          "n_train": recs[runs[0]].get("n_train") if runs else None,
                          "n_test": recs[runs[0]].get("n_test") if runs else None,
                          "component_order": COMPONENT_ORDER if feat.startswith("C") else "",
-                         "source": _source(recs[runs[0]]) if runs else ""})
+                         "source": _source(recs[runs[0]]) if runs else "",
+                         "not_converged": capped.get(feat, 0)})
     base = _baselines(paths, "mnist")
     for clf in PROBES:
         for feat, entry in base.get("features", {}).items():
@@ -231,7 +244,8 @@ def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                              "ours_percent": 100 * entry[clf], "ours_std_percent": math.nan,
                              "n_seeds": 1, "paper_percent": math.nan, "runs": "",
                              "K": None, "n_train": base.get("n_train"),
-                             "n_test": base.get("n_test"), "source": base.get("source", "")})
+                             "n_test": base.get("n_test"), "source": base.get("source", ""),
+                             "not_converged": int(clf in entry.get("not_converged", []))})
     return pd.DataFrame(rows), _provenance(recs)
 
 
@@ -247,10 +261,14 @@ def fig4_table(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
         if not runs:
             continue
         row: dict[str, Any] = {"K": int(k), "runs": " ".join(runs)}
+        capped = {}
         for clf in PROBES:
             mean, std, n = _mean_std([recs[r][clf]["concatenated"] for r in runs
                                       if clf in recs.get(r, {})])
             row.update({f"{clf}_mean": mean, f"{clf}_std": std, f"{clf}_n_seeds": n})
+            capped[f"{clf}_not_converged"] = sum(
+                _whole(recs[r][clf]) in recs[r][clf].get("not_converged", []) for r in runs
+                if clf in recs.get(r, {}))
         mean, std, n = _mean_std([recs[r]["sampled"]["knn"]["concatenated"] for r in runs
                                   if "knn" in recs.get(r, {}).get("sampled", {})])
         row.update({"knn_sampled_mean": mean, "knn_sampled_std": std, "knn_sampled_n_seeds": n})
@@ -260,7 +278,7 @@ def fig4_table(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
                              "knn_sampled: one draw z ~ q (sampled mode)")
         row["baseline_raw_pixels_knn"] = raw_pixels_knn
         row["source"] = _source(recs[runs[0]]) if runs and runs[0] in recs else ""
-        rows.append(row)
+        rows.append({**row, **capped})
     return pd.DataFrame(rows), _provenance(recs)
 
 
@@ -647,3 +665,27 @@ def authors_switches(paths: list[str | Path],
                      "difference": stats["sse_mean"] - base["sse_mean"]})
     recs = _read(paths, "reconstruction")
     return pd.DataFrame(rows), _provenance({r: recs[r] for r in points})
+
+
+def latents_2d(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """Fig. 3's numbers: for each component of the 2-D runs (C1 the most used), the spread of its
+    test codes (prior: sd 1), the KNN accuracy of its 2-D code alone on the test set, and the
+    mixture's mean pairwise CKA between components; the 2-D VAE beside them."""
+    prb, div = _read(paths, "probes"), _read(paths, "diversity")
+    codes = {p.parent.name: p for p in map(Path, paths) if p.name == "latents_2d.npz"}
+    rows = []
+    for run in selection["latent2d"]:
+        if run not in codes or run not in prb:
+            continue
+        with np.load(codes[run]) as z:
+            spread = z["codes"].std(axis=1).mean(axis=1)     # (K,): mean sd over both axes
+            weights = z["weights"].astype(np.float64).mean(axis=1)
+        knn = prb[run].get("knn", {})
+        for rank, i in enumerate(rank_by_usage(weights)):
+            rows.append({"run": run, "K": len(spread), "component": f"C{rank + 1}",
+                         "mean_weight": float(weights[i]), "code_sd": float(spread[i]),
+                         "knn": knn.get("components", [math.nan] * len(spread))[i],
+                         "knn_concatenated": knn.get("concatenated", math.nan),
+                         "mean_offdiag_cka": div.get(run, {}).get("mean_offdiag_cka", math.nan),
+                         "component_order": COMPONENT_ORDER, "source": _source(prb[run])})
+    return pd.DataFrame(rows), _provenance(prb)
