@@ -71,7 +71,8 @@ def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
     counts = {"data": len(exp.datasets), "train": n, "reconstruct": n, "latents": n, "probe": n,
               "diversity": len(sel.diverse), "latents_2d": len(sel.latent2d),
               "score": len(sel.cifar), "table": len(TABLES) + len(claims_tables(exp)),
-              "figure": len(FIGURES) + len(claims_figures(exp)), "provenance": 1, "claims": 1, "all": 1,
+              "figure": len(FIGURES) + len(claims_figures(exp)), "provenance": 1, "claims": 1,
+              "all": 1,
               "baselines": len(sel.baselines)}
     if sel.nll:
         counts["nll"] = len(sel.nll)

@@ -204,7 +204,8 @@ def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
         values: dict[str, list[float]] = {}
         capped: dict[str, int] = {}  # runs whose fit of this feature set hit the solver's cap
 
-        def add(feat: str, value: float, result: dict[str, Any], label: str) -> None:
+        def add(feat: str, value: float, result: dict[str, Any], label: str,
+                values: dict[str, list[float]] = values, capped: dict[str, int] = capped) -> None:
             values.setdefault(feat, []).append(value)
             capped[feat] = capped.get(feat, 0) + (label in result.get("not_converged", []))
 
