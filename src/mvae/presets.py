@@ -73,6 +73,7 @@ class Experiment:
 
 
 def available_presets(directory: Path) -> list[str]:
+    """The names of the preset files (``<name>.yaml``) in ``directory``, sorted."""
     return sorted(p.stem for p in directory.glob("*.yaml"))
 
 

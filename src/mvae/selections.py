@@ -46,6 +46,7 @@ def in_setup(config: Config, reference: Config, varies: Iterable[str] = ()) -> b
 
 
 def has_authors_settings(config: Config) -> bool:
+    """Whether ``config`` has all of the authors' settings (:data:`AUTHORS_SETTINGS`)."""
     return all(getattr(config, key) == value for key, value in AUTHORS_SETTINGS.items())
 
 
