@@ -362,6 +362,16 @@ def table_or_note(name: str, preset: str | None = None) -> pd.DataFrame | None:
         return None
 
 
+def show_verdicts(verdicts: Iterable[Any]) -> Any:
+    """Verdicts (:class:`mvae.verdicts.Verdict`) as a Markdown table of claim, verdict and
+    evidence: formatted text on the page, not console output."""
+    from IPython.display import Markdown
+
+    rows = ["| claim | verdict | evidence |", "| --- | --- | --- |"]
+    rows += [f"| {v.claim} | **{v.status}** | {v.evidence} |" for v in verdicts]
+    return Markdown("\n".join(rows))
+
+
 def format_table(frame: pd.DataFrame, precision: int = 2) -> Any:
     """Round floats for display and hide the index (a Styler renders to plain HTML)."""
     return frame.style.format(precision=precision, na_rep="–").hide(axis="index")
