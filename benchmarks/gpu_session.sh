@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# One device-machine command for a session that has a GPU (see /work/.library/device and
-# benchmarks/README.md, "GPU"): the CUDA tests (stop if they fail), the epoch timing, then the
+# One command for a lent GPU machine with no network (benchmarks/README.md, "GPU"): the CUDA tests (stop if they fail), the epoch timing, then the
 # paper grid's runs not yet in results/paper with scripts/batch_runs.py (one run training at a
 # time, the others' evaluation beside it) until a deadline. Files go to $OUT (or ./gpu-out).
 # The machine has no network and no package index: carry the dataset caches (xz'd .npy files

@@ -2,7 +2,7 @@
 ones in parallel worker processes, without Snakemake, until a deadline; archive each finished run
 as :mod:`scripts.paper_grid` does.
 
-Why: a lent GPU machine (DEVELOPERS.md, "Where you work") has PyTorch and scikit-learn but no
+Why: a lent GPU machine (``benchmarks/README.md``, "GPU") has PyTorch and scikit-learn but no
 package index, so Snakemake and its compiled dependencies cannot be installed there, and each
 command ends after 10 minutes. This script runs the same job chain as the pipeline's rules, with
 the same step functions of :mod:`mvae.experiments` and the same files (logs, benchmark TSVs,

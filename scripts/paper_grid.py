@@ -13,10 +13,10 @@ Each lane trains from its own git worktree of this repository's HEAD (updated be
 so editing the checkout while the grid runs cannot change code under a running job; every run's
 provenance records the commit it ran from.
 
-    nohup .venv/bin/python scripts/paper_grid.py --results-root /work/paper-runs \\
-        > /work/paper-runs/grid.log 2>&1 &
-    touch /work/paper-runs/PAUSE   # finish the runs in progress, start no new one (benchmarks)
-    .venv/bin/python scripts/paper_grid.py --results-root /work/paper-runs --plan  # minutes/run
+    nohup .venv/bin/python scripts/paper_grid.py --results-root ~/mvae-runs \\
+        > ~/mvae-runs/grid.log 2>&1 &
+    touch ~/mvae-runs/PAUSE   # finish the runs in progress, start no new one (benchmarks)
+    .venv/bin/python scripts/paper_grid.py --results-root ~/mvae-runs --plan  # minutes/run
 """
 
 from __future__ import annotations

@@ -1,27 +1,23 @@
 """The fast training step, and the plain reference it must agree with.
 
-On a CPU the step is bound by arithmetic: an MNIST K=4 step is ~3.6 GFLOP of matmuls, ~30 ms
-at the ~120 GFLOP/s that float32 reaches on two AVX2 cores. What helps there:
+On a CPU the step is bound by arithmetic (the matmuls). What helps there:
 
-* bfloat16 matmuls (``precision="bf16"``) where the CPU has bf16 units (AMX, AVX512-BF16):
-  several times float32's rate. A switch, not the default: it costs 2.6% of per-image SSE
-  after 10 epochs (see :mod:`mvae.config`), and without such units (e.g. AVX2-only AMD EPYC) a
-  bf16 GEMM is ~60x *slower* than float32;
+* bfloat16 matmuls (``precision="bf16"``) where the CPU has bf16 units (AMX, AVX512-BF16). A
+  switch, not the default: it costs reconstruction quality (see :mod:`mvae.config`), and
+  without such units a bf16 GEMM is emulated and far *slower* than float32;
 * no work outside the matmuls that need not be done: gradients are released rather than zeroed
   (``set_to_none``), the dHSIC bandwidth uses a selection instead of a sort, the Bernoulli
   likelihood evaluates one log-sigmoid instead of two.
 
-A small M-VAE step on a GPU is bound by Python and kernel-launch overhead, not arithmetic (an
-MNIST K=4 step is about 4 GFLOP: microseconds of H100 time). :class:`TrainStep` removes the
-overhead in layers, each optional so that it can be measured:
+A small M-VAE step on a GPU is bound by Python and kernel-launch overhead, not arithmetic.
+:class:`TrainStep` removes the overhead in layers, each optional so that it can be measured
+(``benchmarks/README.md`` has the figures):
 
 1. the data stays on the device and batches are gathered there (no DataLoader, no host copy);
 2. Adam runs as one fused kernel (``fused=True``), ``capturable`` on CUDA;
 3. on CUDA (unless ``MVAE_CUDA_GRAPH=0``), the whole step (gather, forward, loss, backward,
    Adam) is captured once into a CUDA graph and replayed: one launch per step instead of
-   hundreds. On an H200, 100 MNIST epochs of one run alone took ~20 s at K = 1 and ~70 s at
-   K = 10 captured, against ~135 s and ~325 s eager (3 epochs of each timed; pipeline/README.md).
-   Capture needs a step with no host synchronisation: every distribution is built with
+   hundreds. Capture needs a step with no host synchronisation: every distribution is built with
    ``validate_args=False`` (validation reads tensors back to the host), the dHSIC bandwidth
    avoids data-dependent shapes, dHSIC multiplies instead of calling ``Tensor.prod`` (whose
    backward synchronises), the non-finite check accumulates on the device, and the Dirichlet
@@ -62,8 +58,8 @@ class TrainStep:
         device = images.device
         self.precision = check_precision(precision or self.config.precision, device)
         if graph is None:
-            # On by default on CUDA: the captured step trains like the eager one (checked on an
-            # H200 by tests/test_fast.py); $MVAE_CUDA_GRAPH=0 turns it off, e.g. to profile.
+            # On by default on CUDA: the captured step trains like the eager one (checked on a
+            # GPU by tests/test_fast.py); $MVAE_CUDA_GRAPH=0 turns it off, e.g. to profile.
             graph = device.type == "cuda" and os.environ.get("MVAE_CUDA_GRAPH", "1") != "0"
         self.use_graph = graph
         if self.use_graph and device.type != "cuda":
@@ -151,7 +147,7 @@ def check_precision(precision: str, device: torch.device) -> str:
     """Warn when bf16 is asked for on a device that would run it far slower than float32."""
     if precision == "bf16" and not native_bf16(device):
         warnings.warn(f"precision=bf16 on {device} without bf16 matmul units: each bf16 GEMM "
-                      "is emulated and ~60x slower than float32; use precision=fp32 (or "
+                      "is emulated and far slower than float32; use precision=fp32 (or "
                       "bf16-emulated to study bf16's numerics)", RuntimeWarning, stacklevel=3)
     return precision
 

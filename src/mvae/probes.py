@@ -14,23 +14,10 @@ Choices the paper leaves open, and why we made them (see :func:`make_classifier`
   instead, which is not linear and costs O(N^2); we follow the paper's text.
 * KNN: 5 neighbours, Euclidean distance on the raw codes.
 
-Cost, measured on a quiet 2-core CPU with synthetic 10-class codes shaped like one K = 4, d = 20
-MNIST model (4 x 60,000 x 20 train codes, concatenation 80-d, 10,000 test codes):
-
-==============  ==================  ====================  ======================
-probe           one 20-d component  80-d concatenation    all 5 feature sets
-==============  ==================  ====================  ======================
-MLP             ~24 s (200 epochs)  ~24 s (132 epochs)    117 s
-linear SVM      ~2-4 s              ~10-17 s              12 s
-KNN (predict)   ~3 s                ~5 s                  5 s
-==============  ==================  ====================  ======================
-
-so the full probe of one model on all 60,000 training codes takes about 2.2 minutes, and the
-default is therefore no cap (``max_train=None``), as in the paper. The MLP dominates and is the
-one to watch: on a CPU shared with other jobs the same 80-d fit took 6 minutes. ``max_train``
-caps the training codes with a deterministic, class-stratified subsample (10,000 codes: 19 s in
-all, accuracies 1-3 points lower on the synthetic codes); results computed with a cap must say
-so, which is why ``n_train`` is returned.
+The MLP dominates the cost of probing one model on all 60,000 training codes (minutes on a
+2-core CPU; ``benchmarks/README.md``), so the default is no cap (``max_train=None``), as in the
+paper. ``max_train`` caps the training codes with a deterministic, class-stratified subsample;
+results computed with a cap must say so, which is why ``n_train`` is returned.
 """
 
 from __future__ import annotations
@@ -48,20 +35,20 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+#: The paper's three probes, by the names :func:`make_classifier` and :func:`probe_codes` take.
 CLASSIFIERS = ("mlp", "linear_svm", "knn")
 
 #: Adam epochs for the MLP probe (scikit-learn's default). On well-separated codes the loss
 #: plateau rule (tol, n_iter_no_change) stops it earlier; on hard, overlapping codes it can run to
-#: the cap (about 24 s on 60,000 20-d codes, 2 CPU cores). Test accuracy has long stopped moving
-#: by then (30 epochs scored within a point of 132 on our synthetic codes), so the cap bounds cost
-#: without changing the table; a fit that hits it is listed in ``not_converged``, never hidden.
+#: the cap, where test accuracy has long stopped moving, so the cap bounds cost without changing
+#: the table; a fit that hits it is listed in ``not_converged`` and counted in Tables II and the
+#: Fig. 4 table, never hidden.
 MLP_MAX_ITER = 200
 
 #: Features above which the linear SVM solves its dual problem. scikit-learn's ``dual="auto"``
-#: picks the primal whenever samples outnumber features, which on 10,000 raw MNIST images
-#: (784 standardised pixels, the baseline) took 339 s against 37 s for the dual, for the same
-#: objective (87.50% vs 87.15% test accuracy; both stop at the iteration cap and are flagged in
-#: ``not_converged``). On 20-80-d codes the primal is the fast one.
+#: picks the primal whenever samples outnumber features, which on raw MNIST pixels (the
+#: baseline) is several times slower than the dual for the same objective; on 20-80-d codes the
+#: primal is the fast one (``benchmarks/README.md``).
 DUAL_SVM_MIN_FEATURES = 256
 
 #: Neighbours of the KNN probe: scikit-learn's default and the usual choice for MNIST; the paper

@@ -398,11 +398,11 @@ def cifar_scores(real_test: Tensor, recon: Tensor, samples: Tensor, *,
                  max_images: int | None = None, batch_size: int = 100) -> dict[str, Any]:
     """Table III: RMSE, FID and IS of prior samples and of reconstructions of the test images.
 
-    ``max_images`` truncates all three sets. Inception-v3 at 299x299 is the whole cost: on a
-    2-core CPU about 6 minutes per 1,000 images when the machine is quiet (0.36 s an image; 12
-    minutes with other jobs competing), and this call passes 3 x N images through it (the real
-    set once, thanks to ``reset_real_features=False``), so N = 5,000 means hours on a CPU: use a
-    GPU or a smaller ``max_images`` there (FID is biased upwards at small N; compare at equal N).
+    ``max_images`` truncates all three sets. Inception-v3 at 299x299 is the whole cost, and this
+    call passes 3 x N images through it (the real set once, thanks to
+    ``reset_real_features=False``), so a large N means hours on a CPU (``benchmarks/README.md``):
+    use a GPU or a smaller ``max_images`` there (FID is biased upwards at small N; compare at
+    equal N).
     The offline FID weights are fetched into
     ``cache_dir`` only if the standard extractor is unavailable; failure to fetch makes the FID
     entries unavailable, never the whole call fail.

@@ -1,9 +1,9 @@
 """Results tables: our numbers beside the paper's, as CSV (for people) and JSON (for the book).
 
-The paper's numbers live here and nowhere else (transcribed from the paper's Tables I-III; see
-``../shared/paper/NOTES.md``). Every table row carries the dataset source string, because a number
-computed on the CIFAR-10 JPEG copy is not the same number as one computed on the original pixels;
-every JSON file carries the provenance of the runs behind it (commit, configs, seeds, device).
+The paper's numbers live here and nowhere else (transcribed from the paper's Tables I-III).
+Every table row carries the dataset source string, because a number computed on the CIFAR-10
+JPEG copy is not the same number as one computed on the original pixels; every JSON file carries
+the provenance of the runs behind it (commit, configs, seeds, device).
 """
 
 from __future__ import annotations
