@@ -18,9 +18,9 @@ alone take about 20 s (K = 1) to 70 s (K = 10), but 435-511 s each when 8 runs s
 and the probes (scikit-learn, CPU) take minutes per run. Training every run at once, then
 evaluating, trained 8 runs and evaluated none inside a 9-minute call (``pipeline/README.md``).
 
-Runs are taken in :data:`paper_grid.PRIORITY` order, skipping those already archived in
-``results/<preset>/`` (and, with ``--cached-only``, those whose dataset is not cached under
-``$MVAE_DATA_DIR``: a machine without network).
+Runs are taken in the preset's order (:func:`paper_grid.grid_order`), skipping those already
+archived in ``results/<preset>/`` (and, with ``--cached-only``, those whose dataset is not cached
+under ``$MVAE_DATA_DIR``: a machine without network).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from paper_grid import PRIORITY, archived  # noqa: E402
+from paper_grid import archived, grid_order  # noqa: E402
 
 from mvae import data as mvae_data  # noqa: E402
 from mvae import steps as ex  # noqa: E402
@@ -183,8 +183,7 @@ def main() -> int:
     exp = load_preset(args.preset, PRESETS)
     data_dir = Path(os.environ.get("MVAE_DATA_DIR", "data"))
     committed = REPO / "results" / exp.preset
-    order = [r for r in PRIORITY if r.startswith("baselines:") or r in exp.runs]
-    order += [r for r in exp.runs if r not in order]
+    order = grid_order(exp)
     wanted = [r for r in (args.runs.split(",") if args.runs else order) if r]
     todo = [r for r in wanted if not archived(committed, r)
             and (not args.cached_only or _cached(r, exp, data_dir))]

@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
@@ -39,16 +40,14 @@ from mvae.planning import estimate  # noqa: E402
 from mvae.presets import load_preset  # noqa: E402
 from mvae.selections import select  # noqa: E402
 
-#: Runs that feed the most tables first (Table I/II, the claims, Fig. 3, Table III), then the rest.
-PRIORITY = [
-    "mnist-k1-s0", "mnist-k4-s0", "baselines:mnist", "mnist-k4-beta1e4", "mnist-k4-authors",
-    "mnist2d-k4", "mnist2d-k1", "cifar10-k1", "cifar10-k4", "mnist-k2-s0", "mnist-k3-s0",
-    "mnist-k5-s0", "mnist-k4-authors-beta1e4", "mnist-k1-d80", "mnistbin-k1", "mnistbin-k4",
-    "mnist-k4-beta0", "mnist-k4-beta1e3", "mnist-k4-beta1e2", "mnist-k6-s0", "mnist-k8-s0",
-    "mnist-k10-s0",
-    "mnist-k1-s1", "mnist-k1-s2", "mnist-k4-s1", "mnist-k4-s2", "mnist-k7-s0", "mnist-k9-s0",
-    "fashion-k1", "fashion-k4", "baselines:fashion_mnist", "mnist-k4-authors-beta1e4-warmup",
-]
+
+def grid_order(experiment: Any) -> list[str]:
+    """The preset's runs in file order (the preset lists the runs that feed the most tables
+    first), each dataset's ``baselines:<dataset>`` job right after the run whose shape it copies."""
+    after = {run: f"baselines:{dataset}" for dataset, run in select(experiment).baselines.items()}
+    return [job for run in experiment.runs for job in (run, after.get(run)) if job]
+
+
 COMMIT_LOCK = threading.Lock()
 
 
@@ -225,11 +224,11 @@ def main() -> None:
     args.code_root = (args.code_root or args.results_root / "code").resolve()
 
     experiment = args.experiment = load_preset(args.preset, REPO / "pipeline" / "config")
-    grid = list(experiment.runs) + [f"baselines:{d}" for d in select(experiment).baselines]
+    grid = grid_order(experiment)
     unknown = sorted(set(args.runs or []) - set(grid))
     if unknown:
         parser.error(f"not in the {args.preset} preset: {', '.join(unknown)}")
-    order = args.runs or [r for r in PRIORITY if r in grid] + [r for r in grid if r not in PRIORITY]
+    order = args.runs or grid
     dest = args.archive = (args.archive_root / args.preset).resolve()
     if args.commit and not dest.is_relative_to(REPO):
         parser.error(f"{dest} is outside this repository: add --no-commit")
