@@ -6,6 +6,7 @@
 See pipeline/README.md for the rules, presets, results layout and the GPU / SLURM profiles.
 """
 
+import functools
 import os
 import shutil
 import subprocess
@@ -28,8 +29,10 @@ def _list(value):
     return value if isinstance(value, list) else [v for v in str(value).split(",") if v]
 
 
+@functools.cache
 def _local_gpus():
-    """GPUs visible here: train jobs then claim the `gpu` resource (the profile caps it)."""
+    """GPUs visible here (nvidia-smi), asked once, when the first train or score job is
+    scheduled: never while the workflow is parsed, so a dry run or a committed build asks none."""
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "" or not shutil.which("nvidia-smi"):
         return 0
     try:
@@ -37,6 +40,12 @@ def _local_gpus():
         return sum(line.startswith("GPU ") for line in out.stdout.splitlines())
     except (OSError, subprocess.SubprocessError):
         return 0
+
+
+def TRAIN_GPU(wildcards):
+    """The `gpu` resource a train or score job claims (the profile caps it): 1 with a GPU here,
+    else 0; `--config train_gpu=N` sets it."""
+    return int(config.get("train_gpu", 1 if _local_gpus() else 0))
 
 
 try:
@@ -53,11 +62,11 @@ R = os.path.join(str(config.get("results_dir", "results")), os.path.basename(EXP
 DATA = str(config.get("data_dir") or os.environ.get("MVAE_DATA_DIR") or "data")
 CIFAR10_PATH = config.get("cifar10_path") or os.environ.get("MVAE_CIFAR10_PATH")
 # Every job reads the dataset cache that the data rule filled (mvae.data reads these variables),
-# not a ./data of whatever folder Snakemake runs in, and finds the offline CIFAR-10 copy too.
+# not a ./data of whatever folder Snakemake runs in, and finds the offline CIFAR-10 copy too: the
+# workflow's one deliberate side effect at parse time, exported to the jobs it starts.
 os.environ["MVAE_DATA_DIR"] = os.path.abspath(DATA)
 if CIFAR10_PATH:
     os.environ["MVAE_CIFAR10_PATH"] = os.path.abspath(CIFAR10_PATH)
-TRAIN_GPU = int(config.get("train_gpu", 1 if _local_gpus() else 0))
 # build tables, figures and book from the committed results only (pipeline/README.md)
 COMMITTED = str(config.get("committed", "false")).lower() in ("1", "true", "yes")
 
