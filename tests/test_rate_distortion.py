@@ -94,3 +94,19 @@ def test_the_figure_draws_the_curve_and_every_run(grid, tmp_path: Path) -> None:
     assert list(line.get_xdata()) == [20.0, 30.0, 40.0]
     plotted = sum(len(c.get_offsets()) for c in left.collections)
     assert plotted == 3  # the three runs off the VAE curve
+
+
+def test_the_verdict_reads_each_mixture_against_the_curve_at_its_rate(grid) -> None:
+    from mvae import verdicts
+
+    paths, selection = grid
+    frame, _ = tables.rate_distortion(paths, selection)
+    found = {v.claim: v for v in verdicts.rate_distortion(frame)}
+    gauss = found["a mixture beats a VAE of the same rate (paper's objective; rate: Gaussian KL)"]
+    # mix-k2 at 25 nats: 9.0 against 7.1 on the curve, ~3.5 SE above; mix-k4 is off the curve
+    assert gauss.status == verdicts.FAILS and "mix-k2 at 25.0 nats" in gauss.evidence
+    assert "outside the VAE curve's rates: mix-k4" in gauss.evidence
+    better = frame.assign(sse_per_image=frame.sse_per_image.where(frame.K == 1, 4.5))
+    better_gauss = {v.claim: v for v in verdicts.rate_distortion(
+        better.assign(difference=better.sse_per_image - better.vae_sse_at_rate))}
+    assert better_gauss[gauss.claim].status == verdicts.HOLDS
