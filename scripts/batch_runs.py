@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from paper_grid import archived, grid_order  # noqa: E402
 
 from mvae import data as mvae_data  # noqa: E402
+from mvae import layout  # noqa: E402
 from mvae import steps as ex  # noqa: E402
 from mvae.archive import export_run  # noqa: E402
 from mvae.presets import load_preset  # noqa: E402
@@ -74,7 +75,7 @@ def _step(root: Path, rule: str, run: str, outputs: list[Path], fn: Any, *args: 
     t0 = time.perf_counter()
     with ex.logged(root / "logs" / rule / f"{run}.log"):
         fn(*args)
-    _bench(root / "benchmarks" / rule / f"{run}.tsv", time.perf_counter() - t0)
+    _bench(root / layout.benchmark_file(rule, run), time.perf_counter() - t0)
 
 
 def train_run(root: str, preset: str, run: str, threads: int) -> str:
@@ -83,7 +84,7 @@ def train_run(root: str, preset: str, run: str, threads: int) -> str:
     if not run.startswith("baselines:"):
         exp = load_preset(preset, PRESETS)
         ex.set_threads(threads)
-        rdir = Path(root) / "runs" / run
+        rdir = Path(root) / layout.run_dir(run)
         _step(Path(root), "train", run, [rdir / "done.json"], ex.train_step,
               exp.runs[run].to_dict(), rdir, rdir / "done.json")
     return run
@@ -99,10 +100,11 @@ def evaluate_run(root: str, preset: str, run: str, threads: int) -> str:
     if run.startswith("baselines:"):
         dataset = run.split(":", 1)[1]
         shape_of = sel.baselines[dataset]
-        _step(r, "baselines", dataset, [r / "baselines" / f"{dataset}.json"], ex.baselines_step,
-              runs[shape_of].to_dict(), r / "baselines" / f"{dataset}.json", settings)
+        record = r / layout.baseline_file(dataset)
+        _step(r, "baselines", dataset, [record], ex.baselines_step, runs[shape_of].to_dict(),
+              record, settings)
         return run
-    rdir, edir = r / "runs" / run, r / "eval" / run
+    rdir, edir = r / layout.run_dir(run), r / layout.eval_dir(run)
     latents = rdir / "latents.npz"
     # the steps of the run's evaluation plan (mvae.selections.Selections.evaluations), in order
     steps = {

@@ -35,6 +35,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from mvae import layout  # noqa: E402
 from mvae.archive import archive_bytes, export_run  # noqa: E402
 from mvae.planning import estimate  # noqa: E402
 from mvae.presets import load_preset  # noqa: E402
@@ -61,9 +62,9 @@ def git(*args: str, cwd: Path = REPO, check: bool = True) -> subprocess.Complete
 
 def archived(dest: Path, run: str) -> bool:
     if run.startswith("baselines:"):
-        return (dest / "baselines" / f"{run.split(':', 1)[1]}.json").is_file()
-    return (dest / "runs" / run / "done.json").is_file() and \
-        (dest / "eval" / run / "evaluated.json").is_file()
+        return (dest / layout.baseline_file(run.split(":", 1)[1])).is_file()
+    return (dest / layout.run_file(run, "done.json")).is_file() and \
+        (dest / layout.eval_file(run, "evaluated.json")).is_file()
 
 
 def sync_worktree(path: Path) -> str:
@@ -79,9 +80,9 @@ def sync_worktree(path: Path) -> str:
 
 def snakemake_command(results_root: Path, preset: str, run: str, cores: int) -> list[str]:
     """The Snakemake call that trains and evaluates one run (or one dataset's baselines)."""
-    target = (results_root / preset / "baselines" / f"{run.split(':', 1)[1]}.json"
+    target = (results_root / preset / layout.baseline_file(run.split(":", 1)[1])
               if run.startswith("baselines:") else
-              results_root / preset / "eval" / run / "evaluated.json")
+              results_root / preset / layout.eval_file(run, "evaluated.json"))
     cifar = os.environ.get("MVAE_CIFAR10_PATH")  # an offline CIFAR-10 copy (pipeline/README.md)
     return [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nolock",
             "--rerun-incomplete", "--rerun-triggers", "mtime", "--config", f"preset={preset}",
@@ -107,6 +108,7 @@ def refresh_report(lane_code: Path, archive: Path, logfile: Path) -> int:
     """Rebuild the committed tables, figures and provenance from the archive alone."""
     cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "--nolock", "--forcerun", "table",
            "figure", "provenance", "--config", f"preset={archive.name}", "committed=true",
+           "archive_provenance=true",
            f"results_dir={archive.parent}", "--", "report"]
     with COMMIT_LOCK, open(logfile, "a") as fh:
         return subprocess.run(cmd, cwd=lane_code, env=dict(os.environ, PYTHONPATH=str(
@@ -115,7 +117,7 @@ def refresh_report(lane_code: Path, archive: Path, logfile: Path) -> int:
 
 def commit(dest: Path, run: str, files: list[Path]) -> None:
     """Commit only the archive's paths (whatever else is staged stays staged), retrying on lock."""
-    done_file = dest / "runs" / run / "done.json"
+    done_file = dest / layout.run_file(run, "done.json")
     done = json.loads(done_file.read_text()) if done_file.is_file() else {}
     train, wall = done.get("train_seconds"), done.get("wall_seconds")
     message = (f"Results ({dest.name}): {run}, {len(files)} files"
@@ -144,7 +146,7 @@ def seconds_needed(run: str, args: argparse.Namespace) -> float | None:
     for a baseline job or a run with no archived reference."""
     if run.startswith("baselines:"):
         return None
-    history = args.results_root / args.preset / "runs" / run / "history.json"
+    history = args.results_root / args.preset / layout.run_file(run, "history.json")
     done = len(json.loads(history.read_text())) if history.is_file() else 0  # same machine
     found = estimate(args.archive, args.experiment.runs[run], done)
     return None if found is None else found.seconds / args.speed

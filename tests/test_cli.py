@@ -19,9 +19,9 @@ def calls(monkeypatch) -> list[dict]:
     """Replace training by a recorder: these tests are about the command line only."""
     seen: list[dict] = []
 
-    def fake_train(config, run_dir, *, progress, until_epoch):
+    def fake_train(config, run_dir, *, progress, until_epoch, fresh=False):
         seen.append({"config": config, "run_dir": Path(run_dir), "progress": progress,
-                     "until_epoch": until_epoch})
+                     "until_epoch": until_epoch, "fresh": fresh})
         return train_module.TrainResult(model=None, history=[], run_dir=Path(run_dir),
                                         finished=False)
 

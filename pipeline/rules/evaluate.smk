@@ -1,6 +1,9 @@
 # 3-5. Per-run evaluation of a trained model: reconstruction errors and example images (Table I,
 #      Figs. 1, 2, 5), latent codes and probes (Table II, Figs. 3, 4), component diversity (the
 #      dHSIC ablation) and CIFAR-10 scores (Table III).
+#
+# No job is made for an archived run without its checkpoint here (LIVE_RUNS, from train.smk),
+# nor for archived baselines (LIVE_BASELINES): their committed files are read as they are.
 
 
 rule reconstruct:
@@ -9,6 +12,8 @@ rule reconstruct:
     output:
         errors=f"{R}/eval/{{run}}/reconstruction.json",
         examples=f"{R}/eval/{{run}}/examples.npz",
+    wildcard_constraints:
+        run=LIVE_RUNS,
     params:
         run_dir=lambda w: run_dir(w.run),
         n=SETTINGS["figure_images"],
@@ -28,6 +33,8 @@ rule latents:
         done=f"{R}/runs/{{run}}/done.json",
     output:
         f"{R}/runs/{{run}}/latents.npz",
+    wildcard_constraints:
+        run=LIVE_RUNS,
     params:
         run_dir=lambda w: run_dir(w.run),
     threads: SETTINGS["eval_threads"]
@@ -45,6 +52,8 @@ rule latents_2d:
         f"{R}/runs/{{run}}/latents.npz",
     output:
         f"{R}/eval/{{run}}/latents_2d.npz",
+    wildcard_constraints:
+        run=LIVE_RUNS,
     params:
         max_points=SETTINGS["scatter_points"],
     log:
@@ -58,6 +67,8 @@ rule probe:
         latents=f"{R}/runs/{{run}}/latents.npz",
     output:
         f"{R}/eval/{{run}}/probes.json",
+    wildcard_constraints:
+        run=LIVE_RUNS,
     params:
         run_dir=lambda w: run_dir(w.run),
         settings=SETTINGS,
@@ -77,6 +88,8 @@ rule baselines:
         data=lambda w: f"{DATA}/{w.dataset}/pipeline-ready.json",
     output:
         f"{R}/baselines/{{dataset}}.json",
+    wildcard_constraints:
+        dataset=LIVE_BASELINES,
     params:
         config=lambda w: RUNS[BASELINES[w.dataset]].to_dict(),
         settings=SETTINGS,
@@ -94,6 +107,8 @@ rule diversity:
         latents=f"{R}/runs/{{run}}/latents.npz",
     output:
         f"{R}/eval/{{run}}/diversity.json",
+    wildcard_constraints:
+        run=LIVE_RUNS,
     params:
         run_dir=lambda w: run_dir(w.run),
         max_codes=SETTINGS["diversity_max"],
@@ -114,6 +129,8 @@ rule score:
         weights=[f"{DATA}/inception/fetched.json"] if SETTINGS["fetch_fid_weights"] else [],
     output:
         f"{R}/eval/{{run}}/scores.json",
+    wildcard_constraints:
+        run=LIVE_RUNS,
     params:
         run_dir=lambda w: run_dir(w.run),
         n=SETTINGS["score_images"],
@@ -135,6 +152,8 @@ rule nll:
         done=f"{R}/runs/{{run}}/done.json",
     output:
         f"{R}/eval/{{run}}/nll.json",
+    wildcard_constraints:
+        run=LIVE_RUNS,
     params:
         run_dir=lambda w: run_dir(w.run),
         samples=SETTINGS["nll_samples"],
@@ -154,8 +173,13 @@ rule evaluated:
         lambda w: run_eval_targets(w.run),
     output:
         f"{R}/eval/{{run}}/evaluated.json",
+    wildcard_constraints:
+        run=LIVE_RUNS,
     run:
         from pathlib import Path
+        from mvae.archive import archived_output
         from mvae.provenance import write_json
+        if archived_output(output, run_dir(wildcards.run)):
+            raise WorkflowError(archived_output(output, run_dir(wildcards.run)))
         write_json(Path(output[0]), {"run": wildcards.run,
                                      "files": [os.path.relpath(p, R) for p in input]})

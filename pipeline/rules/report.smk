@@ -54,7 +54,7 @@ rule provenance:
         benchmarks=benchmark_targets(),
         tables=expand(f"{R}/tables/{{table}}.json", table=TABLES),
     output:
-        f"{R}/provenance.json",
+        PROVENANCE,
     params:
         preset=EXP.preset,
         runs={name: c.to_dict() for name, c in RUNS.items()},
@@ -71,7 +71,7 @@ rule book:
         tables=expand(f"{R}/tables/{{table}}.{{ext}}", table=TABLES, ext=["csv", "json"]),
         figures=expand(f"{R}/figures/{{figure}}.png", figure=FIGURES),
         evals=eval_targets(),
-        provenance=f"{R}/provenance.json",
+        provenance=PROVENANCE,
     output:
         touch(f"{R}/logs/book.done"),
     params:
@@ -103,5 +103,5 @@ rule report:
     input:
         expand(f"{R}/tables/{{table}}.csv", table=TABLES),
         expand(f"{R}/figures/{{figure}}.png", figure=FIGURES),
-        f"{R}/provenance.json",
+        PROVENANCE,
         claims_target(),

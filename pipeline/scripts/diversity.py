@@ -1,8 +1,11 @@
 """CKA / HSIC / dHSIC between one run's components (rule diversity)."""
 
+from mvae.archive import stop_if_archived
 from mvae.steps import diversity_step, logged, set_threads
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
+# an archived result without its checkpoint: stop before touching anything
+stop_if_archived(sm.output, sm.params.run_dir)
 with logged(sm.log[0]):
     set_threads(sm.threads)
     diversity_step(sm.input.latents, sm.params.run_dir, sm.output[0], sm.params.max_codes)

@@ -1,8 +1,11 @@
 """Latent means of every component on train and test (rule latents)."""
 
+from mvae.archive import stop_if_archived
 from mvae.steps import latents_step, logged, set_threads
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
+# an archived result without its checkpoint: stop before touching anything
+stop_if_archived(sm.output, sm.params.run_dir)
 with logged(sm.log[0]):
     set_threads(sm.threads)
     latents_step(sm.params.run_dir, sm.output[0])

@@ -1,4 +1,5 @@
-"""``mvae`` command line: ``mvae train --config FILE [key=value ...]`` and ``mvae data NAME``.
+"""``mvae`` command line: ``mvae train --config FILE [key=value ...]``, ``mvae data NAME`` and
+``mvae evaluate RUN_DIR [--iwae-samples N] [--out DIR]``.
 
 Every error reaches the user as one line naming the file, key or value at fault (exit 2 for a bad
 config or argument, 1 for anything else); ``--debug`` shows the traceback instead.
@@ -19,7 +20,8 @@ def _train(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides)
     run_dir = Path(args.run_dir or Path("runs") / config.name)
-    result = train(config, run_dir, progress=not args.quiet, until_epoch=args.until_epoch)
+    result = train(config, run_dir, progress=not args.quiet, until_epoch=args.until_epoch,
+                   fresh=args.fresh)
     last = result.history[-1] if result.history else {}
     print(json.dumps({"run_dir": str(run_dir), "finished": result.finished, **last}, indent=2))
     return 0
@@ -37,6 +39,33 @@ def _data(args: argparse.Namespace) -> int:
                               cifar10_path=args.cifar10_path)
         print(json.dumps(record, indent=2, default=str))
     return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from mvae.run_report import evaluate_run
+
+    record = evaluate_run(args.run_dir, args.out, iwae_samples=args.iwae_samples,
+                          allow_unfinished=args.allow_unfinished)
+    summary = {"report": record["files"]["report"], "run": record["run"],
+               "epochs_done": record["epochs_done"], "test_elbo": record["test"]["elbo"],
+               "sse_per_image": {mode: errors["mixture"]["sse_per_image"]
+                                 for mode, errors in record["reconstruction"].items()},
+               "verdict": record["diagnostics"]["verdict"]}
+    if "iwae" in record:
+        summary["iwae_nll"] = record["iwae"]["nll"]
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _samples(text: str) -> int:
+    """``--iwae-samples``: a number of importance samples >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
 
 
 def _epoch(text: str) -> int:
@@ -61,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", help="run folder (default: runs/<name>)")
     p.add_argument("--until-epoch", type=_epoch, help="stop after this epoch; rerun to resume")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--fresh", action="store_true",
+                   help="start afresh: move what the run folder holds (a finished, archived or "
+                        "damaged run) to <parent>/.replaced/<name>-<time>/ first")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="config overrides (before, after or between the options)")
     p.set_defaults(func=_train)
@@ -70,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="cache folder (default: $MVAE_DATA_DIR or ./data)")
     p.add_argument("--cifar10-path", help="folder with a local CIFAR-10 copy (fallback source)")
     p.set_defaults(func=_data)
+
+    p = sub.add_parser("evaluate", parents=[debug],
+                       help="evaluate a trained run folder: test ELBO, reconstruction errors, "
+                            "mixture diagnostics, figures (and the IWAE log-likelihood)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the run folder mvae train wrote")
+    p.add_argument("--iwae-samples", type=_samples, metavar="N",
+                   help="also estimate log p(x) with N importance samples (Bernoulli datasets; "
+                        "the pipeline uses 1000)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/evaluation)")
+    p.add_argument("--allow-unfinished", action="store_true",
+                   help="evaluate a run that has not finished its epochs, as it is")
+    p.set_defaults(func=_evaluate)
     return parser
 
 

@@ -11,6 +11,11 @@ torch):
                       The kernel drops the lock when the process dies (kill -9 included), so a
                       stale lock file never blocks anyone; the file's text says who holds it, for
                       the error a second process gets.
+
+Neither writes through, replaces or removes a symbolic link: a ``.lock``, checkpoint or results
+file that is a link (to a file someone else owns) is refused with :class:`LinkError`, one line
+naming it, and the file it points to is left as it is (:func:`refuse_link`).
+:func:`remove_temporaries` clears what a killed writer left (``<name>.<pid>.<hex>.tmp``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import errno
 import json
 import os
 import platform
+import re
+import stat
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -36,6 +43,49 @@ class WriteError(OSError):
 
 class RunLockedError(RuntimeError):
     """Another process holds the folder's lock; the message names its PID and host."""
+
+
+class LinkError(OSError):
+    """A path to be written, replaced or removed is a symbolic link; the message names it."""
+
+
+def refuse_link(path: str | Path, what: str = "write") -> None:
+    """Raise :class:`LinkError` when ``path`` itself is a symbolic link (dangling or not).
+
+    Writing through a link (``open``), replacing it (``rename``) or removing what it points to
+    would change a file or folder somewhere else, chosen by whoever made the link. Folders above
+    ``path`` may be links (a results folder on another disk); ``path`` itself may not.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        raise LinkError(f"{path} is a symbolic link (to {target}); mvae does not {what} through "
+                        "or replace links: replace it with a regular file or folder, or use "
+                        "another path")
+
+
+#: A temp file of :func:`atomic_write`: ``<name>.<pid>.<8 hex>.tmp``.
+_TEMP = re.compile(r"(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp")
+
+
+def remove_temporaries(folder: str | Path, names: tuple[str, ...] | None = None) -> list[Path]:
+    """Remove the temp files a killed :func:`atomic_write` left in ``folder`` (``names``: only
+    those of these targets). Only regular files are removed, never a link or a folder; call it
+    while holding the folder's lock, so that no live writer's temp file is taken."""
+    removed = []
+    folder = Path(folder)
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+        match = _TEMP.fullmatch(entry.name)
+        if not match or (names is not None and match["name"] not in names):
+            continue
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(entry.lstat().st_mode):
+                entry.unlink()
+                removed.append(entry)
+    return removed
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -56,6 +106,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
     ``RuntimeError`` for a failed write) becomes :class:`WriteError` naming ``path``.
     """
     path = Path(path)
+    refuse_link(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "xb") as fh:  # not mkstemp: its 0600 mode would ignore the umask
@@ -110,13 +161,25 @@ def run_lock(folder: str | Path, what: str = "trained") -> Iterator[Path]:
     """Hold an exclusive, non-blocking lock on ``folder`` for the ``with`` block.
 
     A second process gets :class:`RunLockedError` at once (it does not wait: two trainings of one
-    run must not interleave epochs). The lock is ``flock``'s, so it dies with its process.
+    run must not interleave epochs). The lock is ``flock``'s, so it dies with its process. A
+    folder or ``.lock`` that is a symbolic link is refused (:class:`LinkError`): the lock file is
+    truncated and rewritten, which must never happen to the file a link points to.
     """
     import fcntl  # POSIX only; imported here so that the module loads everywhere
 
     folder = Path(folder)
+    refuse_link(folder, "lock")
     lock_path = folder / LOCK_NAME
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    refuse_link(lock_path, "lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # made a link between the check and the open
+            refuse_link(lock_path, "lock")
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LinkError(f"{lock_path} is not a regular file; move it away and run again")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

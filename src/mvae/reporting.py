@@ -16,14 +16,17 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from mvae import registry
+from mvae import layout, registry
 
 ENV_RESULTS = "MVAE_RESULTS_DIR"
 ENV_PRESET = "MVAE_PRESET"
@@ -156,7 +159,7 @@ def run_config(run: str, preset: str | None = None) -> dict[str, Any]:
     import yaml
 
     preset = preset or current_preset()
-    path = _require(results_dir(preset) / "runs" / run / "config.yaml", preset,
+    path = _require(results_dir(preset) / layout.run_file(run, "config.yaml"), preset,
                     f"config of run {run!r}")
     return yaml.safe_load(path.read_text()) or {}
 
@@ -164,7 +167,7 @@ def run_config(run: str, preset: str | None = None) -> dict[str, Any]:
 def run_history(run: str, preset: str | None = None) -> pd.DataFrame:
     """``runs/<run>/history.json`` (one row per epoch), flattened to columns."""
     preset = preset or current_preset()
-    path = _require(results_dir(preset) / "runs" / run / "history.json", preset,
+    path = _require(results_dir(preset) / layout.run_file(run, "history.json"), preset,
                     f"history of run {run!r}")
     return pd.json_normalize(read_json(path))
 
@@ -244,7 +247,7 @@ def provenance(name: str | None = None, preset: str | None = None,
     for run in runs:
         with contextlib.suppress(MissingResults):
             configs.setdefault(run, run_config(run, preset))
-        path = root / "runs" / run / "provenance.json"
+        path = root / layout.run_file(run, "provenance.json")
         if path.is_file():
             record = read_json(path)
             git = _find(record, ("git",))
@@ -288,29 +291,56 @@ _CONFIG_KEYS = ("dataset", "components", "latent_dim", "hidden_dim", "beta", "ep
                 "batch_size", "train_subset", "seed")
 
 
+def _range_or_list(values: list[str]) -> str:
+    """"0-2" for consecutive integers, else the values joined by commas."""
+    try:
+        numbers = sorted(int(v) for v in values)
+    except ValueError:
+        return ", ".join(values)
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}-{numbers[-1]}"
+    return ", ".join(str(n) for n in numbers)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def provenance_box(name: str | None = None, preset: str | None = None,
                    runs: Iterable[str] = (), config_keys: Iterable[str] = _CONFIG_KEYS) -> HTML:
-    """A small "Provenance" admonition: preset, commit, device, seeds and the runs' configs."""
+    """What a table came from, folded: one line (preset, runs, seeds, commits, devices) that
+    opens on a click into the full record (results file, every commit and device, each run's
+    config), so that it takes one line of the page, not a screen."""
     info = provenance(name, preset, runs)
     preset = info["preset"]
+    commits = [_short_commit(c) for c in info["commits"]]
+    seeds = _unique(info["seeds"].values())
     rows = [("preset", f"{preset}" + (" (small quick run, not the paper-scale run)"
                                       if preset != DEFAULT_PRESET else "")),
             ("results", f"results/{preset}/" + (f"tables/{name}.json" if name else "")),
-            ("commit", ", ".join(_short_commit(c) for c in info["commits"]) or "unknown"),
+            ("commit", ", ".join(commits) or "unknown"),
             ("device", "; ".join(info["devices"]) or "unknown"),
-            ("seeds", ", ".join(_unique(info["seeds"].values())) or "unknown")]
+            ("seeds", _range_or_list(seeds) or "unknown")]
     keys = list(config_keys)
-    config_rows = []
-    for run, cfg in info["configs"].items():
-        config_rows.append((run, ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg)))
+    config_rows = [(run, ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg))
+                   for run, cfg in info["configs"].items()]
+    parts = [f"{preset} preset"]
+    if config_rows:
+        parts.append(_count(len(config_rows), "run"))
+    if seeds:
+        parts.append(("seed " if len(seeds) == 1 else "seeds ") + _range_or_list(seeds))
+    parts.append(_count(len(commits), "commit") if commits else "commit unknown")
+    if info["devices"]:
+        parts.append(_count(len(info["devices"]), "device"))
+    summary = "Provenance: " + ", ".join(parts)
     body = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>"
                    for k, v in rows)
-    if config_rows:
-        body += "".join(f"<tr><th>{html.escape(run)}</th><td><code>{html.escape(v)}</code>"
-                        "</td></tr>" for run, v in config_rows)
-    markup = _admonition("note", "Provenance",
-                         f'<table class="provenance-box" style="font-size: 0.85em">{body}</table>')
-    text = "Provenance: " + "; ".join(f"{k}: {v}" for k, v in rows + config_rows)
+    body += "".join(f"<tr><th>{html.escape(run)}</th><td><code>{html.escape(v)}</code></td></tr>"
+                    for run, v in config_rows)
+    markup = (f'<details class="mvae-provenance"><summary>{html.escape(summary)} '
+              '<span class="mvae-provenance-hint">(details)</span></summary>'
+              f'<table class="provenance-box">{body}</table></details>')
+    text = summary + ". " + "; ".join(f"{k}: {v}" for k, v in rows + config_rows)
     return HTML(markup, text)
 
 
@@ -339,15 +369,16 @@ def preset_banner(preset: str | None = None) -> HTML:
 
 # ----------------------------------------------------------------------------- display
 def show_table(name: str, preset: str | None = None, columns: Iterable[str] | None = None,
-               precision: int = 2) -> Any:
-    """The table as a styled DataFrame, or the :class:`MissingResults` note."""
+               precision: int = 2, **options: Any) -> Any:
+    """The table as a formatted :class:`Table` (every row of its CSV), or the
+    :class:`MissingResults` note."""
     try:
         frame = load_table(name, preset)
     except MissingResults as missing:
         return missing
     if columns is not None:
         frame = frame[[c for c in columns if c in frame.columns]]
-    return format_table(frame, precision)
+    return format_table(frame, precision, source=name, preset=preset, **options)
 
 
 def table_or_note(name: str, preset: str | None = None) -> pd.DataFrame | None:
@@ -362,36 +393,209 @@ def table_or_note(name: str, preset: str | None = None) -> pd.DataFrame | None:
         return None
 
 
+def _markdown_cell(text: Any) -> str:
+    """Text for a Markdown table cell that renders as written: no column break, no maths, no
+    emphasis, no HTML."""
+    out = str(text).replace("\\", "\\\\")
+    for char in "|$*`[]":
+        out = out.replace(char, "\\" + char)
+    return out.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+
+
 def show_verdicts(verdicts: Iterable[Any]) -> Any:
     """Verdicts (:class:`mvae.verdicts.Verdict`) as a Markdown table of claim, verdict and
     evidence: formatted text on the page, not console output."""
     from IPython.display import Markdown
 
     rows = ["| claim | verdict | evidence |", "| --- | --- | --- |"]
-    rows += [f"| {v.claim} | **{v.status}** | {v.evidence} |" for v in verdicts]
+    rows += [f"| {_markdown_cell(v.claim)} | **{_markdown_cell(v.status)}** | "
+             f"{_markdown_cell(v.evidence)} |" for v in verdicts]
     return Markdown("\n".join(rows))
 
 
-def format_table(frame: pd.DataFrame, precision: int = 2) -> Any:
-    """Round floats for display and hide the index (a Styler renders to plain HTML)."""
-    return frame.style.format(precision=precision, na_rep="–").hide(axis="index")
+def say(*sentences: Any) -> Any:
+    """Sentences computed from the results, shown as a paragraph of the page (Markdown, with
+    the characters Markdown would read as markup escaped), not as console output."""
+    from IPython.display import Markdown
+
+    return Markdown(" ".join(_markdown_cell(s) for s in sentences if s))
+
+
+#: Column headers of the results tables as the book shows them (short, with their unit); the
+#: CSV's own name stays in each header's tooltip. Columns not listed keep their name.
+LABELS = {
+    "sse_per_image": "SSE / image", "sse_std": "SSE sd", "sse_sampled": "SSE, sampled",
+    "sse_mean": "SSE / image", "sse_sd": "SSE sd", "mse_per_pixel": "MSE / pixel",
+    "best_component_sse": "best component SSE", "worst_component_sse": "worst component SSE",
+    "dominant_sse": "dominant component SSE", "mean_image_sse": "mean-image SSE",
+    "paper_sse_per_image": "paper SSE / image", "paper_setup": "paper setup",
+    "latent_dim": "d", "n_test": "test images", "parameters": "parameters",
+    "mean_offdiag_cka": "mean CKA", "knn_concatenated": "KNN (%)",
+    "mlp_concatenated": "MLP (%)", "linear_svm_concatenated": "linear SVM (%)",
+    "knn_mean_component": "KNN, one component (%)", "concentration_sum": "concentration sum",
+    "active_dims": "active dims", "beta_warmup": "beta warm-up",
+    "dhsic_independent": "dhsic shuffled", "dhsic_ceiling": "dhsic identical",
+    "penalty_dhsic": "penalty dhsic", "penalty_independent": "penalty shuffled",
+    "penalty_ceiling": "penalty identical", "effective_kl_weight": "KL weight",
+    "rate_gauss": "Gaussian KL", "rate_total": "total KL", "vae_sse_at_rate": "VAE SSE at rate",
+    "vae_kl_weight": "VAE KL weight", "vae_n_seeds": "VAE seeds", "vae_sse_mean": "VAE SSE",
+    "n_seeds": "seeds", "kl_dirichlet": "Dirichlet KL", "neg_elbo": "-ELBO",
+    "sampled_minus_deterministic_percent": "sampled - mean (%)",
+}
+_PROBES = {"knn": "KNN", "mlp": "MLP", "linear_svm": "linear SVM"}
+#: Columns holding fractions of one that the book shows as percentages (probe accuracies).
+PERCENT_PREFIXES = ("knn", "mlp", "linear_svm")
+
+
+def _is_fraction_column(name: str, values: pd.Series) -> bool:
+    numeric = pd.to_numeric(values, errors="coerce").dropna()
+    return (name.startswith(PERCENT_PREFIXES) and not name.endswith(("_n_seeds", "percent"))
+            and len(numeric) > 0 and numeric.abs().max() <= 1.0)
+
+
+def _is_whole_column(values: pd.Series) -> bool:
+    """Numbers that are all whole (K, seeds, epochs, image counts), shown without decimals."""
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    numeric = values.dropna()
+    return len(numeric) > 0 and bool(((numeric % 1) == 0).all())
+
+
+def _cell(value: Any, whole: bool, precision: int, na: str) -> tuple[str, bool]:
+    """(text, is a number) of one cell."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return na, False
+    if isinstance(value, bool | np.bool_):
+        return ("yes" if value else "no"), False
+    if isinstance(value, int | np.integer) or (whole and isinstance(value, float | np.floating)):
+        return f"{int(value):,}", True
+    if isinstance(value, float | np.floating):
+        return f"{value:,.{precision}f}", True
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value), False
+    return str(value), False
+
+
+class Table:
+    """A results table as the book shows it: short headers (:data:`LABELS`, the CSV's column
+    name in each header's tooltip), whole numbers without decimals, probe accuracies in percent,
+    numbers right-aligned, no index. With ``source`` the ``<table>`` names the CSV it shows
+    (``data-csv``, and ``data-csv-key``/``data-csv-where`` when it shows one row per distinct
+    ``key`` among the CSV rows where ``where`` is set), so ``scripts/check_book.py`` can fail a
+    page whose table lost rows of its CSV. ``to_html()`` and ``set_caption()`` as on a Styler."""
+
+    def __init__(self, frame: pd.DataFrame, precision: int = 2, *, source: str | None = None,
+                 preset: str | None = None, key: str | None = None, where: str | None = None,
+                 caption: str = "", labels: Mapping[str, str] | None = None,
+                 percent: Iterable[str] | None = None, precisions: Mapping[str, int] | None = None,
+                 na: str = "–") -> None:
+        named = any(n is not None for n in frame.index.names)  # a pivot's rows: a column
+        self.frame = frame.reset_index() if named else frame.reset_index(drop=True)
+        self.precision, self.caption, self.na = precision, caption, na
+        self.labels = {**LABELS, **(labels or {})}
+        self.precisions = dict(precisions or {})
+        self.percent = set(percent) if percent is not None else {
+            c for c in self.frame.columns if _is_fraction_column(str(c), self.frame[c])}
+        self.attributes: dict[str, str] = {}
+        if source is not None:
+            preset = preset or current_preset()
+            csv = results_dir(preset) / "tables" / f"{source}.csv"
+            with contextlib.suppress(ValueError):
+                csv = csv.relative_to(repo_root())
+            self.attributes["data-csv"] = csv.as_posix()
+            if key:
+                self.attributes["data-csv-key"] = key
+            if where:
+                self.attributes["data-csv-where"] = where
+
+    def set_caption(self, caption: str) -> Table:
+        self.caption = caption
+        return self
+
+    def _header(self, column: Any) -> str:
+        name = str(column)
+        per_component = re.fullmatch(r"(knn|mlp|linear_svm)_(C\d+)", name)
+        label = self.labels.get(name, name if not per_component else
+                                f"{_PROBES[per_component.group(1)]}, {per_component.group(2)}")
+        if name in self.percent and "%" not in label:
+            label += " (%)"
+        return (f'<th title="{html.escape(name)}">{html.escape(label)}</th>' if label != name
+                else f"<th>{html.escape(label)}</th>")
+
+    def to_html(self) -> str:
+        frame = self.frame
+        attrs = "".join(f' {k}="{html.escape(v)}"' for k, v in self.attributes.items())
+        parts = [f'<table class="mvae-table"{attrs}>']
+        if self.caption:
+            parts.append(f"<caption>{html.escape(self.caption)}</caption>")
+        parts.append("<thead><tr>" + "".join(self._header(c) for c in frame.columns)
+                     + "</tr></thead><tbody>")
+        whole = {c: _is_whole_column(frame[c]) for c in frame.columns}
+        numeric = {c: pd.api.types.is_numeric_dtype(frame[c])
+                   and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns}
+        for row in frame.itertuples(index=False):
+            cells = []
+            for column, value in zip(frame.columns, row, strict=True):
+                if column in self.percent and isinstance(value, float | int | np.number):
+                    value = 100 * float(value)
+                digits = self.precisions.get(
+                    column, min(self.precision, 2) if column in self.percent else self.precision)
+                text, number = _cell(value, whole[column] and column not in self.percent,
+                                     digits, self.na)
+                number = number or (text == self.na and numeric[column])
+                kind = "num" if number else "run" if column == "run" else ""
+                cells.append(f'<td class="{kind}">{html.escape(text)}</td>' if kind
+                             else f"<td>{html.escape(text)}</td>")
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append("</tbody></table>")
+        return "".join(parts)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=False)
+
+
+def format_table(frame: pd.DataFrame, precision: int = 2, **options: Any) -> Table:
+    """``frame`` as a :class:`Table` (see there for ``source``, ``key``, ``where``, ``caption``,
+    ``labels``, ``percent`` and ``precisions``)."""
+    return Table(frame, precision, **options)
+
+
+_PAPER_FIGURE = re.compile(r"^Fig\. (\d+): (.*)$", re.S)
+
+
+def _numbered(caption: str, number: str | None) -> tuple[str, str]:
+    """(label, text) of a caption: "Figure 5.1 (the paper's Fig. 1)." and the rest."""
+    if not number:
+        return "", caption
+    paper = _PAPER_FIGURE.match(caption)
+    if paper:
+        rest = paper.group(2)
+        return (f"Figure {number} (the paper's Fig. {paper.group(1)}).",
+                rest[:1].upper() + rest[1:])
+    return f"Figure {number}.", caption
 
 
 def show_figure(name: str, preset: str | None = None, width: int | None = None,
-                caption: str | None = None) -> Any:
-    """The pipeline's PNG inside a ``<figure>`` with a caption and alt text (the image embedded,
-    so the page does not depend on where results live), or the :class:`MissingResults` note."""
+                caption: str | None = None, number: str | None = None) -> Any:
+    """The pipeline's PNG inside a ``<figure>`` with a caption (numbered "Figure <number>" when
+    ``number`` is given) and alt text (the image embedded, so the page does not depend on where
+    results live), or the :class:`MissingResults` note."""
     try:
         path = figure_path(name, preset)
     except MissingResults as missing:
         return missing
     default_caption, alt = registry.caption(name)
-    return _figure(path.read_bytes(), caption or default_caption, alt, width)
+    return _figure(path.read_bytes(), caption or default_caption, alt, width, number)
 
 
-def show_plot(fig: Any, caption: str, alt: str, width: int | None = None) -> HTML:
-    """A matplotlib Figure drawn in the chapter from committed results, shown like the
-    pipeline's figures: embedded PNG, caption, alt text. The figure is closed."""
+def show_plot(fig: Any, caption: str, alt: str, width: int | None = None,
+              number: str | None = None) -> HTML:
+    """A matplotlib Figure drawn in the chapter, shown like the pipeline's figures: embedded PNG,
+    caption (numbered "Figure <number>" when given), alt text. The figure is closed, so the
+    notebook's inline backend does not draw it a second time."""
     import io
 
     import matplotlib.pyplot as plt
@@ -399,18 +603,23 @@ def show_plot(fig: Any, caption: str, alt: str, width: int | None = None) -> HTM
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    return _figure(buffer.getvalue(), caption, alt, width)
+    return _figure(buffer.getvalue(), caption, alt, width, number)
 
 
-def _figure(png: bytes, caption: str, alt: str, width: int | None) -> HTML:
+def _figure(png: bytes, caption: str, alt: str, width: int | None,
+            number: str | None = None) -> HTML:
     import base64
 
     data = base64.b64encode(png).decode()
     style = f"width:{width}px;max-width:100%" if width else "max-width:100%"
-    markup = (f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" '
-              f'alt="{html.escape(alt)}" style="{style}"><figcaption style="font-size:0.9em">'
-              f"{html.escape(caption)}</figcaption></figure>")
-    return HTML(markup, f"[figure: {alt}] {caption}")
+    label, text = _numbered(caption, number)
+    shown = (f'<span class="caption-number">{html.escape(label)}</span> ' if label else "") \
+        + html.escape(text)
+    markup = (f'<figure class="mvae-figure" style="margin:0 0 1em 0">'
+              f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+              f'style="{style}"><figcaption style="font-size:0.9em">{shown}</figcaption>'
+              "</figure>")
+    return HTML(markup, f"[figure: {alt}] {(label + ' ' + text).strip()}")
 
 
 def have(*names: str, preset: str | None = None) -> bool:

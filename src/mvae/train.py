@@ -13,7 +13,16 @@ What a mistake cannot do to a run folder:
 * mix two runs: a checkpoint is resumed only if its own config, and ``config.yaml``, equal the
   config asked for (:class:`RunMismatchError` names the keys that differ);
 * corrupt it: every file is written atomically (:mod:`mvae.files`), and a second process that
-  tries to train in the same folder is refused at once with the holder's PID and host.
+  tries to train in the same folder is refused at once with the holder's PID and host;
+* overwrite finished or foreign work: a folder that holds a ``done.json``, a ``history.json`` or
+  a ``provenance.json`` but no checkpoint (an archived run, someone's copy), or a ``config.yaml``
+  that ``train`` did not write, is refused with one line saying what is there; ``fresh=True``
+  (``mvae train --fresh``) moves its files to ``<parent>/.replaced/<name>-<time>/`` first;
+* write through links: a run folder, checkpoint or record that is a symbolic link is refused;
+* resume damage: a checkpoint of the wrong types or shapes, or with NaN/inf weights, is a
+  :class:`CheckpointError` naming it (never "the last good checkpoint"), and a damaged
+  ``config.yaml`` or ``history.json`` of a resumed run is rewritten from the checkpoint. Temp files
+  a killed writer left (``checkpoint.pt.<pid>.<hex>.tmp``) are removed when training starts.
 
 Determinism: every epoch reseeds the global RNG and the shuffling generator from (seed, epoch).
 An interrupted run that is started again resumes at the last finished epoch and, on the CPU, ends
@@ -22,6 +31,11 @@ in exactly the state an uninterrupted run reaches.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +46,16 @@ import yaml
 from tqdm import tqdm
 
 from mvae import data as mvae_data
-from mvae.config import Config, ConfigError
+from mvae.config import Config, ConfigError, load_yaml
 from mvae.fast import TrainStep, make_optimizer
-from mvae.files import atomic_write, atomic_write_text, run_lock
+from mvae.files import (
+    LOCK_NAME,
+    atomic_write,
+    atomic_write_text,
+    refuse_link,
+    remove_temporaries,
+    run_lock,
+)
 from mvae.likelihood import fixed_binarization
 from mvae.model import MVAE
 from mvae.objective import TERMS, dhsic_weight, mixture_loss
@@ -43,6 +64,12 @@ from mvae.provenance import collect, write_json
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_KEYS = ("model", "optimizer", "epoch", "history", "train_seconds")
 TERM_NAMES = ("loss", *TERMS)
+#: What a finished pipeline run holds besides train's own records (written by mvae.steps).
+DONE = "done.json"
+#: The records train writes beside the checkpoint.
+RECORDS = ("config.yaml", "history.json", "provenance.json")
+#: Below this, a Gaussian likelihood's 1/(2 std^2) overflows float32 training in a few steps.
+SMALLEST_GAUSSIAN_STD = 1e-3
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -57,8 +84,15 @@ class CheckpointError(RuntimeError):
     """A checkpoint file cannot be read or is not one of ``train``'s; the message names it."""
 
 
+class RunFolderError(RuntimeError):
+    """A run folder holds finished or foreign work that training there would replace."""
+
+
 @dataclass
 class TrainResult:
+    """What :func:`train` returns: the model (in eval mode), the history of its finished epochs
+    (as ``history.json`` holds it), the run folder, and whether every epoch has finished."""
+
     model: MVAE
     history: list[dict[str, Any]]
     run_dir: Path
@@ -81,7 +115,19 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 def load_split(config: Config, split: str) -> mvae_data.ImageDataset:
-    """The config's dataset split with its subset option applied (class-balanced, deterministic)."""
+    """The config's dataset split with its subset option applied (class-balanced, deterministic);
+    for your own images (``dataset=<path>``) the split of :mod:`mvae.data.own_images`, saying on
+    stderr, with the training split, what ``auto`` chose for them."""
+    if mvae_data.is_own_images(config.dataset):
+        try:
+            own = mvae_data.read_own_images(config.dataset)
+        except mvae_data.OwnImagesError as err:
+            raise ConfigError(" ".join(str(err).split())) from None
+        if split == "train":
+            print(f"mvae: {config.dataset}: {own.summary()}; architecture "
+                  f"{config.resolved_architecture} ({config.architecture}), likelihood "
+                  f"{config.resolved_likelihood} ({config.likelihood})", file=sys.stderr)
+        return own.dataset(split)
     subset = config.train_subset if split == "train" else config.test_subset
     root = Path(config.data_dir) if config.data_dir else None
     return mvae_data.load(config.dataset, split, root, subset=subset,
@@ -99,19 +145,116 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
 
     Anything else (a truncated file, a foreign pickle) is a :class:`CheckpointError` naming it.
     """
+    path = Path(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
-        raise CheckpointError(f"{path} does not exist: the run has not finished an epoch") from None
+        raise CheckpointError(_missing_checkpoint(path)) from None
     except Exception as err:  # torch raises many kinds for a damaged or foreign file
         raise CheckpointError(
             f"{path} cannot be read as a checkpoint ({' '.join(str(err).split())[:200]}); "
-            "restore it, or move it away to start the run afresh") from err
+            f"restore it, or {restart_advice(path.parent)}") from err
     missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
     if missing:
         raise CheckpointError(f"{path} is not a checkpoint of mvae train (no {', '.join(missing)});"
-                              " restore it, or move it away to start the run afresh")
+                              f" restore it, or {restart_advice(path.parent)}")
+    problem = _checkpoint_problem(state)
+    if problem:
+        raise CheckpointError(f"{path} is damaged or was tampered with ({problem}); it cannot be "
+                              f"resumed or evaluated: restore it, or {restart_advice(path.parent)}")
     return state
+
+
+def restart_advice(run_dir: Path) -> str:
+    """How to start a run folder's training afresh, done.json included (so that the pipeline,
+    which trusts done.json, retrains it too)."""
+    return (f"retrain from scratch: rerun mvae train with --fresh (the folder's files move to "
+            f"{run_dir.parent / '.replaced'}/), or move {run_dir} away (the pipeline then "
+            "retrains it)")
+
+
+def _missing_checkpoint(path: Path) -> str:
+    run_dir = path.parent
+    if (run_dir / DONE).exists():
+        return (f"{path} does not exist, but {run_dir} holds a finished run ({DONE}): its "
+                "checkpoint was removed or never archived, so it cannot be resumed or evaluated "
+                f"here; evaluate it where it was trained, or {restart_advice(run_dir)}")
+    return f"{path} does not exist: the run has not finished an epoch"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "..."
+
+
+def _nonfinite(tensors: dict[str, Any]) -> str | None:
+    """The first name whose floating-point tensor holds NaN or inf."""
+    for name, value in tensors.items():
+        if torch.is_tensor(value) and value.is_floating_point() and not bool(
+                torch.isfinite(value).all()):
+            return name
+    return None
+
+
+def _checkpoint_problem(state: dict[str, Any]) -> str | None:
+    """What is wrong with a loaded checkpoint's values, or None: the types ``train`` writes, and
+    finite weights and optimiser moments (a NaN checkpoint is not a state to resume)."""
+    epoch, history, seconds = state["epoch"], state["history"], state["train_seconds"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        return f"epoch is {_short(epoch)}, not an epoch number"
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        return "history is not a list of epoch records"
+    if len(history) != epoch:
+        return f"epoch is {epoch} but the history holds {len(history)} epochs"
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(
+            seconds) or seconds < 0:
+        return f"train_seconds is {_short(seconds)}"
+    model = state["model"]
+    if not isinstance(model, dict) or not all(torch.is_tensor(v) for v in model.values()):
+        return "model is not a mapping of tensors"
+    bad = _nonfinite(model)
+    if bad:
+        return f"model parameter {bad!r} holds NaN/inf"
+    optimizer = state["optimizer"]
+    if (not isinstance(optimizer, dict) or not isinstance(optimizer.get("state"), dict)
+            or not isinstance(optimizer.get("param_groups"), list)):
+        return "optimizer is not an optimiser state"
+    for index, moments in optimizer["state"].items():
+        bad = _nonfinite(moments) if isinstance(moments, dict) else "?"
+        if bad:
+            return f"optimizer state {bad!r} of parameter {index} holds NaN/inf"
+    return None
+
+
+def _load_model(model: MVAE, state: dict[str, Any], path: Path) -> None:
+    """``load_state_dict`` whose failure (a shape or a name that does not fit the config's
+    model) is a :class:`CheckpointError` naming the file."""
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(
+            f"{path} does not fit the model its config describes "
+            f"({' '.join(str(err).split())[:200]}); restore it, or "
+            f"{restart_advice(path.parent)}") from None
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, state: dict[str, Any], path: Path) -> None:
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as err:
+        raise CheckpointError(
+            f"{path} holds an optimiser state that does not fit the model "
+            f"({' '.join(str(err).split())[:200]}); restore it, or "
+            f"{restart_advice(path.parent)}") from None
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for key, value in optimizer.state.get(param, {}).items():
+                moment = key.startswith(("exp_avg", "max_exp_avg"))  # Adam's, param-shaped
+                if moment and torch.is_tensor(value) and value.shape != param.shape:
+                    raise CheckpointError(
+                        f"{path} holds an optimiser state that does not fit the model ({key} of "
+                        f"shape {tuple(value.shape)} for a parameter of shape "
+                        f"{tuple(param.shape)}); restore it, or {restart_advice(path.parent)}")
 
 
 def _config_diff(stored: dict[str, Any], wanted: dict[str, Any]) -> str:
@@ -140,11 +283,104 @@ def _mismatch(run_dir: Path, what: str, stored: dict[str, Any], config: Config) 
 
 def stored_config(run_dir: Path) -> dict[str, Any] | None:
     """``config.yaml`` as a mapping, or None when it is missing or damaged (empty, not YAML)."""
+    path = run_dir / "config.yaml"
     try:
-        stored = yaml.safe_load((run_dir / "config.yaml").read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        stored = load_yaml(path.read_text(), str(path))  # a key twice, an alias bomb: damaged
+    except (OSError, UnicodeDecodeError, ConfigError):
         return None
     return stored if isinstance(stored, dict) else None
+
+
+def _written_by_train(text: str) -> bool:
+    """Whether a ``config.yaml`` text is what :func:`write_config` writes for some valid config:
+    its dump, every key in the order of Config's fields (one written before a few keys were
+    added lacks those), not a hand-written file of a few keys."""
+    fields = [f.name for f in dataclasses.fields(Config)]
+    try:
+        stored = load_yaml(text, "config.yaml")
+        if not isinstance(stored, dict) or len(stored) < len(fields) - 5 or list(stored) != [
+                name for name in fields if name in stored]:
+            return False
+        Config.from_dict(stored)
+        return text == yaml.safe_dump(stored, sort_keys=False)
+    except (ConfigError, TypeError, ValueError):
+        return False
+
+
+def _epochs_in(path: Path, key: str | None) -> str:
+    """``N epochs`` from a JSON record (a list of epochs, or a mapping's ``key``), else
+    ``unreadable``."""
+    try:
+        record = json.loads(path.read_text())
+        count = len(record) if key is None else int(record[key])
+        return f"{count} epochs"
+    except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        return "unreadable"
+
+
+def refuse_unresumable(run_dir: Path) -> None:
+    """Refuse (:class:`RunFolderError`) a folder without a checkpoint that holds work training
+    would replace: a finished run (done.json), a history or provenance record, or a config.yaml
+    that :func:`write_config` did not write. An empty folder, and what a first attempt that
+    never finished an epoch leaves (its own config.yaml, or an empty one), pass."""
+    run_dir = Path(run_dir)
+    if (run_dir / CHECKPOINT).exists():
+        return  # resume_state matches it to the config
+    found = []
+    if (run_dir / DONE).exists():
+        found.append(f"a finished run ({DONE}: {_epochs_in(run_dir / DONE, 'epochs')})")
+    if (run_dir / "history.json").exists():
+        found.append(f"a training history (history.json: "
+                     f"{_epochs_in(run_dir / 'history.json', None)})")
+    if (run_dir / "provenance.json").exists():
+        found.append("a provenance.json")
+    config_path = run_dir / "config.yaml"
+    if config_path.exists() and not found:
+        try:
+            text = config_path.read_text()
+        except (OSError, UnicodeDecodeError):
+            text = "?"
+        if text.strip() and not _written_by_train(text):
+            found.append("a config.yaml that mvae train did not write (someone's own config?)")
+    if found:
+        raise RunFolderError(
+            f"{run_dir} holds {' and '.join(found)} but no {CHECKPOINT} (an archived or copied "
+            "run?), and training there would replace it: train into a new folder (--run-dir or "
+            f"name=...), move {run_dir} away, or rerun mvae train with --fresh to move its files "
+            f"to {run_dir.parent / '.replaced'}/ and start afresh")
+
+
+def move_aside(run_dir: Path) -> Path | None:
+    """Move everything in ``run_dir`` but its lock to ``<parent>/.replaced/<name>-<time>/``
+    (``--fresh``); the folder where they went, or None when there was nothing."""
+    entries = [e for e in sorted(run_dir.iterdir()) if e.name != LOCK_NAME]
+    if not entries:
+        return None
+    refuse_link(run_dir.parent / ".replaced", "move files")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = run_dir.parent / ".replaced" / f"{run_dir.name}-{stamp}"
+    for n in range(1, 1000):
+        if not aside.exists():
+            break
+        aside = run_dir.parent / ".replaced" / f"{run_dir.name}-{stamp}-{n}"
+    aside.mkdir(parents=True)
+    for entry in entries:
+        os.replace(entry, aside / entry.name)  # a link is moved as a link, never followed
+    print(f"mvae: --fresh: moved {len(entries)} entries of {run_dir} to {aside}", file=sys.stderr)
+    return aside
+
+
+def _restore_records(run_dir: Path, config: Config, history: list[dict[str, Any]]) -> None:
+    """A resumed run's config.yaml and history.json as its checkpoint says, where they are
+    missing or damaged (a truncated history.json stayed so after a finished run's rerun)."""
+    if stored_config(run_dir) is None:
+        write_config(run_dir, config)
+    try:
+        intact = json.loads((run_dir / "history.json").read_text()) == history
+    except (OSError, ValueError, UnicodeDecodeError):
+        intact = False
+    if not intact:
+        write_json(run_dir / "history.json", history)
 
 
 def resume_state(run_dir: str | Path, config: Config,
@@ -187,10 +423,9 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[M
     config = Config.from_dict(stored)
     state = resume_state(run_dir, config)
     if state is None:
-        raise CheckpointError(f"{run_dir / CHECKPOINT} does not exist: the run has not "
-                              "finished an epoch")
+        raise CheckpointError(_missing_checkpoint(run_dir / CHECKPOINT))
     model = MVAE(config)
-    model.load_state_dict(state["model"])
+    _load_model(model, state, run_dir / CHECKPOINT)
     return model.to(device).eval(), config
 
 
@@ -204,25 +439,49 @@ def batches(n: int, batch_size: int, generator: torch.Generator) -> torch.Tensor
     return perm[: count * batch_size].view(count, batch_size)
 
 
+def _nan_fix(config: Config, before_any_update: bool) -> str | None:
+    """What to change after a NaN, or None when nothing in the config is to blame: a tiny
+    gaussian_std before the learning rate, and never the learning rate for a loss that was not
+    finite before the first update."""
+    std = config.gaussian_std
+    if config.resolved_likelihood == "gaussian" and std < SMALLEST_GAUSSIAN_STD:
+        scale = 1 / (2 * std ** 2)
+        beyond = ", beyond float32's largest number (3.4e38)" if scale > 3.4e38 else ""
+        return (f"a gaussian_std of at least {SMALLEST_GAUSSIAN_STD:g} (default 0.1): "
+                f"gaussian_std={std:g} weighs the squared error by 1/(2 std^2) = {scale:.1e}"
+                f"{beyond}")
+    return None if before_any_update else f"an lr below {config.lr:g}"
+
+
+def _stopped(run_dir: Path, last_good: int, fix: str | None) -> str:
+    """The end of a NaN message: which checkpoint is kept, and what to change."""
+    if last_good > 0:  # a checkpoint made with this config: another config is a new run
+        kept = (f"the last good checkpoint (epoch {last_good}, its weights checked finite) is "
+                f"kept in {run_dir / CHECKPOINT}.")
+        if fix is None:
+            return f"{kept} Check the input data."
+        return (f"{kept} To try {fix}, start a new run folder (--run-dir or name=...), since "
+                "this one resumes only its own config; or check the input data.")
+    head = f"no checkpoint had been written yet, so {run_dir} accepts a changed config"
+    if fix is None:
+        return (f"{head}; the loss was not finite before the first update, so the learning rate "
+                "is not the cause: check the input data and the config's scales (gaussian_std, "
+                "kl_weight, beta).")
+    return f"{head}: rerun with {fix}, or check the input data."
+
+
 def _check_finite(first_bad: torch.Tensor, epoch: int, run_dir: Path, last_good: int,
-                  lr: float) -> None:
+                  config: Config, first_epoch: bool = False) -> None:
     bad = first_bad >= 0
     if bool(bad.any()):
         # Name the term that went bad first; on a tie prefer a part over the total it feeds.
         step, _, index = min((int(first_bad[i]), rank, i)
                              for rank, i in enumerate((1, 2, 3, 4, 0)) if bool(bad[i]))
         name = TERM_NAMES[index]
-        if last_good > 0:  # a checkpoint made with this lr: a smaller one is a new run
-            what = (f"the last good checkpoint (epoch {last_good}) is kept in "
-                    f"{run_dir / CHECKPOINT}. To try an lr below {lr:g}, start a new run folder "
-                    "(--run-dir or name=...), since this one resumes only its own config; or "
-                    "check the input data.")
-        else:
-            what = (f"no checkpoint had been written yet, so {run_dir} accepts a changed config: "
-                    f"rerun with an lr below {lr:g}, or check the input data.")
+        fix = _nan_fix(config, before_any_update=first_epoch and step == 0)
         raise NonFiniteLossError(
             f"loss term {name!r} became NaN/inf at step {step} of epoch {epoch}; "
-            f"training stopped and {what}")
+            f"training stopped and {_stopped(run_dir, last_good, fix)}")
 
 
 @torch.no_grad()
@@ -253,8 +512,12 @@ def evaluate_loss(model: MVAE, images: torch.Tensor, batch_size: int,
 def train(config: Config, run_dir: str | Path, *, progress: bool = True,
           until_epoch: int | None = None,
           datasets: tuple[mvae_data.ImageDataset, mvae_data.ImageDataset] | None = None,
-          graph: bool | None = None) -> TrainResult:
+          graph: bool | None = None, fresh: bool = False) -> TrainResult:
     """Train (or resume) the run in ``run_dir``.
+
+    A folder holding finished or foreign work without a checkpoint is refused
+    (:func:`refuse_unresumable`); ``fresh`` first moves whatever the folder holds (a checkpoint
+    too) to ``<parent>/.replaced/<name>-<time>/`` and trains from scratch.
 
     ``until_epoch`` stops after that epoch (the run can be resumed later: a time-sliced job).
     ``datasets`` lets tests and notebooks pass in-memory (train, test) sets instead of loading.
@@ -267,19 +530,36 @@ def train(config: Config, run_dir: str | Path, *, progress: bool = True,
         raise ValueError(f"until_epoch must be an epoch number >= 1, got {until_epoch!r}")
     device = resolve_device(config.device)
     run_dir = Path(run_dir)
+    refuse_link(run_dir, "train")
     run_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(run_dir):
         return _train_locked(config, run_dir, device, progress=progress, until_epoch=until_epoch,
-                             datasets=datasets, graph=graph)
+                             datasets=datasets, graph=graph, fresh=fresh)
 
 
 def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progress: bool,
                   until_epoch: int | None,
                   datasets: tuple[mvae_data.ImageDataset, mvae_data.ImageDataset] | None,
-                  graph: bool | None) -> TrainResult:
+                  graph: bool | None, fresh: bool = False) -> TrainResult:
     """:func:`train` once the run folder's lock is held."""
     ckpt_path = run_dir / CHECKPOINT
+    remove_temporaries(run_dir, (CHECKPOINT, *RECORDS, DONE))  # what a kill -9 left
+    for name in (CHECKPOINT, *RECORDS, DONE):
+        refuse_link(run_dir / name)
+    if fresh:
+        move_aside(run_dir)
+    refuse_unresumable(run_dir)
     state = resume_state(run_dir, config, map_location=device)  # before the (slow) data load
+    stop = min(config.epochs, until_epoch) if until_epoch is not None else config.epochs
+    if state is not None:
+        _restore_records(run_dir, config, state["history"])
+        if state["epoch"] >= stop and (run_dir / "provenance.json").is_file():
+            # nothing to train: no data to load, and the record of who trained it stays
+            model = MVAE(config).to(device)
+            _load_model(model, state, ckpt_path)
+            history = state["history"]
+            return TrainResult(model=model.eval(), history=history, run_dir=run_dir,
+                               finished=(history[-1]["epoch"] if history else 0) >= config.epochs)
     train_set, test_set = datasets or (load_split(config, "train"), load_split(config, "test"))
     torch.manual_seed(config.seed)
     model = MVAE(config).to(device)
@@ -287,15 +567,11 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
     history: list[dict[str, Any]] = []
     start_epoch, seconds, wall = 0, 0.0, 0.0
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        _load_model(model, state, ckpt_path)
+        _load_optimizer(optimizer, state, ckpt_path)
         start_epoch, history, seconds = state["epoch"], state["history"], state["train_seconds"]
         # checkpoints written before wall seconds were kept: count their epochs' training only
         wall = history[-1].get("wall_seconds", seconds) if history else seconds
-        if stored_config(run_dir) is None:  # lost or left empty by an older version: restore it
-            write_config(run_dir, config)
-
-    stop = min(config.epochs, until_epoch) if until_epoch is not None else config.epochs
     x_train = train_set.floats().to(device)
     x_test = test_set.floats().to(device)
     if config.binarize:
@@ -323,10 +599,16 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(values), step, first_bad)
             bar.update()
             if progress and step % 25 == 0:
-                _check_finite(first_bad, epoch, run_dir, epoch - 1, config.lr)
+                _check_finite(first_bad, epoch, run_dir, epoch - 1, config, epoch == 1)
                 bar.set_postfix(epoch=epoch, **{k: f"{v:.2f}" for k, v in
                                                 zip(TERM_NAMES, values.tolist(), strict=True)})
-        _check_finite(first_bad, epoch, run_dir, epoch - 1, config.lr)
+        _check_finite(first_bad, epoch, run_dir, epoch - 1, config, epoch == 1)
+        bad = _nonfinite(model.state_dict())
+        if bad:  # finite losses, but the last update broke a weight: do not keep it
+            raise NonFiniteLossError(
+                f"model parameter {bad!r} became NaN/inf in epoch {epoch} (its losses were "
+                f"finite); training stopped and "
+                f"{_stopped(run_dir, epoch - 1, _nan_fix(config, False))}")
         seconds += time.perf_counter() - t0
         record = {"epoch": epoch, "seconds": seconds,
                   **({"beta": beta} if config.beta_warmup else {}),
