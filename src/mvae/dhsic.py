@@ -1,6 +1,6 @@
 """dHSIC: the d-variable Hilbert-Schmidt independence criterion (Pfister et al., JRSS-B 2018).
 
-For K variables with Gram matrices K_1..K_K over the same n samples, the V-statistic is
+For K variables with Gram matrices K_1..K_K over the same n samples, the V-statistic is::
 
     dHSIC = (1/n^2) sum_ab prod_j K_j[a,b]
             + prod_j (1/n^2) sum_ab K_j[a,b]
@@ -8,9 +8,10 @@ For K variables with Gram matrices K_1..K_K over the same n samples, the V-stati
 
 the squared RKHS distance between the embedding of the joint distribution and that of the product
 of the marginals: zero (in the population) exactly when the variables are jointly independent.
-Kernels are Gaussian, k(x, y) = exp(-|x - y|^2 / (2 h^2)), with R dHSIC's median heuristic
-h = sqrt(0.5 * median_{a<b} |x_a - x_b|^2). The bandwidth is a tuning choice, not part of the
-model, so it is computed without gradient: the penalty's gradient moves the codes, not the ruler.
+Kernels are Gaussian, ``k(x, y) = exp(-|x - y|^2 / (2 h^2))``, with R dHSIC's median
+heuristic ``h = sqrt(0.5 * median_{a<b} |x_a - x_b|^2)``. The bandwidth is a tuning choice, not
+part of the model, so it is computed without gradient: the penalty's gradient moves the codes,
+not the ruler.
 
 Everything is differentiable in the codes, works in float32 and float64 alike, and is free of
 data-dependent shapes and host reads, so the statistic can sit inside a CUDA-graph-captured

@@ -92,23 +92,23 @@ def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000,
     (components that only work together) or one component doing all the work? Over ``images``,
     in the deterministic mode (E[w], posterior means):
 
-    ``concentration_sum``  mean over images of sum_k a_k: large sums make w ~ Dir(a) nearly
-                           deterministic (the sd of w_k is sqrt(E[w_k](1 - E[w_k]) / (sum a + 1)));
-    ``expected_w``         mean over images of E[w_k | x], per component;
-    ``w_sd_between``       sd over images of E[w_k | x], averaged over k: does the choice depend
-                           on the image?
-    ``w_sd_within``        mean over images of the sd of w_k under Dir(a(x)), averaged over k;
-    ``entropy_expected_w`` mean over images of the entropy of E[w | x] (nats; log K = uniform);
-    ``dominant_share``     mean over images of max_k E[w_k | x];
-    ``top_component_share``  fraction of images whose dominant component is the most common one;
-    ``active_dims``        per component, latent dims whose posterior-mean variance > 0.01;
-    ``component_sse``      per component, per-image SSE when it reconstructs alone (one-hot w);
-    ``dominant_sse``       per-image SSE of each image's dominant component alone;
-    ``mixture_sse``        per-image SSE of the mixture;
-    ``mean_image_sse``     ``baseline_sse`` when given (:func:`mean_image_sse` of the images):
-                           the verdict needs it to tell collapsed codes from small ones;
-    ``verdict``            :func:`mvae.mixture_kind.mixture_kind` of the above: single,
-                           collapsed, one component, mixture or blend.
+    * ``concentration_sum``: mean over images of sum_k a_k: large sums make w ~ Dir(a) nearly
+      deterministic (the sd of w_k is sqrt(E[w_k](1 - E[w_k]) / (sum a + 1)));
+    * ``expected_w``: mean over images of E[w_k | x], per component;
+    * ``w_sd_between``: sd over images of E[w_k | x], averaged over k: does the choice depend on
+      the image?
+    * ``w_sd_within``: mean over images of the sd of w_k under Dir(a(x)), averaged over k;
+    * ``entropy_expected_w``: mean over images of the entropy of E[w | x] (nats; log K = uniform);
+    * ``dominant_share``: mean over images of max_k E[w_k | x];
+    * ``top_component_share``: fraction of images whose dominant component is the most common one;
+    * ``active_dims``: per component, latent dims whose posterior-mean variance > 0.01;
+    * ``component_sse``: per component, per-image SSE when it reconstructs alone (one-hot w);
+    * ``dominant_sse``: per-image SSE of each image's dominant component alone;
+    * ``mixture_sse``: per-image SSE of the mixture;
+    * ``mean_image_sse``: ``baseline_sse`` when given (:func:`mean_image_sse` of the images): the
+      verdict needs it to tell collapsed codes from small ones;
+    * ``verdict``: :func:`mvae.mixture_kind.mixture_kind` of the above: single, collapsed, one
+      component, mixture or blend.
     """
     model.eval()
     device, K = _device(model), model.components

@@ -34,7 +34,14 @@ POSITIVE_FLOOR = 1e-6
 
 @dataclass
 class MVAEOutput:
-    """What one forward pass produces. Shapes: K components, B images, d latent dims, D pixels."""
+    """What one forward pass produces. Shapes: K components, B images, d latent dims, D pixels.
+
+    * ``mu``, ``var``: (K, B, d) posterior means and variances (softplus);
+    * ``alpha``: (K, B) Dirichlet concentrations, as used for sampling;
+    * ``z``: (K, B, d) reparameterised latent samples;
+    * ``w``: (K, B) mixing weights, summing to 1 over K;
+    * ``decoded``: (K, B, D) decoder pre-activations (Bernoulli logits, pre-sigmoid means).
+    """
 
     mu: Tensor        # (K, B, d) posterior means
     var: Tensor       # (K, B, d) posterior variances (softplus)
@@ -73,6 +80,7 @@ class MVAE(nn.Module):
 
     @property
     def components(self) -> int:
+        """K, the number of components (``config.components``)."""
         return self.config.components
 
     def set_precision(self, precision: str) -> MVAE:
@@ -131,6 +139,9 @@ class MVAE(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: Tensor) -> MVAEOutput:
+        """One stochastic pass over images x (B, C, H, W) in [0, 1]: encode, draw z ~ q(z | x)
+        and w ~ Dir(a) with reparameterised gradients, decode; the input of
+        :func:`mvae.objective.mixture_loss`."""
         mu, var, alpha = self.encode(x)
         z = mu + var.sqrt() * torch.randn_like(mu)
         w = self.sample_weights(alpha)

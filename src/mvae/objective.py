@@ -38,7 +38,16 @@ TERMS = ("reconstruction", "kl_gauss", "kl_dirichlet", "dhsic")
 
 @dataclass
 class LossTerms:
-    """The loss and its parts, each a scalar tensor (per-image means; dhsic is per batch)."""
+    """The loss and its parts, each a scalar tensor (per-image means; dhsic is per batch).
+
+    * ``loss``: what training minimises,
+      ``reconstruction + kl_weight * kl_gauss + kl_dirichlet + beta * dhsic``;
+    * ``reconstruction``: -log p(x | ...), nats per image;
+    * ``kl_gauss``: the sum (or the mean, ``kl_reduction``) over components of
+      KL(q(z_i | x) || N(0, I));
+    * ``kl_dirichlet``: KL(Dir(a) || Dir(alpha0));
+    * ``dhsic``: dHSIC of the K latent samples (0 for K = 1).
+    """
 
     loss: Tensor
     reconstruction: Tensor  # -log p(x | ...), nats per image
@@ -47,6 +56,7 @@ class LossTerms:
     dhsic: Tensor           # dHSIC of the K latent samples (0 for K = 1)
 
     def as_dict(self) -> dict[str, float]:
+        """The five terms as Python floats (detached)."""
         return {f.name: float(getattr(self, f.name).detach()) for f in fields(self)}
 
     def stacked(self) -> Tensor:
