@@ -41,12 +41,12 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # \begin{aligned}
 # \log p_\theta(x) &= \log \mathbb E_{q_\phi(z\mid x)}\!\left[\frac{p_\theta(x\mid z)\,p(z)}{q_\phi(z\mid x)}\right] \\
 # &\ge \underbrace{\mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big]}_{\text{reconstruction}}
-# - \underbrace{D_{\mathrm{KL}}\big(q_\phi(z\mid x)\,\big\|\,p(z)\big)}_{\text{regularisation}}
-# = \mathcal L_{\text{ELBO}}(x).
+# - \underbrace{D_{\mathrm{KL}}\big(q_\phi(z\mid x)\,\big\|\,p(z)\big)}_{\text{regularisation}} \\
+# &= \mathcal L_{\text{ELBO}}(x).
 # \end{aligned}
-# $$
+# $$ (eq-elbo)
 #
-# The gap is $D_{\mathrm{KL}}(q_\phi(z \mid x) \,\|\, p_\theta(z \mid x))$: maximising the ELBO
+# The gap in {eq}`eq-elbo` is $D_{\mathrm{KL}}(q_\phi(z \mid x) \,\|\, p_\theta(z \mid x))$: maximising the ELBO
 # over the encoder makes $q_\phi$ a better posterior, and over the decoder a better model. The
 # first term rewards codes from which the decoder can rebuild $x$ (with Bernoulli pixels it is
 # minus the binary cross-entropy). The second keeps every posterior close to the prior, so that
@@ -56,7 +56,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # $$
 # D_{\mathrm{KL}}\big(\mathcal N(\mu, \operatorname{diag}\sigma^2) \,\|\, \mathcal N(0, I)\big)
 # = \tfrac12 \sum_{j=1}^{d} \big(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\big).
-# $$
+# $$ (eq-kl-gauss)
 #
 # ## The reparameterisation trick
 #
@@ -67,7 +67,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 #
 # $$
 # z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon, \qquad \varepsilon \sim \mathcal N(0, I),
-# $$
+# $$ (eq-reparam)
 #
 # moves $\phi$ out of the distribution, so
 # $\nabla_\phi \mathbb E_q[f(z)] = \mathbb E_\varepsilon[\nabla_\phi f(\mu_\phi + \sigma_\phi \odot \varepsilon)]$
@@ -75,29 +75,42 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # reparameterisation, the score-function (REINFORCE) estimator
 # $\mathbb E_q[f(z)\, \nabla_\phi \log q_\phi(z)]$, is also unbiased but far noisier. The cell
 # below compares the two on $f(z) = z^2$ with $z \sim \mathcal N(\mu, 1)$, where the true gradient
-# with respect to $\mu$ is $2\mu$.
+# with respect to $\mu$ is $2\mu$. Each estimator is averaged over $n$ draws; an average of $n$
+# noisy draws is itself noisy, with a standard error of (spread of one draw)$/\sqrt n$, so
+# "unbiased" means that the average lands within a few standard errors of $2\mu$, not on it.
 
 # %%
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import display
 from torch import nn
 from torch.nn import functional as F
+
+from mvae import reporting as rp
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
 
-mu, n = torch.tensor(1.5), 1000
-eps = torch.randn(n)
+mu, n = torch.tensor(1.5, dtype=torch.float64), 100_000
+eps = torch.randn(n, dtype=torch.float64)
 z = mu + eps
-reparam = 2 * z                      # d/dmu of (mu + eps)^2
+reparam = 2 * z                      # d/dmu of (mu + eps)^2, eq. (eq-reparam)
 score = z**2 * (z - mu)              # f(z) * d/dmu log N(z; mu, 1)
-print(f"true gradient 2*mu         = {2 * mu:.3f}")
-print(f"reparameterised estimator  : mean {reparam.mean():.3f}, std per sample {reparam.std():.2f}")
-print(f"score-function estimator   : mean {score.mean():.3f}, std per sample {score.std():.2f}")
+print(f"true gradient 2*mu = {2 * mu:.3f}; {n:,} draws per estimator")
+for name, draws in (("reparameterised", reparam), ("score-function", score)):
+    sem = draws.std() / n**0.5                                # standard error of the mean
+    off = (draws.mean() - 2 * mu) / sem
+    print(f"{name:16s}: mean {draws.mean():.3f} +- {sem:.3f} (1 standard error), "
+          f"{abs(off):.1f} standard errors from 2*mu; spread of one draw {draws.std():.2f}")
+print(f"one score-function draw is {score.std() / reparam.std():.1f} times as noisy as one "
+      "reparameterised draw")
 
 # %% [markdown]
-# Both estimators average to the true gradient, but a single reparameterised sample is several
-# times less noisy. M-VAE needs the same trick twice: for its Gaussian codes, exactly as above,
+# Both averages sit within a few standard errors of the true gradient, as unbiased estimators
+# must; the last line says how much noisier one score-function draw is. With 1,000 draws instead
+# of 100,000 the standard errors are ten times larger, and the score-function average can land
+# visibly away from $2\mu$ by noise alone: that is the variance that makes it a poor gradient
+# estimator, not a bias. M-VAE needs the same trick twice: for its Gaussian codes, exactly as above,
 # and for its Dirichlet mixing weights, where PyTorch provides an implicit reparameterisation
 # gradient ({doc}`03_model`).
 #
@@ -168,12 +181,18 @@ axes[2].plot(*path.T, c="k", lw=1, label="decoder along z in [-2.5, 2.5]")
 axes[2].set(title="generating: z ~ N(0, 1)", aspect="equal")
 axes[2].legend(fontsize=8, loc="center")
 fig.tight_layout()
-plt.show()
+display(rp.show_plot(
+    fig, "A VAE with a one-dimensional code fitted to a noisy ring. Left: the two terms of the "
+    "negative ELBO during training (log scale). Middle: the data and their "
+    "reconstructions from the posterior means, coloured by the 1-D code. Right: decoded samples "
+    "of the prior z ~ N(0, 1) and the decoder's curve.",
+    "Three panels: falling loss curves, a ring of points with its reconstructions, and decoded "
+    "prior samples along a curve", number="2.1"))
 
 # %% [markdown]
 # The decoder has learnt a curve through the plane, parameterised by the one-dimensional code, that
 # follows the ring; the encoder places each point at its position along the curve (the colours
-# change smoothly along it). The KL term keeps the codes of all points inside the bulk of
+# change smoothly along it, Figure 2.1, middle). The KL term keeps the codes of all points inside the bulk of
 # $\mathcal N(0, 1)$, which is why decoding prior samples (right) gives points on the curve and not
 # somewhere else. But the encoder, a continuous map from the plane to a line, cannot lay a circle
 # out on a line without cutting it somewhere: the curve leaves part of the ring uncovered (or
@@ -183,8 +202,26 @@ plt.show()
 # builds.
 
 # %% [markdown]
+# ## Exercises
+#
+# 1. **Noise, not bias.** In the estimator cell, set `n = 1000` and rerun it with a few seeds
+#    (`torch.manual_seed(s)` before the draws). How far from $2\mu$ does each average land, in
+#    standard errors? Repeat 200 times and count how often each lands more than two standard
+#    errors away: for an unbiased estimator, about one time in twenty.
+# 2. **The Gaussian KL.** Derive {eq}`eq-kl-gauss` for $d = 1$ from the definition
+#    $D_{\mathrm{KL}}(q \,\|\, p) = \mathbb E_q[\log q(z) - \log p(z)]$, then check it against
+#    `torch.distributions.kl_divergence(Normal(mu, sigma), Normal(0, 1))` for a few values.
+# 3. **A two-dimensional code.** Train `TinyVAE(latent=2)` on the same ring. Is the ring still cut
+#    somewhere? Which term of {eq}`eq-elbo` goes up, and why does the model pay it?
+# 4. **A weaker prior.** Weight the KL term by 0.1 in the training loop
+#    (`loss = recon + 0.1 * kl`). How do the reconstructions and the decoded prior samples of
+#    Figure 2.1 change?
+
+# %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/02_vae.ipynb>`
-# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
-# committed `results/paper/`).
+# {download}`Download this chapter as a Jupyter notebook <02_vae.ipynb>` (unexecuted). Its
+# first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
+# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
+# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
+# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.

@@ -31,24 +31,33 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # eqs. 2–6 then read:
 #
 # $$
-# w \sim \operatorname{Dir}(a_1, \dots, a_K), \qquad
-# z_i \sim \mathcal N\big(\mu_i(x), \operatorname{diag}\sigma_i^2(x)\big), \qquad
-# y_i = \operatorname{decoder}_i(z_i), \qquad
-# \hat x = \sum_{i=1}^K w_i\, y_i, \quad \sum_i w_i = 1 .
-# $$
+# \begin{aligned}
+# w &\sim \operatorname{Dir}(a_1, \dots, a_K), \qquad \textstyle\sum_i w_i = 1, \\
+# z_i &\sim \mathcal N\big(\mu_i(x), \operatorname{diag}\sigma_i^2(x)\big),
+#   \qquad i = 1, \dots, K, \\
+# y_i &= \operatorname{decoder}_i(z_i), \\
+# \hat x &= \textstyle\sum_{i=1}^K w_i\, y_i .
+# \end{aligned}
+# $$ (eq-generative)
+#
+# Read {eq}`eq-generative` from the top: the weights, then one code per component, one decoded
+# image per component, and their weighted sum $\hat x$, the model's output.
 #
 # The Dirichlet distribution lives on the probability simplex: a draw is a vector of $K$
 # non-negative weights summing to one. Its concentrations set both where the weights sit (the
 # mean is $a_i / \sum_j a_j$) and how spread they are (large concentrations give draws close to the
 # mean, concentrations below 1 push the draws to the corners, where one component takes almost
-# all the weight). The cell draws from three Dirichlet distributions over $K = 3$ components.
+# all the weight). The cell draws from three Dirichlet distributions over $K = 3$ components
+# (Figure 3.1).
 
 # %%
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import display
 from torch.distributions import Dirichlet
 
 import mvae
+from mvae import reporting as rp
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -66,7 +75,13 @@ for ax, conc in zip(axes, ([0.25, 0.25, 0.25], [1.0, 1.0, 1.0], [8.0, 3.0, 3.0])
     ax.set(title=f"Dir({', '.join(f'{c:g}' for c in conc)})", aspect="equal")
     ax.axis("off")
 fig.tight_layout()
-plt.show()
+display(rp.show_plot(
+    fig, "1,500 draws of w from three Dirichlet distributions over K = 3 components, each draw a "
+    "point of the triangle (a corner: all the weight on one component). Concentrations below 1 "
+    "push the draws to the corners and edges, equal ones of 1 spread them uniformly, large ones "
+    "gather them near the mean a / sum(a).",
+    "Three triangles filled with sample points: crowded at the corners, uniform, and clustered",
+    number="3.1"))
 
 # %% [markdown]
 # ## The mixture evidence lower bound
@@ -75,10 +90,12 @@ plt.show()
 # read, so we derive it. The model's joint distribution is
 #
 # $$
-# p(x, w, z_{1:K}) = p\big(x \mid \hat x(w, z_{1:K})\big)\; \operatorname{Dir}(w; \alpha_0)\;
-# \prod_{i=1}^K \mathcal N(z_i; 0, I),
-# \qquad \hat x = \sum_i w_i \operatorname{decoder}_i(z_i),
-# $$
+# \begin{aligned}
+# p(x, w, z_{1:K}) &= p\big(x \mid \hat x(w, z_{1:K})\big)\; \operatorname{Dir}(w; \alpha_0)\;
+# \prod_{i=1}^K \mathcal N(z_i; 0, I), \\
+# \hat x &= \textstyle\sum_i w_i \operatorname{decoder}_i(z_i),
+# \end{aligned}
+# $$ (eq-joint)
 #
 # with a symmetric Dirichlet prior of concentration $\alpha_0$ (the paper does not give one; we
 # use $\alpha_0 = 1$, the uniform distribution on the simplex). The encoders define the
@@ -87,7 +104,7 @@ plt.show()
 # $$
 # q(w, z_{1:K} \mid x) = \operatorname{Dir}\big(w; a(x)\big) \prod_{i=1}^K
 # \mathcal N\big(z_i; \mu_i(x), \operatorname{diag}\sigma_i^2(x)\big).
-# $$
+# $$ (eq-posterior)
 #
 # Jensen's inequality, exactly as for one VAE, gives
 # $\log p(x) \ge \mathbb E_q[\log p(x, w, z) - \log q(w, z \mid x)]$, and because both $q$ and the
@@ -100,9 +117,9 @@ plt.show()
 # &- \sum_{i=1}^K D_{\mathrm{KL}}\big(q(z_i \mid x) \,\|\, \mathcal N(0, I)\big) \\
 # &- D_{\mathrm{KL}}\big(\operatorname{Dir}(a(x)) \,\|\, \operatorname{Dir}(\alpha_0)\big)
 # \end{aligned}}
-# $$
+# $$ (eq-melbo)
 #
-# This is **our reading of eq. 8**: the paper's three terms (a reconstruction term, the
+# Equation {eq}`eq-melbo` is **our reading of eq. 8**: the paper's three terms (a reconstruction term, the
 # components' Gaussian KLs, a Dirichlet KL), with the reconstruction taken at the *mixed* output
 # that eqs. 5–6 describe. It is estimated with one reparameterised draw of $(w, z)$ per image.
 # The Gaussian KLs are *summed* over components, as the derivation requires. The loss minimised
@@ -111,7 +128,7 @@ plt.show()
 # $$
 # \mathcal L = \frac1B \sum_{b=1}^B -\mathcal L_{\text{MELBO}}(x_b) \;+\; \beta\,
 # \operatorname{dHSIC}(z_1, \dots, z_K), \qquad \beta = 1 .
-# $$
+# $$ (eq-loss)
 #
 # The garbled eq. 8 can also be read literally, as $\sum_i p(w_i \mid x)\, \mathbb E_{q(z_i\mid x)}
 # [\log p(x \mid z_i)]$: each component's own reconstruction log-likelihood, weighted by its
@@ -137,14 +154,15 @@ plt.show()
 # $$
 # \begin{aligned}
 # D_{\mathrm{KL}}\big(\operatorname{Dir}(a) \,\|\, \operatorname{Dir}(b)\big)
-# = {}& \log\Gamma(a_0) - \sum_i \log\Gamma(a_i) - \log\Gamma(b_0) + \sum_i \log\Gamma(b_i) \\
-# &+ \sum_i (a_i - b_i)\big(\psi(a_i) - \psi(a_0)\big).
+# = {}& \log\Gamma(a_0) - \textstyle\sum_i \log\Gamma(a_i) \\
+# &- \log\Gamma(b_0) + \textstyle\sum_i \log\Gamma(b_i) \\
+# &+ \textstyle\sum_i (a_i - b_i)\big(\psi(a_i) - \psi(a_0)\big).
 # \end{aligned}
-# $$
+# $$ (eq-dirichlet-kl)
 #
 # It follows from the Dirichlet being an exponential family with sufficient statistics
 # $\log w_i$ and $\mathbb E_{\operatorname{Dir}(a)}[\log w_i] = \psi(a_i) - \psi(a_0)$. The library
-# uses PyTorch's closed form; the cell checks it against the formula.
+# uses PyTorch's closed form; the cell checks it against {eq}`eq-dirichlet-kl`.
 
 # %%
 from torch.special import digamma, gammaln
@@ -206,7 +224,87 @@ print("every parameter receives a gradient:", all(grads.values()))
 # %% [markdown]
 # The reconstruction term dominates at initialisation (784 pixels' worth of cross-entropy); the
 # Gaussian KL is the sum over the three components; dHSIC is a batch statistic of the three
-# components' 16 codes. The same batch under the alternative switches:
+# components' 16 codes.
+#
+# ## The forward pass and the loss, from scratch
+#
+# `mvae.mixture_loss` is vectorised and guarded against numerical corner cases, which hides how
+# little it computes. The function below is the whole of it in plain PyTorch, equation by
+# equation: it takes the model's encoder and decoder networks (the raw heads `(K, B, 2d + 1)`
+# and the logits `(K, B, D)`) and nothing else from the library.
+#
+# * the heads give $\mu_i$, $\sigma_i^2$ and $a_i$ through a softplus, plus a small floor;
+# * $z_i = \mu_i + \sigma_i \odot \varepsilon$ and $w \sim \operatorname{Dir}(a)$ are the draws of
+#   {eq}`eq-generative`, both reparameterised;
+# * $\hat x = \sum_i w_i y_i$ and the Bernoulli log-likelihood of $x$ under it are the first term
+#   of {eq}`eq-melbo`; the Gaussian KL of each component, {eq}`eq-kl-gauss-3`, summed over the
+#   components, is the second; {eq}`eq-dirichlet-kl` is the third;
+# * dHSIC is the V-statistic of {doc}`04_dhsic` with the median-heuristic bandwidth, and
+#   {eq}`eq-loss` adds it with weight $\beta$.
+#
+# $$
+# D_{\mathrm{KL}}\big(\mathcal N(\mu_i, \operatorname{diag}\sigma_i^2) \,\|\, \mathcal N(0, I)\big)
+# = \tfrac12 \textstyle\sum_{j} \big(\mu_{ij}^2 + \sigma_{ij}^2 - 1 - \log \sigma_{ij}^2\big)
+# $$ (eq-kl-gauss-3)
+
+# %%
+from torch.nn import functional as F
+
+
+def mvae_loss_by_hand(model, x, beta=1.0, prior=1.0):
+    """Eqs. (eq-generative), (eq-melbo), (eq-loss) with the model's networks."""
+    K, d, n = model.components, model.config.latent_dim, x.shape[0]
+    heads = model.encoder(x)                        # (K, B, 2d + 1)
+    mu = heads[..., :d]
+    var = F.softplus(heads[..., d:2 * d]) + 1e-6    # sigma_i^2 > 0
+    a = F.softplus(heads[..., 2 * d]) + 1e-6        # (K, B) concentrations
+    # the draws: z_i ~ q(z_i | x) and w ~ Dir(a), both reparameterised
+    z = mu + var.sqrt() * torch.randn_like(mu)
+    w = Dirichlet(a.T).rsample()
+    w = w.clamp_min(torch.finfo(w.dtype).tiny).T    # (K, B), no weight is 0
+    y = torch.sigmoid(model.decoder(z))             # (K, B, D): decoder_i(z_i)
+    x_hat = (w.unsqueeze(-1) * y).sum(0)            # sum_i w_i y_i
+    # the three terms of the mixture ELBO: Bernoulli pixels, the Gaussian
+    # KLs summed over the components, the Dirichlet KL
+    t = x.flatten(1)
+    log_px = t * x_hat.log() + (1 - t) * (1 - x_hat).log()
+    kl_gauss = 0.5 * (mu**2 + var - 1 - var.log()).sum(-1).sum(0)
+    kl_dir = dirichlet_kl_formula(a.T, torch.full_like(a.T, prior))
+    # dHSIC: Gaussian kernels, bandwidth 2 h^2 = median (no gradient)
+    d2 = torch.cdist(z, z) ** 2                     # (K, B, B)
+    i, j = torch.triu_indices(n, n, 1)
+    two_h2 = d2[:, i, j].detach().quantile(0.5, dim=-1)
+    gram = torch.exp(-d2 / two_h2.view(K, 1, 1))
+    dhsic = (gram.prod(0).mean() + gram.mean(dim=(1, 2)).prod()
+             - 2 * gram.mean(-1).prod(0).mean())
+    recon = -log_px.sum(-1).mean()
+    kl_g, kl_d = kl_gauss.mean(), kl_dir.mean()
+    return {"loss": recon + kl_g + kl_d + beta * dhsic,
+            "reconstruction": recon, "kl_gauss": kl_g,
+            "kl_dirichlet": kl_d, "dhsic": dhsic}
+
+
+torch.manual_seed(2)           # the same noise for both: eps and w
+library = mvae.mixture_loss(model(x), x, config).as_dict()
+torch.manual_seed(2)
+mine = mvae_loss_by_hand(model, x)
+by_hand = {name: value.item() for name, value in mine.items()}
+print(f"{'term':14s} {'mixture_loss':>12s} {'by hand':>11s} {'difference':>10s}")
+for name in library:
+    print(f"{name:14s} {library[name]:12.5f} {by_hand[name]:11.5f} "
+          f"{by_hand[name] - library[name]:10.1e}")
+same = all(abs(by_hand[k] - library[k]) <= 1e-4 * max(1.0, abs(library[k]))
+           for k in library)
+assert same, "the plain-PyTorch loss does not reproduce mvae.mixture_loss"
+print("the same numbers, up to float32 rounding:", same)
+
+# %% [markdown]
+# The two agree to float32 rounding (the cell stops the book's build if they do not). The
+# library differs only in how it computes the same quantities: the log-likelihood of the mixture
+# in log space (a pixel probability of exactly 0 or 1 would make `x_hat.log()` infinite), the
+# Dirichlet KL by `torch.distributions`, and dHSIC without an $n \times n$ product per pair.
+#
+# The same batch under the alternative switches:
 
 # %%
 import pandas as pd
@@ -227,7 +325,7 @@ for label, change in variants.items():
     torch.manual_seed(1)                               # the same draws of z and w
     with torch.no_grad():
         rows[label] = mvae.mixture_loss(variant(x), x, cfg).as_dict()
-pd.DataFrame(rows).T.round(3)
+rp.format_table(pd.DataFrame(rows).T.rename_axis("objective"), precision=3)
 
 # %% [markdown]
 # With $\beta = 0$ the dHSIC term is still *measured* (the ablation in {doc}`10_beyond` reports it)
@@ -237,11 +335,28 @@ pd.DataFrame(rows).T.round(3)
 # %%
 vae = mvae.MVAE(mvae.Config(components=1, latent_dim=8, hidden_dim=64))
 with torch.no_grad():
-    print(mvae.mixture_loss(vae(x), x, vae.config).as_dict())
+    print({k: round(v, 3) for k, v in mvae.mixture_loss(vae(x), x, vae.config).as_dict().items()})
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **The literal eq. 8.** Change `mvae_loss_by_hand` so that its first term is
+#    $\sum_i \mathbb E[w_i] \log p(x \mid y_i)$ (the `"expected"` switch of the table above) and
+#    check it against `mvae.mixture_loss` with `config.replace(reconstruction="expected")`.
+# 2. **The Dirichlet KL.** Plot {eq}`eq-dirichlet-kl` for $K = 3$, $b = (1, 1, 1)$ and
+#    $a = (c, c, c)$ as $c$ goes from 0.1 to 10. Where is it zero? Why does a blend, whose
+#    concentrations are all large, pay for it?
+# 3. **Another sampler.** Replace the Dirichlet draw by normalised Gamma draws,
+#    $g_i \sim \Gamma(a_i, 1)$, $w_i = g_i / \sum_j g_j$ (`torch.distributions.Gamma`), and compare
+#    with the library at `weight_sampler="gamma"`: are the numbers the same for the same seed?
+# 4. **One component.** Run `mvae_loss_by_hand` on the $K = 1$ model of the last cell. Which
+#    terms vanish, and which equation of {doc}`02_vae` is left?
 
 # %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/03_model.ipynb>`
-# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
-# committed `results/paper/`).
+# {download}`Download this chapter as a Jupyter notebook <03_model.ipynb>` (unexecuted). Its
+# first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
+# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
+# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
+# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.

@@ -35,9 +35,12 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # $k$ on $X$'s space and $l$ on $Y$'s, and their feature maps $\phi$, $\psi$,
 #
 # $$
-# \operatorname{HSIC}(X, Y) = \big\| C_{XY} \big\|_{\mathrm{HS}}^2
-# = \big\| \mathbb E[\phi(X) \otimes \psi(Y)] - \mathbb E[\phi(X)] \otimes \mathbb E[\psi(Y)] \big\|^2 ,
-# $$
+# \begin{aligned}
+# \operatorname{HSIC}(X, Y) &= \big\| C_{XY} \big\|_{\mathrm{HS}}^2 \\
+# &= \big\| \mathbb E[\phi(X) \otimes \psi(Y)]
+#    - \mathbb E[\phi(X)] \otimes \mathbb E[\psi(Y)] \big\|^2 ,
+# \end{aligned}
+# $$ (eq-hsic)
 #
 # the squared Hilbert–Schmidt norm of the cross-covariance operator (the paper's eqs. 10–12). It
 # is the squared distance between the embedding of $P_{XY}$ and that of $P_X \otimes P_Y$; for a
@@ -47,9 +50,12 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # products, over independent copies $(X', Y')$, $(X'', Y'')$:
 #
 # $$
-# \operatorname{HSIC} = \mathbb E[k(X, X')\, l(Y, Y')] + \mathbb E[k(X, X')]\,\mathbb E[l(Y, Y')]
-# - 2\, \mathbb E\big[\mathbb E[k(X, X') \mid X]\; \mathbb E[l(Y, Y'') \mid Y]\big].
-# $$
+# \begin{aligned}
+# \operatorname{HSIC} = {}& \mathbb E[k(X, X')\, l(Y, Y')] \\
+# &+ \mathbb E[k(X, X')]\,\mathbb E[l(Y, Y')] \\
+# &- 2\, \mathbb E\big[\mathbb E[k(X, X') \mid X]\; \mathbb E[l(Y, Y'') \mid Y]\big].
+# \end{aligned}
+# $$ (eq-hsic-kernels)
 #
 # ## From two variables to $d$
 #
@@ -62,13 +68,16 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # $K_j[a, b] = k_j(z_j^{(a)}, z_j^{(b)})$ over $n$ samples, is
 #
 # $$
-# \widehat{\operatorname{dHSIC}} =
-# \frac{1}{n^2} \sum_{a,b} \prod_{j} K_j[a,b]
-# \;+\; \prod_{j} \frac{1}{n^2} \sum_{a,b} K_j[a,b]
-# \;-\; \frac{2}{n} \sum_{a} \prod_{j} \frac{1}{n} \sum_{b} K_j[a,b] .
-# $$
+# \begin{aligned}
+# \widehat{\operatorname{dHSIC}} = {}&
+# \frac{1}{n^2} \sum_{a,b} \prod_{j} K_j[a,b] \\
+# &+ \prod_{j} \frac{1}{n^2} \sum_{a,b} K_j[a,b] \\
+# &- \frac{2}{n} \sum_{a} \prod_{j} \frac{1}{n} \sum_{b} K_j[a,b] .
+# \end{aligned}
+# $$ (eq-dhsic)
 #
-# The three terms estimate the three expectations above, with all $d$ variables in place of two.
+# The three lines of {eq}`eq-dhsic` estimate the three expectations of {eq}`eq-hsic-kernels`,
+# with all $d$ variables in place of two.
 # For M-VAE, the variables are the $K$ components' codes $z_1, \dots, z_K$ of the $n$ images in a
 # mini-batch, each a $d$-dimensional vector: the statistic costs $O(K n^2 d)$ and is differentiable
 # in the codes, so it can sit in the loss.
@@ -80,7 +89,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 #
 # $$
 # h = \sqrt{\tfrac12\, \operatorname{median}_{a < b} \|x_a - x_b\|^2}.
-# $$
+# $$ (eq-median)
 #
 # The bandwidth is recomputed from every batch and treated as a constant (no gradient flows
 # through it): the penalty should move the codes, not the ruler that measures them. The authors'
@@ -89,13 +98,15 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 #
 # ## A toy: independent against dependent variables
 #
-# First, the library's vectorised estimator against a direct transcription of the formula above,
+# First, the library's vectorised estimator against a direct transcription of {eq}`eq-dhsic`,
 # on three small variables of different dimensions.
 
 # %%
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import display
 
+from mvae import reporting as rp
 from mvae.dhsic import dhsic, gaussian_gram, median_bandwidth
 
 torch.manual_seed(0)
@@ -150,8 +161,9 @@ for label, variables in (("independent", independent), ("dependent", dependent))
 # The dependent triple's dHSIC is far outside what shuffling produces, although $z_1$ and $z_2$
 # are uncorrelated; the independent triple's is not. The statistic also grows smoothly with the
 # strength of a dependence, which is what makes it usable as a penalty: its gradient says in
-# which direction the codes become more independent. Below, $z_2 = \rho z_1 + \sqrt{1-\rho^2}\,
-# \varepsilon$ for growing $\rho$, with $z_3$ independent of both.
+# which direction the codes become more independent. In Figure 4.1 (left),
+# $z_2 = \rho z_1 + \sqrt{1-\rho^2}\, \varepsilon$ for growing $\rho$, with $z_3$ independent of
+# both; on the right, the distances from which {eq}`eq-median` takes its bandwidth.
 
 # %%
 rhos = torch.linspace(0, 1, 11)
@@ -173,7 +185,13 @@ axes[1].set(xlabel=r"$\|z_a - z_b\|^2$ (d = 20, one component)", ylabel="pairs",
             title="median-heuristic bandwidth")
 axes[1].legend()
 fig.tight_layout()
-plt.show()
+display(rp.show_plot(
+    fig, "Left: dHSIC of three variables, z2 = rho z1 + sqrt(1 - rho^2) eps and an independent "
+    "z3, on n = 200 samples, as the dependence strength rho grows from 0 to 1. Right: squared "
+    "distances between the 128 codes of one 20-dimensional N(0, I) batch; the dashed line is the "
+    "median, 2h^2, which sets the median-heuristic bandwidth h.",
+    "A rising curve of dHSIC against rho, and a histogram of squared distances with its median",
+    number="4.1"))
 print("median-heuristic bandwidths of three 20-dimensional N(0, I) batches:",
       h.numpy().round(3))
 
@@ -196,8 +214,25 @@ print("median-heuristic bandwidths of three 20-dimensional N(0, I) batches:",
 # reference of this chapter: the penalty can only remove what lies above that reference.
 
 # %% [markdown]
+# ## Exercises
+#
+# 1. **Pairwise is not joint.** Let $z_1, z_2$ be independent fair coins ($\pm 1$) and
+#    $z_3 = z_1 z_2$. Check that every pair is independent but the triple is not: compute dHSIC
+#    and the permutation p-value of each pair and of the triple on $n = 200$ samples.
+# 2. **The kernel trick.** For $d = 2$ variables, show that {eq}`eq-dhsic` is the plug-in
+#    estimate of {eq}`eq-hsic-kernels`: replace each expectation by an average over the samples.
+# 3. **A fixed bandwidth.** Compute the dependent triple's dHSIC with `dhsic(variables,
+#    bandwidth=h)` for $h$ from 0.01 to 100. What happens at both ends, and why does the median
+#    heuristic {eq}`eq-median` avoid it?
+# 4. **The gradient.** Make `z2 = rho * z1 + ...` with `rho = torch.tensor(0.5,
+#    requires_grad=True)`, backpropagate dHSIC and read `rho.grad`: which way would gradient
+#    descent on the penalty move $\rho$?
+
+# %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/04_dhsic.ipynb>`
-# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
-# committed `results/paper/`).
+# {download}`Download this chapter as a Jupyter notebook <04_dhsic.ipynb>` (unexecuted). Its
+# first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
+# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
+# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
+# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.

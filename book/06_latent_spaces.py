@@ -40,12 +40,13 @@ from mvae import reporting as rp
 rp.preset_banner()
 
 # %% tags=["hide-input"]
-rp.show_figure("fig3_latents")
+rp.show_figure("fig3_latents", number="6.1")
 
 # %% [markdown]
 # ## What to look for
 #
-# * **Different arrangements.** If the components learnt the same thing, their scatter plots would
+# * **Different arrangements.** If the components learnt the same thing, their scatter plots in
+#   Figure 6.1 would
 #   be copies of one another up to a rotation or reflection (a Gaussian prior does not care about
 #   either). The paper's Fig. 3 shows four visibly different layouts.
 # * **Class structure.** A single VAE with a 2-D code separates some digit classes (0 and 1 usually
@@ -71,7 +72,8 @@ except rp.MissingResults as missing:
     display(missing)
 if runs:
     display(rp.format_table(t1[t1.latent_dim == 2][["run", "K", "latent_dim", "seed", "epochs",
-                                                    "n_test", "sse_per_image"]], precision=2))
+                                                    "n_test", "sse_per_image"]], precision=2,
+                            caption="The runs with 2-D codes (Table I's rows)"))
 rp.provenance_box("table1_reconstruction", runs=runs) if runs else None
 
 # %% [markdown]
@@ -98,17 +100,20 @@ if runs:
         knn = rp.load_json(f"eval/{run}/probes.json")["knn"]["components"]
         cka = rp.load_json(f"eval/{run}/diversity.json").get("mean_offdiag_cka")
         order = rank_by_usage(weights.mean(axis=1))  # C1 = the most used, as in the figure
-        print(f"{run}: mean mixing weight per component "
-              + ", ".join(f"C{r + 1} {weights[i].mean():.2f}" for r, i in enumerate(order)))
-        for verdict in verdicts.latents_2d(codes[order], [knn[i] for i in order], vae_knn, cka):
-            print(verdict)
+        display(rp.say(f"{run}: mean mixing weight per component "
+                       + ", ".join(f"C{r + 1} {weights[i].mean():.2f}"
+                                   for r, i in enumerate(order)) + "."))
+        display(rp.show_verdicts(
+            verdicts.latents_2d(codes[order], [knn[i] for i in order], vae_knn, cka)))
 
 # %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/06_latent_spaces.ipynb>`
-# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
-# committed `results/paper/`).
+# {download}`Download this chapter as a Jupyter notebook <06_latent_spaces.ipynb>` (unexecuted). Its
+# first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
+# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
+# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
+# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.
 #
 # 1. Train the 2-D mixture with the authors' settings:
 #    `mvae train components=4 latent_dim=2 normalize_alpha=true dirichlet_prior=0.25

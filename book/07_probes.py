@@ -35,7 +35,8 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 #   mean over seeds of "component 1" by slot would average unrelated components;
 # * the **VAE's** 20-dimensional code;
 #
-# and Fig. 4 plots the KNN accuracy of the concatenated codes as $K$ goes from 4 to 10. Our probes
+# and Fig. 4 (our Figure 7.1) plots the KNN accuracy of the concatenated codes as $K$ goes from
+# 4 to 10. Our probes
 # use the posterior means $\mu_i(x)$ as features (the encoders in evaluation mode). The classifier
 # settings, and the way the authors' code differs (it probed component 1 only, with an RBF SVM),
 # are listed in {doc}`11_differences`.
@@ -74,11 +75,14 @@ if t2 is not None:
             .swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False)
             .reindex(features))
     side = side[[(c, kind) for c in dict.fromkeys(t2.classifier) for kind in ("ours", "paper")]]
-    display(side.style.set_caption("Table II: probe accuracy (%) on MNIST test codes, "
-                                    "ours (mean ± std over seeds) beside the paper's"))
+    side.columns = [f"{clf}, {kind}" for clf, kind in side.columns]
+    display(rp.format_table(
+        side.rename_axis("features"), source="table2_probes", key="features",
+        caption="Table II: probe accuracy (%) on MNIST test codes, ours (mean ± sd over seeds) "
+                "beside the paper's"))
     seeds = ", ".join(f"{f}: {n}" for f, n in t2.groupby("features").n_seeds.max().items())
-    print(f"seeds per feature set: {seeds}")
-    print(f"probe training codes: {t2.n_train.iloc[0]}, test codes: {t2.n_test.iloc[0]}")
+    display(rp.say(f"Seeds per feature set: {seeds}. Probe training codes: "
+                   f"{t2.n_train.iloc[0]:,}, test codes: {t2.n_test.iloc[0]:,}."))
 
 # %% [markdown]
 # The paper's pattern: the concatenated codes beat every single component *and* the VAE, for all
@@ -90,12 +94,14 @@ if t2 is not None:
     mixture = t2[t2.features == "mixture"].set_index("classifier")
     singles = t2[t2.features.str.match(r"C\d+")].groupby("classifier").ours_percent.max()
     vae = t2[t2.features == "VAE"].set_index("classifier").ours_percent
+    lines = []
     for clf in mixture.index:
         wins = [name for name, other in (("its best component", singles.get(clf)),
                                          ("the VAE", vae.get(clf)))
                 if other is not None and mixture.ours_percent[clf] > other]
-        print(f"{clf}: concatenated codes {mixture.ours_percent[clf]:.2f}%, better than "
-              f"{' and '.join(wins) if wins else 'neither its best component nor the VAE'}")
+        lines.append(f"{clf}: concatenated codes {mixture.ours_percent[clf]:.2f}%, better than "
+                     f"{' and '.join(wins) if wins else 'neither its best component nor the VAE'}.")
+    display(rp.say(*lines))
 display(rp.table_notes("table2_probes"))
 rp.provenance_box("table2_probes")
 
@@ -108,8 +114,7 @@ rp.provenance_box("table2_probes")
 
 # %% tags=["hide-input"]
 if t2 is not None:
-    for verdict in verdicts.table2(t2_raw) + verdicts.codes_vs_baselines(t2_raw):
-        print(verdict)
+    display(rp.show_verdicts(verdicts.table2(t2_raw) + verdicts.codes_vs_baselines(t2_raw)))
 
 # %% [markdown]
 # ## Fig. 4: accuracy against the number of components
@@ -120,7 +125,7 @@ if t2 is not None:
 # three probes with the spread over seeds where there are several.
 
 # %% tags=["hide-input"]
-rp.show_figure("fig4_knn_vs_k")
+rp.show_figure("fig4_knn_vs_k", number="7.1")
 
 # %% tags=["hide-input"]
 try:
@@ -132,13 +137,13 @@ try:
     for col in f4p.columns:
         if col not in ("K", "knn_n_seeds"):
             f4p[col] = 100 * f4p[col]
-    display(rp.format_table(f4p.rename(columns=shown), precision=2)
-            .set_caption("Fig. 4's data: test accuracy (%) on the concatenated codes"))
+    display(rp.format_table(f4p.rename(columns=shown), precision=2, source="fig4_knn_vs_k",
+                            caption="Fig. 4's data: test accuracy (%) on the concatenated codes"))
     raw = f4.get("baseline_raw_pixels_knn")
     if raw is not None and raw.notna().any():
-        print(f"KNN on raw pixels (the dashed line): {100 * raw.dropna().iloc[0]:.2f}%")
-    for verdict in verdicts.knn_vs_k(f4):
-        print(verdict)
+        display(rp.say(f"KNN on raw pixels (the dashed line of Figure 7.1): "
+                       f"{100 * raw.dropna().iloc[0]:.2f}%."))
+    display(rp.show_verdicts(verdicts.knn_vs_k(f4)))
 except rp.MissingResults as missing:
     display(missing)
 rp.provenance_box("fig4_knn_vs_k")
@@ -155,9 +160,11 @@ rp.provenance_box("fig4_knn_vs_k")
 # %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/07_probes.ipynb>`
-# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
-# committed `results/paper/`).
+# {download}`Download this chapter as a Jupyter notebook <07_probes.ipynb>` (unexecuted). Its
+# first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
+# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
+# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
+# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.
 #
 # 1. Cap the probes' training set: `probe_max_train: 10000` in a preset's `settings`. How many
 #    points do the accuracies lose, and which probe loses most?

@@ -59,7 +59,7 @@ rp.preset_banner()
 # ## Fig. 5: reconstructions
 
 # %% tags=["hide-input"]
-rp.show_figure("fig5_cifar")
+rp.show_figure("fig5_cifar", number="8.1")
 
 # %% [markdown]
 # ## Table III
@@ -79,16 +79,22 @@ if t3 is not None:
             "directly comparable with scores computed on the original dataset.</p></div>"))
     t3 = t3.assign(run=t3.run.fillna(""))  # the paper's peers have no run of ours
     ours = t3[t3.run != ""]
-    wide = ours.pivot_table(index="metric", columns="model", values="ours", aggfunc="first",
-                            sort=False)
-    mixture = ours[ours.model == "M-VAE"].set_index("metric")
+    # one row per metric, in the CSV's order, every metric kept: a score that is not available
+    # (the Inception Score without its weights) is a row of dashes with the reason in its note,
+    # not a row that disappears (a pivot_table would drop it)
+    metrics = list(dict.fromkeys(ours.metric))
+    wide = (ours.drop_duplicates(["metric", "model"]).set_index(["metric", "model"]).ours
+            .unstack("model").reindex(metrics))
+    wide = wide[[m for m in dict.fromkeys(ours.model)]]
+    mixture = ours[ours.model == "M-VAE"].drop_duplicates("metric").set_index("metric")
     wide["paper (M-VAE)"] = mixture.paper.reindex(wide.index)
-    wide["note"] = mixture.note.fillna("").reindex(wide.index).fillna("")
-    display(wide.reset_index().style.format(precision=3, na_rep="–").hide(axis="index")
-            .set_caption("Table III: CIFAR-10 test scores, ours beside the paper's"))
+    wide["note"] = mixture.note.reindex(wide.index).fillna("")
+    display(rp.format_table(wide.rename_axis("metric"), precision=3, source="table3_cifar",
+                            key="metric", where="run",
+                            caption="Table III: CIFAR-10 test scores, ours beside the paper's"))
     peers = t3[t3.run == ""][["model", "metric", "paper"]]
-    display(peers.style.format(precision=3).hide(axis="index")
-            .set_caption("The models the paper's Table III compares with (the paper's numbers)"))
+    display(rp.format_table(peers, precision=3, caption="The models the paper's Table III "
+                            "compares with (the paper's numbers)"))
 
 # %% [markdown]
 # The paper's "RMSE 3.17" stands beside every scale it could be on, because the paper does not
@@ -114,29 +120,30 @@ rp.provenance_box("table3_cifar")
 
 # %% tags=["hide-input"]
 if t3 is not None:
-    for verdict in verdicts.table3(t3) + verdicts.fid(t3):
-        print(verdict)
+    display(rp.show_verdicts(verdicts.table3(t3) + verdicts.fid(t3)))
 t1 = rp.table_or_note("table1_reconstruction")
 if t1 is not None:
     for row in t1[(t1.dataset == "cifar10") & (t1.K > 1)].itertuples():
-        print(f"{row.run}: verdict '{row.verdict}'; per-image SSE {row.sse_per_image:.2f} "
-              f"(sampled mode {row.sse_sampled:.2f}), the best component alone "
-              f"{row.best_component_sse:.2f}, predicting the mean training image "
-              f"{row.mean_image_sse:.2f}.")
+        lines = [f"{row.run}: verdict '{row.verdict}'; per-image SSE {row.sse_per_image:.2f} "
+                 f"(sampled mode {row.sse_sampled:.2f}), the best component alone "
+                 f"{row.best_component_sse:.2f}, predicting the mean training image "
+                 f"{row.mean_image_sse:.2f}."]
         vae = t1[(t1.dataset == "cifar10") & (t1.K == 1)]
         if "parameters" in t1 and len(vae):
-            print(f"  {row.parameters:,} parameters, {row.parameters / vae.parameters.iloc[0]:.1f} "
-                  f"times the VAE's {vae.parameters.iloc[0]:,}: each component is a whole VAE.")
+            lines.append(f"It has {row.parameters:,} parameters, "
+                         f"{row.parameters / vae.parameters.iloc[0]:.1f} times the VAE's "
+                         f"{vae.parameters.iloc[0]:,}: each component is a whole VAE.")
         diagnostics = rp.load_json(f"eval/{row.run}/reconstruction.json").get("diagnostics")
         if diagnostics:
             order = rank_by_usage(diagnostics["expected_w"])  # C1 = the most used
-            print("  per component (C1 = the most used): E[w] on the test set "
-                  + ", ".join(f"C{r + 1} {diagnostics['expected_w'][i]:.2f}"
-                              for r, i in enumerate(order))
-                  + f" (a prior draw: {1 / row.K:.2f} each on average);"
-                  + " SSE of the component alone "
-                  + ", ".join(f"C{r + 1} {diagnostics['component_sse'][i]:.1f}"
-                              for r, i in enumerate(order)))
+            lines.append("Per component (C1 = the most used): E[w] on the test set "
+                         + ", ".join(f"C{r + 1} {diagnostics['expected_w'][i]:.2f}"
+                                     for r, i in enumerate(order))
+                         + f" (a prior draw: {1 / row.K:.2f} each on average); SSE of the "
+                         "component alone "
+                         + ", ".join(f"C{r + 1} {diagnostics['component_sse'][i]:.1f}"
+                                     for r, i in enumerate(order)) + ".")
+        display(rp.say(*lines))
 
 # %% [markdown]
 # **Why the mixture's samples can look worse than its reconstructions.** A reconstruction uses
@@ -144,7 +151,7 @@ if t1 is not None:
 # $w \sim \operatorname{Dir}(\alpha_0)$, whose mean gives every component the same weight
 # $1/K$. In a blend, the rarely used components are not images on their own (compare their
 # error alone above with the mean image's), so a prior draw that leans on them decodes to
-# colour blobs rather than to a blurred scene: the last row of Fig. 5. The learned weights
+# colour blobs rather than to a blurred scene: the last row of Figure 8.1. The learned weights
 # $E[w \mid x]$ and the prior's differ, and nothing in the objective brings them together
 # beyond the Dirichlet KL term. This is an explanation of what the figure and the diagnostics
 # show, not a separate measurement: scoring samples drawn with the learned average weights
@@ -153,9 +160,11 @@ if t1 is not None:
 # %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/08_cifar10.ipynb>`
-# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
-# committed `results/paper/`).
+# {download}`Download this chapter as a Jupyter notebook <08_cifar10.ipynb>` (unexecuted). Its
+# first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
+# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
+# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
+# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.
 #
 # 1. Wider networks: `conv_channels: [64, 128, 256, 512, 512]` (the authors' widths) for the
 #    CIFAR runs of a copy of the paper preset; about 4x the compute a step.

@@ -21,7 +21,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # # Testing the paper's claims
 #
 # Reproducing a table is not the same as testing what the table is said to show. This chapter
-# asks five questions of the trained models, each answered by numbers the pipeline wrote; the
+# asks seven questions of the trained models, each answered by numbers the pipeline wrote; the
 # sentences under each table are computed from those numbers, so they cannot disagree with them.
 #
 # 1. Does the dHSIC penalty at the paper's weight ($\beta = 1$) do anything, and from which
@@ -44,6 +44,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # difference".
 
 # %% tags=["hide-input"]
+import itertools
 import math
 
 import matplotlib.pyplot as plt
@@ -52,6 +53,14 @@ from IPython.display import Markdown, display
 from mvae import reporting as rp
 from mvae import verdicts
 from mvae.figures import fig2_components, loss_terms_figure
+
+_figures = itertools.count(1)
+
+
+def figure_number() -> str:
+    """The next figure number of this chapter (9.1, 9.2, ...), in the order they appear."""
+    return f"9.{next(_figures)}"
+
 
 rp.preset_banner()
 
@@ -110,7 +119,7 @@ if sweep is not None and len(sweep):
             (["beta", "run", "mean_offdiag_cka", "sse_per_image", "sse_sampled",
               "knn_concatenated", "knn_mean_component", "verdict"], 4)):
         display(rp.format_table(sweep[[c for c in cols if c in sweep.columns]],
-                                precision=precision))
+                                precision=precision, source="beta_sweep"))
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
     x = sweep.beta.where(sweep.beta > 0, 0.1)  # beta = 0 drawn at 0.1 on the log axis
     axes[0].plot(x, sweep.mean_offdiag_cka, "o-")
@@ -124,12 +133,18 @@ if sweep is not None and len(sweep):
     axes[2].set(xscale="log", xlabel="beta", ylabel="test SSE per image", title="reconstruction")
     fig.suptitle("The dHSIC weight swept at K = 4 (test set)", fontsize=11)
     fig.tight_layout()
-    plt.show()
+    display(rp.show_plot(
+        fig, "The dHSIC weight beta swept from 0 to 10^4 at K = 4 (beta = 0 drawn at 0.1 on the "
+        "log axis): the components' mean pairwise CKA, the KNN accuracy of one component and of "
+        "the concatenated codes, and the test SSE per image.",
+        "Three line plots against beta: component similarity, KNN accuracy, reconstruction error",
+        number=figure_number()))
+    sentences = []
     base = sweep[sweep.beta == 0]
     paper = sweep[sweep.beta == 1]
     if len(base) and len(paper):
         b, p = base.iloc[0], paper.iloc[0]
-        print(f"Between beta = 0 and beta = 1 the mean "
+        sentences.append(f"Between beta = 0 and beta = 1 the mean "
               f"pairwise CKA moves from {b.mean_offdiag_cka:.3f} to {p.mean_offdiag_cka:.3f}, "
               f"the test SSE from {b.sse_per_image:.2f} to {p.sse_per_image:.2f}, and the "
               f"concatenated KNN accuracy from {100 * b.knn_concatenated:.2f}% to "
@@ -137,25 +152,26 @@ if sweep is not None and len(sweep):
         moved = sweep[(sweep.beta > 1) & (sweep.mean_offdiag_cka < 0.5 * b.mean_offdiag_cka)]
         if len(moved):
             m = moved.iloc[0]
-            print(f"The first beta at which the components' CKA falls below half its beta = 0 "
+            sentences.append(f"The first beta at which the components' CKA falls below half its beta = 0 "
                   f"value is {m.beta:g} (CKA {m.mean_offdiag_cka:.3f}); there the test SSE is "
                   f"{m.sse_per_image:.2f} against {b.sse_per_image:.2f} at beta = 0.")
         else:
             low = sweep[sweep.beta > 0].sort_values("mean_offdiag_cka").iloc[0]
             drop = 100 * (1 - low.mean_offdiag_cka / b.mean_offdiag_cka)
-            print("No beta in the sweep halves the components' CKA relative to beta = 0. "
+            sentences.append("No beta in the sweep halves the components' CKA relative to beta = 0. "
                   + (f"Every beta > 0 leaves them at least as alike as beta = 0 (lowest CKA "
                      f"{low.mean_offdiag_cka:.3f} at beta = {low.beta:g}, against "
                      f"{b.mean_offdiag_cka:.3f})." if drop <= 0 else
                      f"The lowest CKA, {low.mean_offdiag_cka:.3f} at beta = {low.beta:g}, is "
                      f"{drop:.0f}% below beta = 0's {b.mean_offdiag_cka:.3f}."))
+    display(rp.say(*sentences))
 
     def share(observed: float, independent: float, identical: float) -> float:
         """Where a dHSIC value lies between its shuffled (0 %) and identical (100 %) references."""
         return 100 * (observed - independent) / (identical - independent)
 
     for _, r in sweep[sweep.penalty_dhsic.notna()].iterrows():
-        print(f"beta = {r.beta:g}: in training batches of {r.penalty_batch:.0f} sampled codes "
+        display(rp.say(f"beta = {r.beta:g}: in training batches of {r.penalty_batch:.0f} sampled codes "
               f"dHSIC is {r.penalty_dhsic:.5f} against {r.penalty_independent:.5f} shuffled "
               f"(identical: {r.penalty_ceiling:.5f}), "
               f"{share(r.penalty_dhsic, r.penalty_independent, r.penalty_ceiling):.1f}% of the "
@@ -166,8 +182,8 @@ if sweep is not None and len(sweep):
               + f"The posterior means of the test images give {r.dhsic:.5f} against "
               f"{r.dhsic_independent:.5f} shuffled, "
               f"{share(r.dhsic, r.dhsic_independent, r.dhsic_ceiling):.1f}% of the way to "
-              f"identical ({r.dhsic_ceiling:.5f}).")
-    rp.provenance_box("beta_sweep")
+              f"identical ({r.dhsic_ceiling:.5f})."))
+    display(rp.provenance_box("beta_sweep"))
 
 # %% [markdown]
 # ## 2. Mixture or blend, and the authors' settings
@@ -200,28 +216,36 @@ if sweep is not None and len(sweep):
 # look constant is read by the other rules.
 
 # %% tags=["hide-input"]
-rp.show_figure("mixing_weights")
+rp.show_figure("mixing_weights", number=figure_number())
 
 # %% tags=["hide-input"]
 authors = rp.table_or_note("authors_settings")
 if authors is not None and len(authors):
-    cols = ["run", "settings", "beta", "beta_warmup", "verdict", "concentration_sum",
-            "active_dims", "sse_per_image", "sse_sampled", "dominant_sse", "mean_image_sse",
-            "knn_concatenated", "knn_C1", "knn_C2", "knn_C3", "knn_C4"]
-    display(rp.format_table(authors[[c for c in cols if c in authors.columns]], precision=3))
+    # three narrow tables, each with every run: what it is, its errors, its probes
+    for cols, caption in (
+            (["run", "settings", "beta", "beta_warmup", "verdict", "concentration_sum",
+              "active_dims"], "The runs: settings, dHSIC weight and the mixture diagnostics"),
+            (["run", "sse_per_image", "sse_sampled", "dominant_sse", "mean_image_sse"],
+             "Test SSE per image: the mixture (deterministic and sampled), its dominant "
+             "component alone, and the mean training image"),
+            (["run", "knn_concatenated", "knn_C1", "knn_C2", "knn_C3", "knn_C4"],
+             "KNN accuracy (%) of the concatenated codes and of each component (C1 the most "
+             "used)")):
+        display(rp.format_table(authors[[c for c in cols if c in authors.columns]],
+                                precision=3, source="authors_settings", caption=caption))
 
     def weight(row: tuple) -> str:
         warmup = getattr(row, "beta_warmup", 0)  # absent from tables built before the switch
         return f"beta = {row.beta:g}" + (f" after a {warmup:g}-epoch warm-up" if warmup else "")
 
     for row in authors.itertuples():
-        print(f"{row.run} ({row.settings}, {weight(row)}): verdict '{row.verdict}', "
+        display(rp.say(f"{row.run} ({row.settings}, {weight(row)}): verdict '{row.verdict}', "
               f"concentrations sum to {row.concentration_sum:.3g}, active latent dimensions "
               f"per component (C1 first) {row.active_dims}, mixture SSE {row.sse_per_image:.2f}, "
               f"the dominant component alone {row.dominant_sse:.2f}, predicting the mean "
               f"training image {row.mean_image_sse:.2f}."
               + (" No code depends on the image: the model has learned nothing."
-                 if row.verdict == "collapsed" else ""))
+                 if row.verdict == "collapsed" else "")))
     for row in authors[authors.settings == "authors' code"].itertuples():
         examples = rp.results_dir() / "eval" / row.run / "examples.npz"
         if examples.is_file():
@@ -229,8 +253,9 @@ if authors is not None and len(authors):
                 fig2_components([examples], {"figures": {"mixture": row.run}}),
                 f"Fig. 2 for {row.run} (the authors' settings, {weight(row)}): each "
                 "component alone (one-hot w), C1 the most used, then the mixture.",
-                f"Rows of test digits reconstructed by each component of {row.run} alone"))
-    rp.provenance_box("authors_settings")
+                f"Rows of test digits reconstructed by each component of {row.run} alone",
+                number=figure_number()))
+    display(rp.provenance_box("authors_settings"))
 
 # %% [markdown]
 # What does a run with a warm-up pay to keep its codes' dHSIC low once the weight is large? Each
@@ -250,7 +275,8 @@ if authors is not None and "beta_warmup" in authors:
             f"averaged over the epoch's batches); dashed, right axis: the dHSIC weight, raised "
             f"from 0 to {row.beta:g} over the first {row.beta_warmup:g} epochs.",
             f"Line plot of the reconstruction, Gaussian KL, Dirichlet KL and weighted dHSIC "
-            f"terms of {row.run} over its epochs, with the dHSIC weight"))
+            f"terms of {row.run} over its epochs, with the dHSIC weight",
+            number=figure_number()))
 
 # %% [markdown]
 # ## 3. The evaluation mode of Table I
@@ -271,9 +297,10 @@ if t1 is not None and len(t1):
             "sampled_minus_deterministic_percent", "mean_image_sse", "verdict"]
     display(rp.format_table(main[[c for c in cols if c in main.columns]], precision=2))
     gap = main.sampled_minus_deterministic_percent.dropna()
+    sentences = []
     if len(gap):
-        print(f"Sampling w and z instead of using their means raises the per-image SSE by "
-              f"{gap.min():.1f}% to {gap.max():.1f}% across these runs.")
+        sentences.append(f"Sampling w and z instead of using their means raises the per-image "
+                         f"SSE by {gap.min():.1f}% to {gap.max():.1f}% across these runs.")
     grid = main[main.paper_setup.astype(bool)]  # the K sweep of the paper's setup
     added = (grid.sse_sampled - grid.sse_per_image).groupby(grid.K > 1).mean()
     if {False, True} <= set(added.index):
@@ -282,9 +309,10 @@ if t1 is not None and len(t1):
                    if abs(mix - vae) < 0.1 else
                    "more for the mixtures: the means favour them" if mix > vae else
                    "more for the VAE: the means favour it")
-        print(f"In the main grid, sampling adds {vae:.2f} to the VAE's per-image SSE and "
-              f"{mix:.2f} to the mixtures' on average; {reading}.")
-    rp.provenance_box("table1_reconstruction")
+        sentences.append(f"In the main grid, sampling adds {vae:.2f} to the VAE's per-image "
+                         f"SSE and {mix:.2f} to the mixtures' on average; {reading}.")
+    display(rp.say(*sentences))
+    display(rp.provenance_box("table1_reconstruction"))
 
 # %% [markdown]
 # ## 4. Baselines: did the models learn?
@@ -299,16 +327,19 @@ t2 = rp.table_or_note("table2_probes")
 if t2 is not None and len(t2):
     wide = t2.pivot_table(index="features", columns="classifier", values="ours_percent",
                           sort=False)
-    display(wide.style.format(precision=2, na_rep="–")
-            .set_caption("Test accuracy (%) of each probe: models' codes and baselines"))
+    display(rp.format_table(wide.rename_axis("features"), precision=2, source="table2_probes",
+                            key="features", labels={"knn": "KNN", "mlp": "MLP",
+                                                    "linear_svm": "linear SVM"},
+                            percent=(), caption="Test accuracy (%) of each probe: models' "
+                            "codes and baselines"))
     if "knn" in wide and "baseline: raw pixels" in wide.index:
         raw = wide.loc["baseline: raw pixels", "knn"]
         models = wide.loc[[i for i in wide.index if not i.startswith("baseline")], "knn"]
         better = models[models > raw]
-        print(f"KNN on raw pixels: {raw:.2f}%. Codes that beat it: "
-              + (", ".join(f"{k} ({v:.2f}%)" for k, v in better.items()) if len(better)
-                 else "none") + ".")
-    rp.provenance_box("table2_probes")
+        display(rp.say(f"KNN on raw pixels: {raw:.2f}%. Codes that beat it: "
+                       + (", ".join(f"{k} ({v:.2f}%)" for k, v in better.items()) if len(better)
+                          else "none") + "."))
+    display(rp.provenance_box("table2_probes"))
 
 # %% [markdown]
 # ## 5. Log-likelihood
@@ -322,16 +353,16 @@ if t2 is not None and len(t2):
 # %% tags=["hide-input"]
 nll = rp.table_or_note("nll")
 if nll is not None and len(nll):
-    display(rp.format_table(nll, precision=2))
+    display(rp.format_table(nll.drop(columns=["source"], errors="ignore"), precision=2,
+                            source="nll", caption="Negative log-likelihood of the binarised "
+                            "MNIST test set (nats), ours beside published VAEs"))
     ours = nll[nll.run.fillna("") != ""]
-    for row in ours.itertuples():
-        if not math.isnan(row.nll):
-            print(f"{row.model}: NLL {row.nll:.2f} ± {row.nll_sem:.2f} nats with {row.samples:.0f} "
-                  f"importance samples; its ELBO is {row.elbo:.2f}, so the bound is "
-                  f"{-row.elbo - row.nll:.2f} nats tighter.")
-    for verdict in verdicts.nll(nll):
-        print(verdict)
-    rp.provenance_box("nll")
+    display(rp.say(*(f"{row.model}: NLL {row.nll:.2f} ± {row.nll_sem:.2f} nats with "
+                     f"{row.samples:,.0f} importance samples; its ELBO is {row.elbo:.2f}, so the "
+                     f"bound is {-row.elbo - row.nll:.2f} nats tighter."
+                     for row in ours.itertuples() if not math.isnan(row.nll))))
+    display(rp.show_verdicts(verdicts.nll(nll)))
+    display(rp.provenance_box("nll"))
 
 # %% [markdown]
 # ## 6. Rate against distortion
@@ -349,12 +380,13 @@ if nll is not None and len(nll):
 # %% tags=["hide-input"]
 rd = rp.table_or_note("rate_distortion")
 if rd is not None and len(rd):
-    display(rp.show_figure("rate_distortion"))
+    display(rp.show_figure("rate_distortion", number=figure_number()))
     cols = ["run", "K", "objective", "effective_kl_weight", "rate_gauss", "rate_total",
             "sse_per_image", "vae_sse_at_rate", "difference"]
-    display(rp.format_table(rd[cols].sort_values(["objective", "K"]), precision=2))
+    display(rp.format_table(rd[cols].sort_values(["objective", "K"]), precision=2,
+                            source="rate_distortion"))
     display(rp.show_verdicts(verdicts.rate_distortion(rd)))
-    rp.provenance_box("rate_distortion")
+    display(rp.provenance_box("rate_distortion"))
 
 # %% [markdown]
 # ## 7. Table I under both readings, and the authors' switches one at a time
@@ -369,22 +401,25 @@ readings = rp.table_or_note("table1_readings")
 if readings is not None and len(readings):
     cols = ["reading", "K", "n_seeds", "sse_mean", "sse_sd", "vae_kl_weight", "vae_n_seeds",
             "vae_sse_mean", "difference", "paper_sse_per_image"]
-    display(rp.format_table(readings[cols], precision=2))
+    display(rp.format_table(readings[cols], precision=2, source="table1_readings"))
     display(rp.show_verdicts(verdicts.table1_readings(readings)))
-    rp.provenance_box("table1_readings")
+    display(rp.provenance_box("table1_readings"))
 switches = rp.table_or_note("authors_switches")
 if switches is not None and len(switches):
     display(rp.format_table(switches[["variant", "n_seeds", "sse_mean", "sse_sd", "rate_gauss",
-                                      "kl_dirichlet", "neg_elbo", "difference"]], precision=2))
+                                      "kl_dirichlet", "neg_elbo", "difference"]], precision=2,
+                            source="authors_switches"))
     display(rp.show_verdicts(verdicts.authors_switches(switches)))
-    rp.provenance_box("authors_switches")
+    display(rp.provenance_box("authors_switches"))
 
 # %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/09_claims.ipynb>`
-# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
-# committed `results/paper/`).
+# {download}`Download this chapter as a Jupyter notebook <09_claims.ipynb>` (unexecuted). Its
+# first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
+# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
+# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
+# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.
 #
 # * Extend the sweep: add `{name: mnist-k4-beta1e5, components: 4, beta: 100000.0}` to the grid
 #   of `pipeline/config/paper.yaml` (or a copy) and rerun Snakemake; the `beta_sweep` table

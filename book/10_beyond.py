@@ -52,14 +52,15 @@ rp.preset_banner()
 # * the reconstruction error and the probe accuracies, to see what the penalty costs or buys.
 
 # %% tags=["hide-input"]
-rp.show_figure("ablation")
+rp.show_figure("ablation", number="10.1")
 
 # %% tags=["hide-input"]
 ab = rp.table_or_note("ablation_dhsic")
 if ab is not None:
     cols = ["variant", "run", "K", "beta", "seed", "dhsic", "mean_offdiag_cka", "sse_per_image",
             "mlp_concatenated", "linear_svm_concatenated", "knn_concatenated"]
-    display(rp.format_table(ab[[c for c in cols if c in ab.columns]], precision=4))
+    display(rp.format_table(ab[[c for c in cols if c in ab.columns]], precision=4,
+                            source="ablation_dhsic"))
     by_beta = ab.set_index("beta")
     if {0.0, 1.0} <= set(by_beta.index):
         on, off = by_beta.loc[1.0], by_beta.loc[0.0]
@@ -67,22 +68,24 @@ if ab is not None:
         verdict = ("about as similar to each other as without it" if abs(gap) < 0.01 else
                    "less similar to each other (more different)" if gap > 0 else
                    "more similar to each other")
-        print(f"With the penalty (beta = 1) the components' codes have dHSIC {on.dhsic:.4g} and "
+        sentences = [f"With the penalty (beta = 1) the components' codes have dHSIC {on.dhsic:.4g} and "
               f"mean pairwise CKA {on.mean_offdiag_cka:.3f}; without it (beta = 0), "
               f"{off.dhsic:.4g} and {off.mean_offdiag_cka:.3f}. By CKA, the penalised "
               f"components are {verdict}. The test SSE is {on.sse_per_image:.2f} with the "
               f"penalty and {off.sse_per_image:.2f} without; concatenated KNN "
-              f"{100 * on.knn_concatenated:.2f}% and {100 * off.knn_concatenated:.2f}%.")
+              f"{100 * on.knn_concatenated:.2f}% and {100 * off.knn_concatenated:.2f}%."]
         with contextlib.suppress(rp.MissingResults):
             t1 = rp.load_table("table1_reconstruction")
             seeded = t1[t1.paper_setup.astype(bool)].groupby("K").sse_per_image
             sd = seeded.std().dropna()
             if len(sd):
                 k = int(on.K) if int(on.K) in sd.index else int(sd.index[0])
-                print(f"For scale: the SSE of the K = {k} runs of the paper's setup spreads with "
-                      f"a standard deviation of {sd[k]:.2f} over {seeded.count()[k]} seeds, "
-                      f"against a gap of {abs(on.sse_per_image - off.sse_per_image):.2f} "
-                      f"between the two variants.")
+                sentences.append(
+                    f"For scale: the SSE of the K = {k} runs of the paper's setup spreads with "
+                    f"a standard deviation of {sd[k]:.2f} over {seeded.count()[k]} seeds, "
+                    f"against a gap of {abs(on.sse_per_image - off.sse_per_image):.2f} "
+                    f"between the two variants.")
+        display(rp.say(*sentences))
 rp.provenance_box("ablation_dhsic")
 
 # %% [markdown]
@@ -104,7 +107,9 @@ try:
     fa = rp.load_table("fashion")
     cols = ["model", "run", "K", "seed", "sse_per_image", "mse_per_pixel", "mlp_concatenated",
             "linear_svm_concatenated", "knn_concatenated", "dhsic"]
-    display(rp.format_table(fa[[c for c in cols if c in fa.columns]], precision=4))
+    display(rp.format_table(fa[[c for c in cols if c in fa.columns]], precision=4,
+                            source="fashion"))
+    lines = []
     trained = fa[fa.run.notna()]
     baselines = fa[fa.run.isna() & fa.knn_concatenated.notna()]
     for probe, label in (("mlp_concatenated", "MLP"), ("linear_svm_concatenated", "linear SVM"),
@@ -115,9 +120,11 @@ try:
         best = baselines.loc[baselines[probe].idxmax()]
         ours = ", ".join(f"{m.model} {100 * m[probe]:.2f}%" for _, m in scored.iterrows())
         beaten = [m.model for _, m in scored.iterrows() if m[probe] > best[probe]]
-        print(f"{label}: {ours}; best baseline {best.model.removeprefix('baseline: ')} "
-              f"{100 * best[probe]:.2f}%. "
-              + (f"Above it: {', '.join(beaten)}." if beaten else "No trained model is above it."))
+        lines.append(f"{label}: {ours}; best baseline {best.model.removeprefix('baseline: ')} "
+                     f"{100 * best[probe]:.2f}%. "
+                     + (f"Above it: {', '.join(beaten)}." if beaten
+                        else "No trained model is above it."))
+    display(rp.say(*lines))
 except rp.MissingResults as missing:
     display(missing)
 rp.provenance_box("fashion")
@@ -136,7 +143,9 @@ if t1 is not None:
     spread = main.groupby("K").filter(lambda g: len(g) > 1)
     if len(spread):
         stats = spread.groupby("K").sse_per_image.agg(["count", "mean", "std", "min", "max"])
-        display(stats.rename(columns={"count": "seeds"}).style.format(precision=3))
+        display(rp.format_table(
+            stats.rename(columns={"count": "seeds", "std": "sd"}), precision=3,
+            caption="Test SSE per image over the seeds of each K of the paper's setup"))
         histories = {}
         for run in spread.run:
             with contextlib.suppress(rp.MissingResults):  # a run not trained yet has no history
@@ -150,20 +159,26 @@ if t1 is not None:
                    title="training curves of the seeded runs")
             ax.legend(fontsize=8)
             fig.tight_layout()
-            plt.show()
+            display(rp.show_plot(
+                fig, "Test loss (the negative ELBO plus the weighted dHSIC, nats per image) of "
+                "every seeded run of the paper's setup after each epoch of training, one line "
+                "per run: how far seeds of the same configuration drift apart.",
+                "Line plot of test loss against epoch, one line per seeded run", number="10.2"))
         else:
-            print("training histories (results/<preset>/runs/<run>/history.json) are not "
-                  "present here, so the curves are left out")
+            display(rp.say("Training histories (results/<preset>/runs/<run>/history.json) are "
+                           "not present here, so the curves are left out."))
     else:
-        print("this preset trains one seed per configuration")
+        display(rp.say("This preset trains one seed per configuration."))
 rp.provenance_box("table1_reconstruction")
 
 # %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/10_beyond.ipynb>`
-# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
-# committed `results/paper/`).
+# {download}`Download this chapter as a Jupyter notebook <10_beyond.ipynb>` (unexecuted). Its
+# first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
+# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
+# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
+# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.
 #
 # 1. Add a seed: `{name: mnist-k4-s3, components: 4, seed: 3}` to the grid; the seed table and
 #    Table II's standard deviations pick it up.

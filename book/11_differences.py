@@ -95,7 +95,8 @@ try:
     ab = rp.load_table("ablation_dhsic")
     cols = ["beta", "dhsic", "mean_offdiag_cka", "sse_per_image", "mlp_concatenated",
             "linear_svm_concatenated", "knn_concatenated"]
-    display(rp.format_table(ab[[c for c in cols if c in ab.columns]], precision=4))
+    display(rp.format_table(ab[[c for c in cols if c in ab.columns]], precision=4,
+                            source="ablation_dhsic"))
 except rp.MissingResults as missing:
     display(missing)
 rp.provenance_box("ablation_dhsic")
@@ -103,6 +104,8 @@ rp.provenance_box("ablation_dhsic")
 # %% [markdown]
 # ## Run it yourself
 #
-# {download}`Download this chapter as a Jupyter notebook <_notebooks/11_differences.ipynb>`
-# (unexecuted: run it in a clone after `pip install -e .`; a fresh clone's results are the
-# committed `results/paper/`).
+# {download}`Download this chapter as a Jupyter notebook <11_differences.ipynb>` (unexecuted). Its
+# first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
+# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
+# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
+# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.

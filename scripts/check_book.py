@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Check the built book in a real browser: every page renders, every image loads, no cell errs,
-every formula is typeset, nothing is wider than the column.
+every formula is typeset, nothing is wider than the column, every figure has a caption, every
+plot reaches the page, and every results table shows all the rows of its CSV.
 
     python scripts/check_book.py [book/_build/html] [--screenshots DIR] [--strict-results]
 
@@ -10,14 +11,22 @@ are skipped) it checks, in two ways:
 1. the built HTML, statically: no cell output shows a traceback or stderr (myst-nb renders them as
    ``div.output.traceback`` / ``div.output.stderr``), every local ``<img>`` file exists, the page
    has content, no table cell reads "nan", no table is empty, and (``--offline``) MathJax is the
-   book's local copy (``scripts/fetch_mathjax.py``), not a CDN an offline reader cannot reach;
+   book's local copy (``book/_ext/offline_mathjax.py``), not a CDN an offline reader cannot reach;
+   every image of the article sits in a ``<figure>`` with a non-empty caption; no code cell calls
+   ``plt.show()`` without an image in its output (a plot that never reached the page); and a
+   table that names its CSV (``data-csv``, written by ``mvae.reporting.Table``) has at least as
+   many rows as the CSV (or as it has distinct ``data-csv-key`` values among the rows where
+   ``data-csv-where`` is set): a table that silently dropped rows fails;
 2. the page as headless Chromium renders it: the book is served on a loopback port, a probe page
    loads it in a same-origin iframe and reports, from the rendered DOM, whether every ``<img>``
    actually decoded (``complete && naturalWidth > 0``), the error/stderr outputs and the length of
-   the main text, TeX left untypeset once MathJax has finished, and tables, equations or images
-   that stick out of the article column; the browser's console is scanned for uncaught
-   JavaScript errors. A screenshot of
-   each page (1280 x 2400) is saved for a human to look at.
+   the main text, TeX left untypeset once MathJax has finished (a ``.math`` element MathJax did
+   not replace, or TeX-looking text), and any table, equation, image, figure, code block or
+   output wider than the article column, whether it sticks out or scrolls sideways inside it
+   (a reader who has to scroll sideways does not see the end of it); the browser's console is
+   scanned for uncaught JavaScript errors. With ``--offline`` the browser resolves no host but
+   the local server, as for a reader without network. A screenshot of each page (1280 x 2400)
+   is saved for a human to look at.
 
 ``--strict-results`` also fails on pages that show the book's "Results not available" note (use it
 when the pipeline's results are expected to be complete). Exit status 0 when every check passed,
@@ -29,10 +38,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import functools
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,7 +54,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository: data-csv paths are relative to it
 SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
+#: Chromium resolves no host but the book's own server: the reader without network
+OFFLINE_FLAGS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--hide-scrollbars",
@@ -69,30 +83,39 @@ function report() {{
   const missing = Array.from(d.querySelectorAll('.admonition-title'))
       .filter(e => e.innerText.includes('{missing}')).length;
   // TeX that MathJax did not typeset: text outside code blocks that still looks like TeX
-  const walker = d.createTreeWalker(main || d.body, NodeFilter.SHOW_TEXT);
+  const column = d.querySelector('article.bd-article') || d.querySelector('article') || main
+      || d.body;
+  const walker = d.createTreeWalker(column, NodeFilter.SHOW_TEXT);
   const rawTex = [];
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {{
     if (n.parentElement.closest('pre, code, script, style, mjx-container, .highlight')) continue;
     if (/\\\(|\\\[|\$\$|\\(math|operatorname|frac|sum|big)/.test(n.textContent))
       rawTex.push(n.textContent.trim().slice(0, 80));
   }}
-  // anything sticking out of the article column, and a page wider than the window
-  const box = (main || d.body).getBoundingClientRect();
-  // (content inside a horizontal scroll box that itself fits is fine: the reader scrolls it)
-  const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
-  const fits = e => e.getBoundingClientRect().right <= box.right + 2;
-  const contained = e => {{
-    for (let a = e.parentElement; a && a !== main; a = a.parentElement)
-      if (scrolls(a)) return fits(a);
-    return false;
-  }};
-  const wide = Array.from(d.querySelectorAll('table, mjx-container, img, pre'))
-      .filter(e => !fits(e) && !(scrolls(e) && fits(e)) && !contained(e))
-      .map(e => e.tagName.toLowerCase() + ': ' + (e.innerText || e.getAttribute('src') || '')
-           .trim().slice(0, 60));
+  for (const e of column.querySelectorAll('span.math, div.math'))
+    if (!e.querySelector('mjx-container')) rawTex.push(e.textContent.trim().slice(0, 80));
+  // anything wider than the article column: sticking out of it, or scrolling sideways inside
+  // it (then the reader sees only part of it without scrolling); hidden elements (a closed
+  // <details>) have no box and are skipped. A page wider than the window is reported apart.
+  const box = column.getBoundingClientRect();
+  const wide = [];
+  const label = e => e.tagName.toLowerCase() + ': ' + (e.innerText || e.getAttribute('src')
+      || e.getAttribute('aria-label') || '').trim().replace(/\s+/g, ' ').slice(0, 60);
+  const selector = 'table, mjx-container, img, figure, pre, .cell_output > div, ' +
+      'div.math, div.highlight, details';
+  for (const e of column.querySelectorAll(selector)) {{
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const sticks = r.right > box.right + 2 || r.left < box.left - 2;
+    const scrolls = e.scrollWidth > e.clientWidth + 2 && e.clientWidth > 0
+        && ['auto', 'scroll', 'hidden'].includes(getComputedStyle(e).overflowX);
+    if (sticks || scrolls)
+      wide.push(label(e) + ` (${{Math.round(Math.max(r.width, e.scrollWidth))}} px in a ` +
+                `${{Math.round(box.width)}} px column)`);
+  }}
   document.getElementById('result').textContent = JSON.stringify({{
     title: d.title, images: images, bad_outputs: bad, missing_results: missing,
-    text_length: main ? main.innerText.trim().length : 0,
+    text_length: column.innerText.trim().length, column_width: Math.round(box.width),
     math: d.querySelectorAll('mjx-container').length, raw_tex: rawTex, overflow: wide,
     page_overflow: d.documentElement.scrollWidth > d.documentElement.clientWidth + 1}});
 }}
@@ -168,6 +191,84 @@ class _PageParser(HTMLParser):
             self.text_parts.append(data)
 
 
+_ARTICLE = re.compile(r'<article[^>]*class="[^"]*bd-article[^"]*"[^>]*>(.*)</article>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+_CELL = re.compile(r'<div class="cell(?:\s[^"]*)?"')
+
+
+def _article(page_html: str) -> str:
+    found = _ARTICLE.search(page_html)
+    return found.group(1) if found else page_html
+
+
+def _text(fragment: str) -> str:
+    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+
+
+def uncaptioned_images(article: str) -> list[str]:
+    """Images of the article that are not inside a <figure> with a non-empty <figcaption>."""
+    problems = []
+    captioned = set()
+    for figure in re.finditer(r"<figure\b.*?</figure>", article, re.S):
+        caption = re.search(r"<figcaption\b[^>]*>(.*?)</figcaption>", figure.group(0), re.S)
+        if caption and _text(caption.group(1)):
+            captioned.add((figure.start(), figure.end()))
+    for image in re.finditer(r"<img\b[^>]*>", article):
+        if not any(a <= image.start() < b for a, b in captioned):
+            src = re.search(r'src="([^"]{0,60})', image.group(0))
+            problems.append(src.group(1) if src else image.group(0)[:60])
+    return problems
+
+
+def plots_not_shown(article: str) -> list[str]:
+    """Code cells whose source calls plt.show() but whose output holds no image."""
+    starts = [m.start() for m in _CELL.finditer(article)] + [len(article)]
+    missing = []
+    for a, b in zip(starts, starts[1:], strict=False):
+        cell = article[a:b]
+        split = cell.find('class="cell_output')
+        source, output = (cell, "") if split < 0 else (cell[:split], cell[split:])
+        if "plt.show()" in _text(source) and "<img" not in output:
+            missing.append(_text(source)[:60])
+    return missing
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() not in ("", "false", "0", "nan", "none")
+
+
+def csv_rows_expected(path: Path, key: str | None, where: str | None) -> int:
+    """The rows a table of ``path`` must show: every CSV row where ``where`` is set (all rows
+    without it), or the number of distinct ``key`` values among them."""
+    with path.open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if where is None or _truthy(r.get(where, ""))]
+    return len({r.get(key, "") for r in rows}) if key else len(rows)
+
+
+def short_tables(article: str, root: Path = ROOT) -> list[str]:
+    """Tables naming their CSV (data-csv) that show fewer rows than it has."""
+    problems = []
+    for table in re.finditer(r"<table\b([^>]*)>(.*?)</table>", article, re.S):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', table.group(1)))
+        if "data-csv" not in attrs:
+            continue
+        source = Path(html.unescape(attrs["data-csv"]))
+        path = source if source.is_absolute() else root / source
+        if not path.is_file():
+            problems.append(f"a table shows {source}, which does not exist")
+            continue
+        body = table.group(2)
+        body = body[body.find("<tbody"):] if "<tbody" in body else body
+        shown = len(re.findall(r"<tr\b", body))
+        expected = csv_rows_expected(path, attrs.get("data-csv-key"),
+                                     attrs.get("data-csv-where"))
+        if shown < expected:
+            what = f"{attrs['data-csv-key']} values" if attrs.get("data-csv-key") else "rows"
+            problems.append(f"a table of {source.name} shows {shown} rows of its {expected} "
+                            f"{what}")
+    return problems
+
+
 def static_check(page: Path, root: Path, offline: bool = False) -> dict:
     parser = _PageParser()
     parser.feed(page.read_text(encoding="utf-8"))
@@ -193,6 +294,16 @@ def static_check(page: Path, root: Path, offline: bool = False) -> dict:
     if offline and parser.mathjax and not any("_static/mathjax/" in s for s in parser.mathjax):
         problems.append(f"MathJax comes from {parser.mathjax[0]}: formulas do not render "
                         "offline (run scripts/fetch_mathjax.py before building)")
+    article = _article(page.read_text(encoding="utf-8"))
+    uncaptioned = uncaptioned_images(article)
+    if uncaptioned:
+        problems.append(f"{len(uncaptioned)} image(s) without a figure caption: "
+                        f"{uncaptioned[:3]}")
+    not_shown = plots_not_shown(article)
+    if not_shown:
+        problems.append(f"{len(not_shown)} code cell(s) call plt.show() but show no image: "
+                        f"{not_shown[:2]}")
+    problems += short_tables(article)
     text = " ".join(" ".join(parser.text_parts).split())
     if len(text) < MIN_TEXT:
         problems.append(f"page has almost no text ({len(text)} characters)")
@@ -246,10 +357,12 @@ def _console_errors(stderr: str) -> list[str]:
 
 
 def browser_check(binary: str, base: str, rel: str, shot: Path, profile: Path,
-                  timeout: int) -> dict:
+                  timeout: int, offline: bool = False) -> dict:
     problems: list[str] = []
-    probe = _chromium(binary, ["--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000",
-                               "--dump-dom", f"{base}/__probe__/{rel}"], profile, timeout)
+    network = OFFLINE_FLAGS if offline else []
+    probe = _chromium(binary, [*network, "--enable-logging=stderr", "--v=0",
+                               "--virtual-time-budget=15000", "--dump-dom",
+                               f"{base}/__probe__/{rel}"], profile, timeout)
     start = probe.stdout.find('<pre id="result">')
     end = probe.stdout.find("</pre>", start)
     result: dict = {}
@@ -271,20 +384,24 @@ def browser_check(binary: str, base: str, rel: str, shot: Path, profile: Path,
         if result["text_length"] < MIN_TEXT:
             problems.append(f"rendered page has almost no text ({result['text_length']})")
         if result.get("raw_tex"):
-            problems.append(f"TeX not typeset (MathJax missing?): {result['raw_tex'][:3]}")
+            raw = list(dict.fromkeys(result["raw_tex"]))
+            problems.append(f"TeX not typeset (MathJax missing?): {raw[:3]}")
         if result.get("overflow"):
-            problems.append(f"wider than the column: {result['overflow'][:3]}")
+            problems.append(f"{len(result['overflow'])} element(s) wider than the column: "
+                            f"{result['overflow'][:4]}")
         if result.get("page_overflow"):
             problems.append("the page scrolls sideways")
     errors = _console_errors(probe.stderr)
     if errors:
         problems.append(f"JavaScript console errors: {errors}")
     shot.parent.mkdir(parents=True, exist_ok=True)
-    snap = _chromium(binary, ["--window-size=1280,2400", "--virtual-time-budget=10000",
-                              f"--screenshot={shot}", f"{base}/{rel}"], profile, timeout)
+    snap = _chromium(binary, [*network, "--window-size=1280,2400",
+                              "--virtual-time-budget=10000", f"--screenshot={shot}",
+                              f"{base}/{rel}"], profile, timeout)
     if not shot.is_file():
         problems.append(f"no screenshot written (exit {snap.returncode})")
-    return {"browser": {k: result.get(k) for k in ("title", "text_length", "math")}
+    return {"browser": {k: result.get(k) for k in ("title", "text_length", "math",
+                                                   "column_width")}
             | {"images_loaded": sum(i["ok"] for i in result.get("images", [])),
                "images": len(result.get("images", []))},
             "screenshot": str(shot), "problems": problems}
@@ -321,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chromium", default=None, help="browser binary (default: /usr/bin/chromium)")
     ap.add_argument("--no-browser", action="store_true", help="static checks only")
     ap.add_argument("--offline", action="store_true",
-                    help="fail on pages that load MathJax from a CDN (the offline build)")
+                    help="fail on pages that load MathJax from a CDN (the offline build), and "
+                         "browse with no network but the book's own server")
     ap.add_argument("--strict-results", action="store_true",
                     help="fail on pages that say results are not available")
     ap.add_argument("--timeout", type=int, default=90, help="seconds per browser call")
@@ -352,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             if binary:
                 try:
                     seen = browser_check(binary, base, rel, shots / (page.stem + ".png"),
-                                         profile, args.timeout)
+                                         profile, args.timeout, args.offline)
                 except subprocess.TimeoutExpired:
                     seen = {"problems": [f"the browser timed out after {args.timeout} s"]}
                 entry["problems"] += seen.pop("problems")

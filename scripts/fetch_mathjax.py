@@ -4,13 +4,17 @@ offline (Sphinx's default loads MathJax from a CDN, which an offline reader neve
 
     python scripts/fetch_mathjax.py            # idempotent: does nothing when the copy is there
 
-The package comes from the npm registry (``npm pack``, no node_modules), and the tarball is
-checked against the SHA-256 below before anything is extracted from it. Only the ``es5/``
-build is kept (tex-chtml.js, its fonts and the TeX extensions it autoloads), about 24 MB,
-git-ignored. The book's ``offline_mathjax`` extension (``book/_ext``) copies it into the built
-book's ``_static/mathjax/`` and points ``mathjax_path`` at it. (Not ``book/_static/`` itself:
-jupyter-book adds every ``.js`` file under ``_static`` to every page as a script.) Without npm
-the script says so and exits 1; the book then still builds, but its formulas need the network.
+Usually nothing to do: the ``book`` extra installs ``sphinx-mathjax-offline``, whose files are the
+same MathJax 3.2.2 build, and the book's extension uses it directly once its files hash to the
+digest of the npm tarball's (``book/_ext/offline_mathjax.py``); this script then says so and
+exits 0. Without that package, the copy comes from the npm registry (``npm pack``, no
+node_modules), and the tarball is checked against the SHA-256 below before anything is extracted
+from it. Only the ``es5/`` build is kept (tex-chtml.js, its fonts and the TeX extensions it
+autoloads), about 24 MB, git-ignored. The book's ``offline_mathjax`` extension (``book/_ext``)
+copies it into the built book's ``_static/mathjax/`` and points ``mathjax_path`` at it. (Not
+``book/_static/`` itself: jupyter-book adds every ``.js`` file under ``_static`` to every page as
+a script.) Without the package and without npm the script says so and exits 1; the book then
+still builds, but its formulas need the network.
 """
 
 from __future__ import annotations
@@ -31,8 +35,23 @@ DEST = Path(__file__).resolve().parents[1] / "book" / "_mathjax"
 STAMP = DEST / "VERSION"
 
 
+def _packaged_copy() -> Path | None:
+    """The verified MathJax of the sphinx-mathjax-offline package (book extra), or None."""
+    sys.path.insert(0, str(DEST.parent / "_ext"))
+    try:
+        from offline_mathjax import packaged_copy
+    finally:
+        sys.path.pop(0)
+    return packaged_copy()
+
+
 def main() -> int:
     if STAMP.is_file() and STAMP.read_text().strip() == f"{PACKAGE} {SHA256}":
+        return 0
+    packaged = _packaged_copy()
+    if packaged is not None:
+        print(f"fetch_mathjax: the book uses the verified {PACKAGE} of the installed "
+              "sphinx-mathjax-offline package; nothing to fetch")
         return 0
     npm = shutil.which("npm")
     if npm is None:

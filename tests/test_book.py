@@ -22,7 +22,7 @@ BOOK = ROOT / "book"
 CHROMIUM = Path("/usr/bin/chromium")
 CHAPTERS = ["01_intro", "02_vae", "03_model", "04_dhsic", "05_mnist_reconstructions",
             "06_latent_spaces", "07_probes", "08_cifar10", "09_claims", "10_beyond",
-            "11_differences", "12_reproducing", "references"]
+            "11_differences", "12_reproducing", "13_own_images", "references"]
 
 # A minimal 1x1 PNG (the figures' content does not matter to the loaders).
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -164,6 +164,54 @@ def test_provenance_box(fake_results):
     assert "unknown" in empty
 
 
+def test_provenance_box_is_one_folded_line(fake_results):
+    box = rp.provenance_box("table1_reconstruction")._repr_html_()
+    assert box.startswith('<details class="mvae-provenance"><summary>')
+    summary = re.search(r"<summary>(.*?)</summary>", box).group(1)
+    assert "quick preset, 1 run, seed 0, 1 commit, 1 device" in summary
+    assert "<table" not in summary and "<table" in box  # the record opens on a click
+
+
+def test_results_table_reads_like_a_table(fake_results):
+    frame = pd.DataFrame({"run": ["a", "b"], "K": [4.0, 1.0], "knn_concatenated": [0.9585, 0.5],
+                          "sse_per_image": [8.42259, float("nan")], "n_test": [10000.0, 10000.0],
+                          "paper_setup": [True, False]})
+    markup = rp.format_table(frame, 3, source="table1_reconstruction", key="K",
+                             where="paper_setup", caption="Table I").to_html()
+    assert 'data-csv="' in markup and 'table1_reconstruction.csv"' in markup
+    assert 'data-csv-key="K"' in markup and 'data-csv-where="paper_setup"' in markup
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", markup)
+    assert cells[:6] == ["a", "4", "95.85", "8.423", "10,000", "yes"]  # no 4.0000, 10000.00
+    assert cells[9] == "–"                                              # a missing value
+    assert '<th title="sse_per_image">SSE / image</th>' in markup      # short header, CSV name
+    assert '<th title="knn_concatenated">KNN (%)</th>' in markup
+    assert "<caption>Table I</caption>" in markup
+    # a pivot's index becomes the first column; an unnamed (filtered) index disappears
+    assert "<th>features</th>" in rp.format_table(
+        frame.set_index("run").rename_axis("features")).to_html()
+    assert ">index<" not in rp.format_table(frame[frame.K > 2]).to_html()
+
+
+def test_verdicts_and_computed_sentences_render_as_markdown():
+    from mvae.verdicts import Verdict
+
+    table = rp.show_verdicts([Verdict("a | b", "holds", "K in [1, 10]: $5 *or* <6>")]).data
+    row = table.splitlines()[2]
+    assert row.count(" | ") == 2                       # three cells, the claim's pipe escaped
+    assert "\\$5" in row and "\\*or\\*" in row and "&lt;6&gt;" in row
+    assert rp.say("one.", "", "two.").data == "one. two."
+
+
+def test_figures_are_numbered_with_the_papers_number_kept(fake_results):
+    figure = rp.show_figure("fig1_reconstructions", number="5.1")._repr_html_()
+    assert "Figure 5.1 (the paper&#x27;s Fig. 1).</span> Test digits" in figure
+    import matplotlib.pyplot as plt
+
+    fig, _ = plt.subplots()
+    markup = rp.show_plot(fig, "A line.", "alt", number="2.1")._repr_html_()
+    assert '<span class="caption-number">Figure 2.1.</span> A line.' in markup
+
+
 def test_preset_banner(fake_results, monkeypatch):
     assert "not paper scale" in rp.preset_banner()._repr_html_()
     monkeypatch.setenv(rp.ENV_PRESET, "paper")
@@ -205,11 +253,9 @@ def _build(out: Path, preset: str, results: Path) -> Path:
     jb = Path(sys.executable).with_name("jupyter-book")
     if not jb.is_file():
         pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
-    # the local MathJax the pipeline's book rule fetches (npm registry); without npm the copy
-    # stays on the CDN and the offline check below is skipped
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "fetch_mathjax.py")],
-                   capture_output=True, timeout=600)
-    shutil.copytree(BOOK, out / "book", ignore=shutil.ignore_patterns("_build"))
+    # the plain command, as the README gives it: no fetch_mathjax.py first (the book extra's
+    # MathJax must make it render offline by itself)
+    shutil.copytree(BOOK, out / "book", ignore=shutil.ignore_patterns("_build", "_mathjax"))
     env = {**os.environ, rp.ENV_PRESET: preset, rp.ENV_RESULTS: str(results)}
     start = time.perf_counter()
     proc = subprocess.run([str(jb), "build", "-W", "--keep-going", str(out / "book")],
@@ -266,9 +312,10 @@ def test_book_builds_warning_free_without_results(tmp_path):
 
 @pytest.mark.slow
 def test_built_pages_pass_the_static_check(built_book):
-    offline = (built_book / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    """Offline included: the plain build serves its own MathJax (the book extra's)."""
+    assert (built_book / "_static" / "mathjax" / "tex-chtml.js").is_file()
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_book.py"),
-                           str(built_book), "--no-browser", *(["--offline"] if offline else [])],
+                           str(built_book), "--no-browser", "--offline"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -278,7 +325,7 @@ def test_built_pages_pass_the_static_check(built_book):
                     reason="Chromium is not installed (apt-get install chromium)")
 def test_built_pages_render_in_chromium(built_book, tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_book.py"),
-                           str(built_book), "--screenshots", str(tmp_path)],
+                           str(built_book), "--offline", "--screenshots", str(tmp_path)],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((tmp_path / "report.json").read_text())
@@ -294,8 +341,11 @@ PROSE_CONSTANTS = {
     "0.9": "the authors' dropout keep probability", "0.1": "a gaussian_std / dirichlet_prior value",
     "0.0": "beta: 0.0 in a config line", "100000.0": "beta of an exercise's config line",
     "4.5": "sqrt(20), the median heuristic's bandwidth for d = 20",
-    "3.11": "the Python version", "2.13": "the torch version",
+    "3.11": "the Python version", "2.13": "the torch version", "3.2": "MathJax 3.2.2's version",
+    "0.5": "rho of an exercise's example", "0.01": "the low end of an exercise's bandwidth range",
 }
+#: Numbers that name a figure of the book ("Figure 5.1"): labels, not measurements.
+FIGURE_LABEL = re.compile(r"\bFigure \d+\.\d+")
 
 
 def _paper_numbers() -> set[str]:
@@ -329,13 +379,14 @@ def _prose(chapter: Path) -> str:
                      if "[markdown]" in head)
 
 
-@pytest.mark.parametrize("chapter", sorted(BOOK.glob("[0-9]*.*")), ids=lambda p: p.name)
+@pytest.mark.parametrize("chapter", sorted([*BOOK.glob("[0-9]*.py"), *BOOK.glob("[0-9]*.md")]),
+                         ids=lambda p: p.name)
 def test_prose_quotes_no_measured_number_by_hand(chapter):
     """A measured number typed into prose goes stale the moment the grid reruns; the book prints
     measured numbers from the results files instead. So every decimal in hand-written prose must
     be the paper's (mvae.tables) or a stated constant of the setup."""
     allowed = _paper_numbers() | set(PROSE_CONSTANTS)
-    quoted = re.findall(r"(?<![\w.$])(\d+\.\d+)", _prose(chapter))
+    quoted = re.findall(r"(?<![\w.$])(\d+\.\d+)", FIGURE_LABEL.sub("", _prose(chapter)))
     stray = sorted({n for n in quoted if n not in allowed})
     assert not stray, (f"{chapter.name} quotes {stray} in prose: print it from the results files "
                        "(mvae.reporting) or, if it is a constant of the setup, add it to "
@@ -376,3 +427,82 @@ def test_the_archive_is_as_complete_as_the_prose_says(page):
     grid = set(load_preset("paper", ROOT / "pipeline" / "config").runs)
     assert set(claimed) == {len(grid)}, (claimed, len(grid))
     assert grid <= archived, f"not committed: {sorted(grid - archived)}"
+
+
+# --------------------------------------------------------------------------- launch and MathJax
+def _book_extension(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, BOOK / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _without_repository(text: str) -> str:
+    return re.sub(r"REPOSITORY = [^\\n]*", "REPOSITORY = ...", text)
+
+
+@pytest.mark.parametrize("chapter", sorted(BOOK.glob("[0-9]*.py")), ids=lambda p: p.name)
+def test_each_chapter_has_its_notebook_for_download_and_launch(chapter):
+    """book/<chapter>.ipynb (what Colab and Binder open, and the download) is the chapter as it
+    is now, with the setup cell first; the build rewrites it (book/_ext/notebook_downloads.py),
+    so a chapter edited without rebuilding the book fails here."""
+    import nbformat
+
+    downloads = _book_extension("notebook_downloads")
+    notebook = chapter.with_suffix(".ipynb")
+    assert notebook.is_file(), f"{notebook.name} is missing: build the book"
+    expected = downloads.notebook_text(chapter, "")
+    assert _without_repository(notebook.read_text()) == _without_repository(expected), (
+        f"{notebook.name} is older than {chapter.name}: build the book and commit both")
+    nb = nbformat.reads(notebook.read_text(), as_version=4)
+    nbformat.validate(nb)
+    assert downloads.SETUP_TAG in nb.cells[0].metadata.get("tags", [])
+    assert "download.pytorch.org/whl/cpu" in nb.cells[0].source  # never the CUDA wheel
+    assert f"<{notebook.name}>" in chapter.read_text()             # the chapter links it
+
+
+def test_the_setup_cell_clones_only_a_network_repository(tmp_path, monkeypatch):
+    downloads = _book_extension("notebook_downloads")
+    assert downloads.repository_url("https://example.org/x/mvae.git", tmp_path) == \
+        "https://example.org/x/mvae.git"
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "/some/local/path"],
+                   check=True)
+    assert downloads.repository_url("", tmp_path) == ""      # a local path is never written
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "set-url", "origin",
+                    "https://example.org/x/mvae.git"], check=True)
+    assert downloads.repository_url("", tmp_path) == "https://example.org/x/mvae.git"
+
+
+def test_sphinx_reads_the_py_chapter_not_its_notebook():
+    config = (BOOK / "_config.yml").read_text()
+    assert '"[0-9]*.ipynb"' in config
+
+
+def test_binder_installs_a_cpu_torch():
+    requirements = (ROOT / "binder" / "requirements.txt").read_text()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
+    assert re.search(r"^torch==[\d.]+\+cpu$", requirements, re.M)
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    assert 'pip install --no-cache-dir -e ".[book]"' in post_build
+    assert os.access(ROOT / "binder" / "postBuild", os.X_OK)
+
+
+def test_the_book_extra_brings_a_verified_mathjax(monkeypatch):
+    """`jupyter-book build book/` alone renders formulas offline: the book extra installs
+    sphinx-mathjax-offline, and offline_mathjax uses it only when its files are MathJax 3.2.2's."""
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["book"]
+    assert "sphinx-mathjax-offline==0.0.2" in extra
+    mathjax = _book_extension("offline_mathjax")
+    copy = mathjax.packaged_copy()
+    if copy is None:
+        pytest.skip("sphinx-mathjax-offline is not installed (pip install -e '.[book]')")
+    assert (copy / "tex-chtml.js").is_file()
+    assert mathjax.local_copy(BOOK / "no-such-folder") == copy
+    monkeypatch.setattr(mathjax, "PACKAGE_DIGEST", "0" * 64)   # another copy: refused
+    assert mathjax.packaged_copy() is None

@@ -132,7 +132,7 @@ def test_bf16_without_bf16_hardware_warns(monkeypatch) -> None:
     cpu = torch.device("cpu")
     caps = dict(torch.cpu.get_capabilities(), amx_bf16=False, avx512_bf16=False)
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: caps)
-    with pytest.warns(RuntimeWarning, match="60x slower"):
+    with pytest.warns(RuntimeWarning, match="far slower"):
         check_precision("bf16", cpu)
     caps["amx_bf16"] = True
     with warnings.catch_warnings():

@@ -61,3 +61,35 @@ def test_loss_terms_figure_draws_dhsic_at_each_epochs_weight() -> None:
     constant = figures.loss_terms_figure(history.drop(columns="beta"), "constant")
     assert len(constant.axes) == 1 and "beta x dHSIC" not in [
         line.get_label() for line in constant.axes[0].get_lines()]
+
+
+def test_samples_figure_names_each_model_by_its_role_and_k(tmp_path: Path) -> None:
+    """Rows of prior samples say which model drew them: the 80-d VAE is not an M-VAE."""
+    paths = []
+    for run, k in (("m", 4), ("v", 1), ("w", 1)):
+        weights = np.full((k, 5), 1 / k)
+        path = _examples(tmp_path / run, weights)                 # <run>/eval/m/examples.npz
+        (path.parent.parent / run).mkdir(exist_ok=True)
+        paths.append(path.rename(path.parent.parent / run / "examples.npz"))
+    fig = figures.samples_figure(paths, {"figures": {"mixture": "m", "vae": "v", "wide_vae": "w"}})
+    labels = _row_labels(fig)
+    assert labels[:3] == ["M-VAE (K=4)\nprior samples", "VAE (K=1)\nprior samples",
+                          "wide VAE (K=1)\nprior samples"]
+    assert len(set(labels)) == len(labels)
+
+
+@pytest.mark.parametrize("preset_backend, expected", [(None, "agg"), ("svg", "svg")])
+def test_importing_figures_keeps_a_chosen_backend(preset_backend, expected) -> None:
+    """Agg for the headless pipeline, but a backend chosen before (a Jupyter kernel's inline
+    backend via $MPLBACKEND) is kept, so a chapter's plt.show() still draws."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    if preset_backend:
+        env["MPLBACKEND"] = preset_backend
+    code = "import matplotlib, mvae.figures; print(matplotlib.get_backend().lower())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == expected

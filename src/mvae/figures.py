@@ -2,17 +2,29 @@
 
 Each ``fig_*`` function takes already-computed results (small ``.npz``/``.csv`` files under
 ``results/<preset>/``) and returns a matplotlib Figure, so the book can call the same code on the
-same files. Only the Agg backend is used: the pipeline runs on machines with no display.
+same files. The pipeline runs on machines with no display, so importing this module selects the
+Agg backend, unless a backend was already chosen: ``$MPLBACKEND`` (a Jupyter kernel sets it to
+its inline backend, so a chapter's ``plt.show()`` still draws on the page) or an explicit
+``matplotlib.use`` before the import.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")
+
+def _headless_backend() -> None:
+    """Agg, unless the backend was chosen already (``$MPLBACKEND`` or ``matplotlib.use``)."""
+    chosen = os.environ.get("MPLBACKEND") or dict.__getitem__(matplotlib.rcParams, "backend")
+    if chosen is getattr(matplotlib.rcsetup, "_auto_backend_sentinel", None) or not chosen:
+        matplotlib.use("Agg")
+
+
+_headless_backend()
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -185,12 +197,24 @@ def ablation_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return fig
 
 
+#: How a figure names the model of each role of the selections (``runs["figures"]``).
+ROLE_LABELS = {"vae": "VAE", "mixture": "M-VAE", "wide_vae": "wide VAE"}
+
+
+def _model_label(role: str, examples: dict[str, np.ndarray]) -> str:
+    """"M-VAE (K=4)", "VAE (K=1)", "wide VAE (K=1)": the role's name and its number of
+    components (from the stored per-component outputs); an unknown role keeps its own name."""
+    name = ROLE_LABELS.get(role, role)
+    k = examples["components"].shape[0] if "components" in examples else None
+    return f"{name} (K={k})" if k else name
+
+
 def samples_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Samples from the prior (z ~ N(0, I), w ~ Dir(prior)) and, for the mixture, each
     component alone decoding the line between two test digits' codes."""
     ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
     sel = runs["figures"]
-    rows = [(f"{'VAE' if role == 'vae' else 'M-VAE'}\nprior samples", ex[run]["samples"])
+    rows = [(f"{_model_label(role, ex[run])}\nprior samples", ex[run]["samples"])
             for role, run in sel.items() if run in ex]
     mixture = ex.get(sel.get("mixture", ""), {})
     if "interpolations" in mixture:

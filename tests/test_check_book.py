@@ -1,0 +1,124 @@
+"""scripts/check_book.py's static checks: each fails on the fault it names and passes without it."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def check():
+    spec = importlib.util.spec_from_file_location("check_book", ROOT / "scripts" / "check_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _page(article: str) -> str:
+    return (f'<html><body><main><article class="bd-article" role="main">{article}'
+            f"<p>{'text ' * 60}</p></article></main></body></html>")
+
+
+def test_an_image_needs_a_figure_with_a_caption(check):
+    assert check.uncaptioned_images('<figure><img src="a.png"><figcaption>Figure 1. A.'
+                                    "</figcaption></figure>") == []
+    assert check.uncaptioned_images('<p><img src="a.png"></p>') == ["a.png"]
+    assert check.uncaptioned_images('<figure><img src="b.png"><figcaption> </figcaption>'
+                                    "</figure>") == ["b.png"]
+
+
+def test_a_plt_show_cell_needs_an_image_in_its_output(check):
+    shown = ('<div class="cell tag_hide-input docutils container"><div class="cell_input">'
+             '<pre>fig, ax = plt.subplots()\nplt.show()</pre></div>'
+             '<div class="cell_output docutils container"><img src="x.png"></div></div>')
+    lost = shown.replace('<img src="x.png">', "")
+    quiet = lost.replace("plt.show()", "display(fig)")
+    assert check.plots_not_shown(shown) == []
+    assert len(check.plots_not_shown(lost)) == 1
+    assert check.plots_not_shown(quiet) == []
+    # the next cell's image does not count for this one
+    assert len(check.plots_not_shown(lost + shown)) == 1
+
+
+def _table(csv: str, rows: int, key: str = "", where: str = "") -> str:
+    attrs = f' data-csv="{csv}"' + (f' data-csv-key="{key}"' if key else "") + \
+        (f' data-csv-where="{where}"' if where else "")
+    body = "".join(f"<tr><td>{i}</td></tr>" for i in range(rows))
+    return f"<table{attrs}><thead><tr><th>K</th></tr></thead><tbody>{body}</tbody></table>"
+
+
+def test_a_table_must_show_every_row_of_its_csv(check, tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("metric,run,K,paper_setup\nsse,a,1,True\nsse,b,4,True\nis,a,4,False\n"
+                   "is,,,False\n")
+    assert check.short_tables(_table(str(csv), 4)) == []
+    assert check.short_tables(_table(str(csv), 3)) == [
+        "a table of t.csv shows 3 rows of its 4 rows"]
+    # one row per distinct key (a pivot), among the rows where a column is set
+    assert check.short_tables(_table(str(csv), 2, key="metric")) == []
+    assert check.short_tables(_table(str(csv), 1, key="metric", where="run"))
+    assert check.short_tables(_table(str(csv), 2, key="K", where="paper_setup")) == []
+    assert check.short_tables(_table(str(csv), 1, key="K", where="paper_setup"))
+    # a path relative to the repository, and a CSV that does not exist
+    assert check.short_tables(_table("no/such.csv", 1)) == [
+        "a table shows no/such.csv, which does not exist"]
+    # tables that name no CSV are not checked
+    assert check.short_tables("<table><tbody></tbody></table>") == []
+
+
+def test_the_static_check_reports_each_fault(check, tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("run\na\nb\n")
+    page = tmp_path / "page.html"
+    page.write_text(_page('<p><img src="data:image/png;base64,AAAA"></p>'
+                          + _table(str(csv), 1)))
+    problems = check.static_check(page, tmp_path)["problems"]
+    assert any("without a figure caption" in p for p in problems)
+    assert any("shows 1 rows of its 2 rows" in p for p in problems)
+    page.write_text(_page('<figure><img src="data:image/png;base64,AAAA"><figcaption>Figure 1.'
+                          "</figcaption></figure>" + _table(str(csv), 2)))
+    assert check.static_check(page, tmp_path)["problems"] == []
+
+
+def test_offline_browsing_resolves_only_the_local_server(check):
+    assert check.OFFLINE_FLAGS == ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+    probe = check.PROBE_PAGE
+    # the column is the article, not <main> (which holds the page's table of contents too)
+    assert "article.bd-article" in probe
+    # untypeset maths and elements that scroll sideways inside the column are both reported
+    assert "span.math, div.math" in probe and "e.scrollWidth > e.clientWidth" in probe
+
+
+def test_the_browser_finds_wide_elements_and_raw_tex(check, tmp_path):
+    """A table that scrolls sideways inside a column that fits, an equation sticking out, TeX
+    that no MathJax typeset: each is reported; the same page without them passes."""
+    browser = check.find_chromium(None)
+    if browser is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    site = tmp_path / "site"
+    site.mkdir()
+    filler = "<p>" + "words " * 80 + "</p>"
+    bad = ('<div style="overflow-x:auto"><table><tr><td style="min-width:1200px">wide</td></tr>'
+           '</table></div><mjx-container display="true" '
+           'style="display:block;width:900px;height:20px"></mjx-container>'
+           '<span class="math">\\(x^2\\)</span>')
+    for name, body in (("bad.html", bad), ("good.html", "<table><tr><td>narrow</td></tr></table>")):
+        (site / name).write_text(
+            '<html><body style="margin:0"><main><article class="bd-article" '
+            f'style="width:600px">{body}{filler}</article><aside style="width:600px"></aside>'
+            "</main></body></html>")
+    results = {}
+    with check.serve(site) as base:
+        for name in ("bad.html", "good.html"):
+            results[name] = check.browser_check(browser, base, name,
+                                                tmp_path / f"{name}.png", tmp_path / "profile",
+                                                120, offline=True)["problems"]
+    assert results["good.html"] == []
+    bad_problems = " ".join(results["bad.html"])
+    assert "wider than the column" in bad_problems and "table: wide" in bad_problems
+    assert "mjx-container" in bad_problems
+    assert "TeX not typeset" in bad_problems
