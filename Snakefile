@@ -1,6 +1,6 @@
 """M-VAE pipeline: data -> train every configuration -> evaluate -> tables, figures -> book.
 
-    snakemake --cores all                        # the paper preset (the full grid; ~17 h, 2 CPUs)
+    snakemake --cores all                        # the paper preset (the full grid; ~42 h, 2 CPUs)
     snakemake --cores all --config preset=quick  # every rule, models that learn: ~15 min on 2 CPUs
 
 See pipeline/README.md for the rules, presets, results layout and the GPU / SLURM profiles.
