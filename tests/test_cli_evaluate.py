@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import make_blobs
 from PIL import Image
+from test_cli import _one_line_error
 
 from mvae.cli import main
 from mvae.run_report import RunReportError
@@ -45,14 +46,6 @@ def runs(tmp_path_factory):
                      "likelihood=gaussian"]) == 0
         yield {"finished": finished, "unfinished": root / "unfinished",
                "gaussian": root / "gaussian"}
-
-
-def _one_line_error(capsys, *parts: str) -> str:
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    for part in parts:
-        assert part in err, err
-    return err
 
 
 def _numbers(record, path="") -> list[tuple[str, float]]:

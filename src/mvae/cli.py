@@ -57,26 +57,23 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _samples(text: str) -> int:
-    """``--iwae-samples``: a number of importance samples >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
-    return value
+def _at_least_one(what: str):
+    """An argparse type: a whole number >= 1 (``what`` names it in the error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what} >= 1, got {text!r}") from None
+        if value < 1:  # a negative --until-epoch used to do nothing, silently
+            raise argparse.ArgumentTypeError(f"must be {what} >= 1, got {value}")
+        return value
+
+    return parse
 
 
-def _epoch(text: str) -> int:
-    """``--until-epoch``: an epoch number >= 1 (a negative one used to do nothing, silently)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an epoch number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an epoch number >= 1, got {value}")
-    return value
+_samples = _at_least_one("a whole number")  # --iwae-samples: importance samples
+_epoch = _at_least_one("an epoch number")   # --until-epoch
 
 
 def build_parser() -> argparse.ArgumentParser:

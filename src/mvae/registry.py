@@ -72,6 +72,15 @@ def _switch_runs(s: Selections) -> list[str]:
     return list(dict.fromkeys(_flat(s.switches.values()) + reference))
 
 
+def _mixture_examples(s: Selections) -> list[str]:
+    """The examples of the Table II mixture (first seed): Fig. 2 and the mixing weights."""
+    return _evals([s.figures["mixture"]], "examples.npz")
+
+
+def _has_mixture(s: Selections) -> bool:
+    return "mixture" in s.figures
+
+
 def _some(names: Callable[[Selections], Iterable[str]], at_least: int = 1
           ) -> Callable[[Selections, set[str]], bool]:
     return lambda s, archived: len(set(names(s)) & archived) >= at_least
@@ -147,8 +156,7 @@ TABLES: dict[str, Product] = {p.name: p for p in [
 
 FIGURES: dict[str, Product] = {p.name: p for p in [
     Product("mixing_weights", "mvae.figures:weights_figure",
-            lambda s: _evals([s.figures["mixture"]], "examples.npz"),
-            lambda s: "mixture" in s.figures,
+            _mixture_examples, _has_mixture,
             "The learned mixing weights of the K = 4 mixture: for each component, how its "
             "expected weight E[w_i | x] is spread over 2,000 test images. Narrow peaks at fixed "
             "shares mean a blend; mass near 0 and 1 means images choose a component.",
@@ -164,8 +172,7 @@ FIGURES: dict[str, Product] = {p.name: p for p in [
             "mixture (deterministic mode: expected weights, posterior means).",
             "Rows of MNIST test digits and their reconstructions by each model"),
     Product("fig2_components", "mvae.figures:fig2_components",
-            lambda s: _evals([s.figures["mixture"]], "examples.npz"),
-            lambda s: "mixture" in s.figures,
+            _mixture_examples, _has_mixture,
             "Fig. 2: each component of the K = 4 mixture reconstructing the same test digits "
             "alone (one-hot weights), C1 the most used (its mean weight under its name). A "
             "mixture's components are each good; a blend's are not.",
