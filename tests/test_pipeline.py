@@ -54,7 +54,8 @@ def job_counts(output: str) -> dict[str, int]:
 def claims_tables(exp: Experiment) -> list[str]:
     """The claims-grid tables a preset makes (only where it has the runs)."""
     sel = select(exp)
-    return [t for t, has in (("beta_sweep", sel.betas), ("authors_settings", sel.authors),
+    return [t for t, has in (("latents_2d", sel.latent2d), ("beta_sweep", sel.betas),
+                             ("authors_settings", sel.authors),
                              ("nll", sel.nll), ("rate_distortion", sel.kl_vaes),
                              ("table1_readings", sel.authors_sweep),
                              ("authors_switches", sel.switches)) if has]
@@ -155,17 +156,20 @@ def test_unknown_preset_stops_before_any_job(tmp_path: Path) -> None:
 
 
 def test_slurm_profile_resolves(tmp_path: Path) -> None:
-    """A dry run through the SLURM executor plugin: the profile parses, every job resolves, and
-    the training jobs ask for a GPU. (Nothing is submitted; there is no cluster here.)"""
+    """A dry run through the SLURM executor plugin: the profile parses, every job resolves, the
+    training jobs ask for no GPU unless `train_gpu=1` says so, and a run's evaluation jobs go as
+    one group. (Nothing is submitted; tests/test_slurm.py submits to a real cluster.)"""
     pytest.importorskip("snakemake_executor_plugin_slurm")
-    done = snakemake("-n", "-F", "--profile", "pipeline/profiles/slurm", "--config",
-                     f"results_dir={tmp_path}")
-    assert done.returncode == 0, done.stderr + done.stdout
-    assert re.search(r"Using profiles? pipeline/profiles/slurm", done.stdout + done.stderr)
-    assert job_counts(done.stdout)["total"] == expected_counts("paper")["total"]
-    train_jobs = re.findall(r"rule train:.*?resources: ([^\n]*)", done.stdout, re.S)
-    assert len(train_jobs) == len(load_preset("paper").runs)
-    assert all("gpu=1" in r and "slurm_partition=gpu" in r for r in train_jobs)
+    for gpus in (0, 1):
+        done = snakemake("-n", "-F", "--profile", "pipeline/profiles/slurm", "--config",
+                         f"results_dir={tmp_path}", *([f"train_gpu={gpus}"] if gpus else []))
+        assert done.returncode == 0, done.stderr + done.stdout
+        assert re.search(r"Using profiles? pipeline/profiles/slurm", done.stdout + done.stderr)
+        assert job_counts(done.stdout)["total"] == expected_counts("paper")["total"]
+        train_jobs = re.findall(r"rule train:.*?resources: ([^\n]*)", done.stdout, re.S)
+        assert len(train_jobs) == len(load_preset("paper").runs)
+        assert all(f"gpu={gpus}" in r and "runtime=240" in r for r in train_jobs), train_jobs[0]
+        assert "Group job evaluation" in done.stdout
 
 
 # --------------------------------------------------------------------------- end to end
