@@ -85,15 +85,15 @@ rule book:
     log:
         f"{R}/logs/book.log",
     shell:
-        # a local MathJax first (verified npm tarball) so the built book renders offline; without
-        # npm the book still builds and its formulas load MathJax from the CDN
+        # a local MathJax (the book extra's sphinx-mathjax-offline, else a verified npm tarball)
+        # so that the built book renders offline; without either its formulas load from the CDN
         "({params.python} scripts/fetch_mathjax.py || true) > {log} 2>&1; "
         "MVAE_PRESET={params.preset} MVAE_RESULTS_DIR={params.results} "
         "{params.jb} build -W --keep-going book/ >> {log} 2>&1 && "
         # every page in a headless browser (static checks only without Chromium): formulas
         # typeset, images loaded, nothing wider than the column, no error output
         "{params.python} scripts/check_book.py book/_build/html "
-        "$(test -f book/_mathjax/tex-chtml.js && echo --offline) "
+        "$(test -f book/_build/html/_static/mathjax/tex-chtml.js && echo --offline) "
         "--screenshots {params.shots} >> {log} 2>&1"
 
 
