@@ -41,10 +41,6 @@ def table_file(name: str, ext: str) -> str:
     return f"tables/{name}.{ext}"
 
 
-def figure_file(name: str, ext: str) -> str:
-    return f"figures/{name}.{ext}"
-
-
 def run_of(path: str) -> str | None:
     """The run an ``.../eval/<run>/<file>`` or ``.../runs/<run>/<file>`` path belongs to."""
     parts = path.replace("\\", "/").split("/")

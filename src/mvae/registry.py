@@ -56,10 +56,6 @@ def _baseline(s: Selections, dataset: str) -> list[str]:
     return [layout.baseline_file(dataset)] if dataset in s.baselines else []
 
 
-def _rate_runs(s: Selections) -> list[str]:
-    return s.rate_distortion
-
-
 def _readings_runs(s: Selections) -> list[str]:
     """Table I under both readings: the paper-setup sweep, the authors' sweep, the KL VAEs."""
     return list(dict.fromkeys(_flat(s.sweep.values()) + _flat(s.authors_sweep.values())
@@ -135,7 +131,7 @@ TABLES: dict[str, Product] = {p.name: p for p in [
             "Fig. 3's numbers: each component's 2-D code (spread, KNN accuracy alone) beside the "
             "2-D VAE's.", enough=lambda s, archived: set(s.latent2d) <= archived),
     Product("rate_distortion", "mvae.tables:rate_distortion",
-            lambda s: _evals(_rate_runs(s), "reconstruction.json") + _done(_rate_runs(s)),
+            lambda s: _evals(s.rate_distortion, "reconstruction.json") + _done(s.rate_distortion),
             lambda s: bool(s.kl_vaes),
             "Rate against distortion: every MNIST run's Gaussian KL (nats per image) beside its "
             "reconstruction error, the VAE's curve through its KL weights.",
