@@ -249,7 +249,8 @@ def test_tiny_end_to_end(tmp_path: Path) -> None:
         _png(res / "figures" / f"{figure}.png")
         assert (res / "figures" / f"{figure}.svg").stat().st_size > 1000
     claims = (res / "claims.md").read_text()
-    assert "`tiny` results" in claims and "| our VAE reconstructs as well as the paper's |" in claims
+    assert "`tiny` results" in claims
+    assert "| our VAE reconstructs as well as the paper's |" in claims
     prov = json.loads((res / "provenance.json").read_text())
     assert prov["preset"] == "tiny" and len(prov["jobs"]) >= len(exp.runs)
     assert all(j["seconds"] >= 0 for j in prov["jobs"])

@@ -41,6 +41,14 @@ def test_table1_mixture_against_vae_follows_the_numbers_and_their_noise() -> Non
     assert "(2 seeds)" in vae.evidence
 
 
+def test_a_claim_at_several_points_fails_where_none_supports_it() -> None:
+    assert v._aggregate(["higher", v.NO_DIFFERENCE], "lower") == v.FAILS
+    assert v._aggregate(["lower", v.NO_DIFFERENCE], "lower") == v.MIXED
+    assert v._aggregate(["lower", "higher"], "lower") == v.MIXED
+    assert v._aggregate([v.NO_DIFFERENCE, v.NO_DIFFERENCE], "lower") == v.NO_DIFFERENCE
+    assert v._aggregate(["lower", "lower"], "lower") == v.HOLDS
+
+
 def test_a_single_seed_borrows_the_spread_of_the_runs_with_several() -> None:
     verdict = _by_claim(v.table1(_t1({1: [8.0, 9.0], 2: [9.0]})))[MIX]
     assert verdict.status == v.NO_DIFFERENCE  # +0.5 against sqrt(0.5 + 0.25) ~ 0.87

@@ -147,15 +147,16 @@ def trend(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
 
 def _aggregate(outcomes: list[str], wanted: str) -> str:
     """One status for a claim made at several points: HOLDS if every point shows the wanted
-    direction, FAILS if every point shows the opposite, NO_DIFFERENCE if none differs, else
-    MIXED; UNTESTED with no points."""
+    direction; NO_DIFFERENCE if none differs; FAILS if no point shows the wanted direction and
+    some show the opposite; MIXED if some show it and others do not; UNTESTED with no points."""
     if not outcomes:
         return UNTESTED
     if all(o == wanted for o in outcomes):
         return HOLDS
     if all(o == NO_DIFFERENCE for o in outcomes):
         return NO_DIFFERENCE
-    if all(o not in (wanted, NO_DIFFERENCE, "unknown") for o in outcomes):
+    opposite = any(o not in (wanted, NO_DIFFERENCE, "unknown") for o in outcomes)
+    if wanted not in outcomes and opposite:
         return FAILS
     return MIXED
 
