@@ -72,16 +72,8 @@ COMMITTED = str(config.get("committed", "false")).lower() in ("1", "true", "yes"
 
 # Selections: which runs feed which table and figure (mvae.selections: by what they are).
 SEL = select(EXP)
-SWEEP = SEL.sweep
-TABLE2 = SEL.table2
-LATENT2D = SEL.latent2d
-ABLATION = SEL.ablation
 CIFAR = SEL.cifar
-FASHION = SEL.fashion
-FIGRUNS = SEL.figures
 DIVERSE = SEL.diverse
-BETAS = SEL.betas
-AUTHORS = SEL.authors
 NLL = SEL.nll
 BASELINES = SEL.baselines
 

@@ -93,7 +93,7 @@ rp.preset_banner()
 # %% tags=["hide-input"]
 try:
     ab = rp.load_table("ablation_dhsic")
-    cols = ["beta", "dhsic", "mean_offdiag_cka", "sse_per_image", "mlp_concatenated",
+    cols = ["beta", "seed", "dhsic", "mean_offdiag_cka", "sse_per_image", "mlp_concatenated",
             "linear_svm_concatenated", "knn_concatenated"]
     display(rp.format_table(ab[[c for c in cols if c in ab.columns]], precision=4,
                             source="ablation_dhsic"))

@@ -38,7 +38,9 @@ def test_paper_grid_is_the_issue_grid() -> None:
                 20, 100, 1e-3, 1.0, 128, 1.0)
     assert sorted(runs[n].seed for n in sweep[4]) == [0, 1, 2]
     assert [runs[n].components for n in sel.latent2d] == [4, 1]
-    assert sel.ablation == {"with_dhsic": "mnist-k4-s0", "without_dhsic": "mnist-k4-beta0"}
+    assert sel.ablation == {"with_dhsic": ["mnist-k4-s0", "mnist-k4-s1", "mnist-k4-s2"],
+                            "without_dhsic": ["mnist-k4-beta0", "mnist-k4-beta0-s1",
+                                              "mnist-k4-beta0-s2"]}
     cifar = sel.cifar
     assert set(cifar) == {"mixture", "vae"}
     for n in cifar.values():

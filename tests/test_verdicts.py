@@ -259,3 +259,16 @@ def test_committed_claims_page_matches_the_committed_tables() -> None:
               for name in v.SUMMARY_CHECKS if (archive / "tables" / f"{name}.csv").is_file()}
     assert tables, "the committed archive has no tables"
     assert (archive / "claims.md").read_text() == v.summary(tables, preset="paper")
+
+
+def test_ablation_effects_judge_each_quantity_against_the_seed_spread() -> None:
+    """Three seeds a side: an SSE gap of many standard errors reads as a difference, a CKA gap
+    inside the spread as none, and every line says how many seeds stand behind each side."""
+    ab = pd.DataFrame({"beta": [1.0] * 3 + [0.0] * 3,
+                       "sse_per_image": [10.0, 10.1, 9.9, 12.0, 12.1, 11.9],
+                       "mean_offdiag_cka": [0.020, 0.030, 0.010, 0.025, 0.015, 0.020]})
+    cka, sse = v.ablation_effects(ab)  # in the order of v.ABLATION_EFFECTS
+    assert sse.startswith("test SSE per image") and "lower with dHSIC" in sse
+    assert "(3 seeds)" in sse
+    assert cka.startswith("mean pairwise CKA") and "no detectable difference" in cka
+    assert v.ablation_effects(ab[ab.beta > 0]) == []  # nothing to compare with

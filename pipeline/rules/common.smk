@@ -1,5 +1,5 @@
 # Paths and target lists shared by the rules. R is results/<preset>; RUNS, SETTINGS and the run
-# selections (SWEEP, TABLE2, ...) come from the Snakefile.
+# selections (SEL, CIFAR, DIVERSE, NLL, BASELINES) come from the Snakefile.
 
 from mvae import layout, registry
 

@@ -177,17 +177,22 @@ def fig5_cifar(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
 
 
 def ablation_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
-    """The dHSIC ablation: component dependence and probe accuracy with and without dHSIC."""
+    """The dHSIC ablation: component dependence, probe accuracy and test error with and without
+    dHSIC; a bar per beta (the mean over seeds, the error bar their standard deviation) and a
+    dot per seed."""
     table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
-    table["label"] = [f"beta={b:g}\n({r})" for b, r in zip(table["beta"], table["run"],
-                                                          strict=True)]
+    seeds = table.groupby("beta").run.count()
+    table["label"] = [f"beta={b:g}\n({seeds[b]} seed{'s' if seeds[b] > 1 else ''})"
+                      for b in table["beta"]]
+    table = table.sort_values("beta", ascending=False)
     metrics = [("dhsic", "dHSIC of the codes"), ("mean_offdiag_cka", "mean CKA between components"),
                ("knn_concatenated", "KNN accuracy"), ("sse_per_image", "test SSE per image")]
     metrics = [m for m in metrics if m[0] in table and table[m[0]].notna().any()]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics), 3.6), squeeze=False)
     for ax, (col, title) in zip(axes.flat, metrics, strict=True):
         sns.barplot(x="label", y=col, data=table, ax=ax, hue="label", legend=False,
-                    palette="Set2")
+                    palette="Set2", errorbar="sd", capsize=0.15)
+        sns.stripplot(x="label", y=col, data=table, ax=ax, color="black", size=4)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("")
         ax.set_ylabel("")

@@ -362,23 +362,33 @@ def table3(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
 
 
 def _probe_columns(rec: dict[str, Any]) -> dict[str, float]:
-    return {f"{clf}_concatenated": rec[clf]["concatenated"] if clf in rec else math.nan
-            for clf in PROBES}
+    """Each probe's accuracy on the whole code, and whether that fit hit the solver's iteration
+    cap (``<probe>_not_converged``: 1 or 0, as ``probes.py`` promises it is never hidden)."""
+    out: dict[str, float] = {}
+    for clf in PROBES:
+        fit = rec.get(clf)
+        out[f"{clf}_concatenated"] = fit["concatenated"] if fit else math.nan
+        out[f"{clf}_not_converged"] = (int(_whole(fit) in fit.get("not_converged", []))
+                                       if fit else math.nan)
+    return out
 
 
 def ablation(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
-    """The dHSIC ablation (not in the paper): the same K with beta = 1 and beta = 0."""
+    """The dHSIC ablation (not in the paper): the same K with beta = 1 and beta = 0, a row per
+    seed (a run not archived yet has no row)."""
     div, rec, prb = (_read(paths, k) for k in ("diversity", "reconstruction", "probes"))
     rows = []
-    for role, run in selection["ablation"].items():
+    archived = [(role, run) for role, runs in selection["ablation"].items()
+                for run in runs if run in rec]
+    for role, run in archived:
         c = _config(rec, run)
         rows.append({"run": run, "variant": role, "K": c.get("components"), "beta": c.get("beta"),
                      "seed": c.get("seed"), "dhsic": div.get(run, {}).get("dhsic", math.nan),
                      "mean_offdiag_cka": div.get(run, {}).get("mean_offdiag_cka", math.nan),
-                     "sse_per_image": rec[run]["mixture"]["sse_per_image"] if run in rec
-                     else math.nan, **_probe_columns(prb.get(run, {})),
+                     "sse_per_image": rec[run]["mixture"]["sse_per_image"],
+                     **_probe_columns(prb.get(run, {})),
                      "paper": math.nan, "paper_note": "no ablation in the paper",
-                     "source": _source(rec.get(run, {}))})
+                     "source": _source(rec[run])})
     return pd.DataFrame(rows), _provenance(rec, prb, div)
 
 

@@ -497,6 +497,33 @@ def redundancy(ablation: pd.DataFrame) -> list[Verdict]:
     return out
 
 
+#: What the dHSIC ablation compares, and how each quantity reads: (column, name, digits).
+ABLATION_EFFECTS = (("dhsic", "dHSIC of the codes", 4),
+                    ("mean_offdiag_cka", "mean pairwise CKA", 3),
+                    ("sse_per_image", "test SSE per image", 2),
+                    ("knn_concatenated", "KNN accuracy on the concatenated codes", 4))
+
+
+def ablation_effects(ablation: pd.DataFrame) -> list[str]:
+    """What the penalty changes, a sentence per quantity: beta = 1 against beta = 0, the
+    difference against twice its standard error over seeds (not a claim of the paper: the
+    context for the Sec. IV verdicts)."""
+    on, off = ablation[ablation.beta > 0], ablation[ablation.beta == 0]
+    if on.empty or off.empty:
+        return []
+    out = []
+    for column, name, digits in ABLATION_EFFECTS:
+        if column not in ablation or ablation[column].isna().all():
+            continue
+        a, b = Sample.of(list(on[column])), Sample.of(list(off[column]))
+        c = compare(a, b, pooled_sd([list(on[column]), list(off[column])]))
+        reading = {NO_DIFFERENCE: "no detectable difference", "lower": "lower with dHSIC",
+                   "higher": "higher with dHSIC"}.get(c.outcome, "not judged")
+        out.append(f"{name}: {a.text(digits)} with dHSIC, {b.text(digits)} without; "
+                   f"{c.text(digits)}: {reading}.")
+    return out
+
+
 # --------------------------------------------------------------------------- Table III
 def _t3_value(t3: pd.DataFrame, model: str, metric: str) -> float:
     ours = t3[t3.run.fillna("") != ""].pivot_table(index="metric", columns="model",
