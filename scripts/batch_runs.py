@@ -5,7 +5,7 @@ as :mod:`scripts.paper_grid` does.
 Why: a lent GPU machine (``benchmarks/README.md``, "GPU") has PyTorch and scikit-learn but no
 package index, so Snakemake and its compiled dependencies cannot be installed there, and each
 command ends after 10 minutes. This script runs the same job chain as the pipeline's rules, with
-the same step functions of :mod:`mvae.experiments` and the same files (logs, benchmark TSVs,
+the same step functions of :mod:`mvae.steps` and the same files (logs, benchmark TSVs,
 ``evaluated.json``), so :func:`mvae.archive.export_run` and the committed-mode report treat its
 runs exactly like Snakemake's. A step whose output exists is skipped, so a second call on the
 same machine resumes; checkpoints resume mid-run as in the pipeline.
@@ -59,7 +59,7 @@ def log(message: str) -> None:
 
 def _bench(path: Path, seconds: float) -> None:
     """A benchmark row in Snakemake's layout (``s`` and ``max_rss`` in MB are what
-    :func:`mvae.experiments.gather_provenance` reads); peak RSS is the worker process's so far."""
+    :func:`mvae.steps.gather_provenance` reads); peak RSS is the worker process's so far."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     hms = time.strftime("%H:%M:%S", time.gmtime(seconds))

@@ -2,7 +2,9 @@
 
 Needs Debian's ``slurmctld slurmd slurm-client munge`` and root (slurmd runs jobs as their
 user). Everything the cluster writes (its ``slurm.conf``, state, spool and logs) goes to a folder
-of the caller's; no accounting (``accounting_storage/none``), no cgroups
+of the caller's, except what the daemons fix themselves: munge's key (``/etc/munge/munge.key``,
+made only where none exists) and socket (``/run/munge``), and slurmd's copy of its configuration
+(``/run/slurm``). No accounting (``accounting_storage/none``), no cgroups
 (``proctrack/linuxproc``, ``task/none``): the stock setup of a small cluster without slurmdbd.
 
     python scripts/slurm_localhost.py start DIR   # prints `export SLURM_CONF=DIR/slurm.conf`

@@ -177,8 +177,9 @@ def _unavailable_datasets() -> list[str]:
     """Datasets this machine cannot obtain (not cached, and no fallback source here)."""
     data = Path(os.environ.get("MVAE_DATA_DIR", ROOT / "data"))
     out = []
-    cifar_local = os.environ.get("MVAE_CIFAR10_PATH") or (ROOT.parent / "shared/data/cifar10-jpeg")
-    if not (data / "cifar10" / "SOURCE.json").exists() and not Path(cifar_local).is_dir():
+    cifar_local = os.environ.get("MVAE_CIFAR10_PATH")
+    if not (data / "cifar10" / "SOURCE.json").exists() and not (
+            cifar_local and Path(cifar_local).is_dir()):
         out.append("cifar10")
     if not (data / "fashion_mnist" / "SOURCE.json").exists() and not shutil.which("apt-get"):
         out.append("fashion_mnist")

@@ -267,8 +267,9 @@ def test_ablation_effects_judge_each_quantity_against_the_seed_spread() -> None:
     ab = pd.DataFrame({"beta": [1.0] * 3 + [0.0] * 3,
                        "sse_per_image": [10.0, 10.1, 9.9, 12.0, 12.1, 11.9],
                        "mean_offdiag_cka": [0.020, 0.030, 0.010, 0.025, 0.015, 0.020]})
-    cka, sse = v.ablation_effects(ab)  # in the order of v.ABLATION_EFFECTS
-    assert sse.startswith("test SSE per image") and "lower with dHSIC" in sse
-    assert "(3 seeds)" in sse
-    assert cka.startswith("mean pairwise CKA") and "no detectable difference" in cka
-    assert v.ablation_effects(ab[ab.beta > 0]) == []  # nothing to compare with
+    effects = v.ablation_effects(ab).set_index("quantity")
+    assert list(effects.index) == ["mean pairwise CKA", "test SSE per image"]  # no dHSIC column
+    sse, cka = effects.loc["test SSE per image"], effects.loc["mean pairwise CKA"]
+    assert sse.reading == "lower with dHSIC" and sse["with dHSIC (beta = 1)"].endswith("(3 seeds)")
+    assert cka.reading == "no detectable difference"
+    assert v.ablation_effects(ab[ab.beta > 0]).empty  # nothing to compare with

