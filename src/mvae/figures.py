@@ -192,7 +192,8 @@ def ablation_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     for ax, (col, title) in zip(axes.flat, metrics, strict=True):
         sns.barplot(x="label", y=col, data=table, ax=ax, hue="label", legend=False,
                     palette="Set2", errorbar="sd", capsize=0.15)
-        sns.stripplot(x="label", y=col, data=table, ax=ax, color="black", size=4)
+        sns.stripplot(x="label", y=col, data=table, ax=ax, color="black", size=4,
+                      jitter=False)  # no random jitter: the same archive, the same figure
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("")
         ax.set_ylabel("")
