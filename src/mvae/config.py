@@ -308,7 +308,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             raise ConfigError(f"override {pair!r} is not of the form key=value")
         key = key.strip()
         if key in out:
-            raise ConfigError(f"override {key!r} is given twice ({key}={_short(out[key])} and "
+            raise ConfigError(f"override {key!r} is given twice ({key}={short_repr(out[key])} and "
                               f"{pair!r}); give it once")
         try:
             out[key] = load_yaml(raw, f"override {pair!r}") if raw.strip() else None
@@ -404,7 +404,7 @@ def load_yaml(text: str, source: str) -> Any:
     except _DuplicateKey as dup:
         where = (f"on line {dup.first}" if dup.first == dup.again
                  else f"lines {dup.first} and {dup.again}")
-        raise ConfigError(f"{source}: key {_short(dup.key)} is given twice ({where}); keep one"
+        raise ConfigError(f"{source}: key {short_repr(dup.key)} is given twice ({where}); keep one"
                           ) from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{source} is not valid YAML: {' '.join(str(err).split())[:500]}"
@@ -433,8 +433,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
                           f"not a {type(loaded).__name__}")
     for key in loaded:
         if not isinstance(key, str):
-            raise ConfigError(f"config file {path}: key {_short(key)} is a {type(key).__name__},"
-                              " not a name; config keys are names such as lr or epochs")
+            raise ConfigError(f"config file {path}: key {short_repr(key)} is a "
+                              f"{type(key).__name__}, not a name; config keys are names such "
+                              "as lr or epochs")
     return loaded
 
 
@@ -467,14 +468,14 @@ MAX_SEED = 2 ** 64 - 1
 
 def _integer(key: str, value: Any, *, minimum: int, maximum: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{key} must be an integer >= {minimum}, got {_short(value)}")
+        raise ConfigError(f"{key} must be an integer >= {minimum}, got {short_repr(value)}")
     if maximum is not None and value > maximum:
         raise ConfigError(f"{key} must be an integer from {minimum} to {maximum} "
                           f"({maximum.bit_length()} bits, what torch's generator takes), got "
-                          f"{_short(value)}")
+                          f"{short_repr(value)}")
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
     """A value for an error message: a huge integer by its size (Python will not print one of
     over 4,300 digits), anything else by its repr cut to 80 characters."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:

@@ -35,13 +35,6 @@ class RunReportError(RuntimeError):
     """A run folder cannot be evaluated as asked; the message says why and what to do."""
 
 
-def _device() -> Any:
-    import torch
-
-    # the pipeline's steps evaluate where they run (mvae.steps): the same device here
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def check_run(run_dir: str | Path, *, allow_unfinished: bool = False,
               iwae_samples: int | None = None) -> dict[str, Any]:
     """Refuse, before any work, a folder that cannot be evaluated as asked.
@@ -100,9 +93,10 @@ def loss_on_test_set(run_dir: str | Path) -> dict[str, Any]:
 
     from mvae.likelihood import fixed_binarization
     from mvae.objective import elbo
+    from mvae.steps import default_device  # where the pipeline's steps evaluate
     from mvae.train import evaluate_loss, load_run, load_split
 
-    device = _device()
+    device = default_device()
     model, config = load_run(run_dir, device)
     x = load_split(config, "test").floats()
     if config.binarize:

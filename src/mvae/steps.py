@@ -42,7 +42,8 @@ def set_threads(threads: int) -> None:
     torch.set_num_threads(max(1, int(threads)))
 
 
-def _device() -> Any:
+def default_device() -> Any:
+    """Where the steps run: the GPU when there is one, else the CPU."""
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -118,7 +119,7 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
     from mvae.provenance import collect, write_json
     from mvae.train import load_run, load_split
 
-    device = _device()
+    device = default_device()
     model, config = load_run(run_dir, device)
     test = load_split(config, "test")
     x = test.floats()
@@ -157,7 +158,7 @@ def nll_step(run_dir: str | Path, out: str | Path, samples: int) -> None:
     from mvae.provenance import collect, write_json
     from mvae.train import evaluate_loss, load_run, load_split
 
-    device = _device()
+    device = default_device()
     model, config = load_run(run_dir, device)
     test = load_split(config, "test")
     x = fixed_binarization(test.floats())
@@ -181,7 +182,7 @@ def latents_step(run_dir: str | Path, out: str | Path) -> None:
     from mvae.evaluate import draw_codes, mixture_weights, posterior
     from mvae.train import load_run, load_split
 
-    model, config = load_run(run_dir, _device())
+    model, config = load_run(run_dir, default_device())
     arrays: dict[str, Any] = {}
     for split in ("train", "test"):
         data = load_split(config, split)
@@ -246,7 +247,7 @@ def baselines_step(config: dict[str, Any], out: str | Path, settings: dict[str, 
                              max_train=settings["probe_max_train"])
     write_json(Path(out), {"dataset": config_obj.dataset, "shape_of": config["name"],
                            "config": config, **result, "seconds": time.perf_counter() - t0,
-                           "source": test.source, "provenance": collect(_device())})
+                           "source": test.source, "provenance": collect(default_device())})
 
 
 def diversity_step(latents: str | Path, run_dir: str | Path, out: str | Path,
@@ -282,7 +283,7 @@ def score_step(run_dir: str | Path, out: str | Path, n_images: int, cache_dir: s
     from mvae.scores import cifar_scores
     from mvae.train import load_run, load_split
 
-    device = _device()
+    device = default_device()
     model, config = load_run(run_dir, device)
     test = load_split(config, "test")
     real = test.floats()[:n_images]
@@ -310,6 +311,6 @@ def gather_provenance(preset: str, runs: dict[str, dict[str, Any]], settings: di
         rss = pd.to_numeric(row.get("max_rss"), errors="coerce")
         jobs.append({"rule": path.parent.name, "job": path.stem, "seconds": float(row["s"]),
                      "max_rss_mb": None if pd.isna(rss) else float(rss)})
-    write_json(Path(out), {"preset": preset, **collect(_device()), "settings": settings,
+    write_json(Path(out), {"preset": preset, **collect(default_device()), "settings": settings,
                            "runs": runs, "jobs": jobs,
                            "total_job_seconds": sum(j["seconds"] for j in jobs)})

@@ -46,7 +46,7 @@ import yaml
 from tqdm import tqdm
 
 from mvae import data as mvae_data
-from mvae.config import Config, ConfigError, load_yaml
+from mvae.config import Config, ConfigError, load_yaml, short_repr
 from mvae.fast import TrainStep, make_optimizer
 from mvae.files import (
     LOCK_NAME,
@@ -182,11 +182,6 @@ def _missing_checkpoint(path: Path) -> str:
     return f"{path} does not exist: the run has not finished an epoch"
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:60] + "..."
-
-
 def _nonfinite(tensors: dict[str, Any]) -> str | None:
     """The first name whose floating-point tensor holds NaN or inf."""
     for name, value in tensors.items():
@@ -201,14 +196,14 @@ def _checkpoint_problem(state: dict[str, Any]) -> str | None:
     finite weights and optimiser moments (a NaN checkpoint is not a state to resume)."""
     epoch, history, seconds = state["epoch"], state["history"], state["train_seconds"]
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-        return f"epoch is {_short(epoch)}, not an epoch number"
+        return f"epoch is {short_repr(epoch)}, not an epoch number"
     if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         return "history is not a list of epoch records"
     if len(history) != epoch:
         return f"epoch is {epoch} but the history holds {len(history)} epochs"
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(
             seconds) or seconds < 0:
-        return f"train_seconds is {_short(seconds)}"
+        return f"train_seconds is {short_repr(seconds)}"
     model = state["model"]
     if not isinstance(model, dict) or not all(torch.is_tensor(v) for v in model.values()):
         return "model is not a mapping of tensors"
