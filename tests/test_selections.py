@@ -98,3 +98,22 @@ def test_the_evaluation_plan_follows_the_selections() -> None:
     assert "latents_2d.npz" in sel.evaluations("mnist2d-k1")
     assert "scores.json" in sel.evaluations("cifar10-k1")
     assert "nll.json" in sel.evaluations("mnistbin-k2")
+
+
+def test_the_capacity_trio_is_chosen_by_what_the_runs_are() -> None:
+    """CIFAR-10 at the authors' widths: the mixture, its VAE and the VAE grown to the mixture's
+    size; Table III keeps its half-width pair, and a VAE that changes anything else (here the
+    learning rate) is no control for capacity."""
+    from mvae.model import parameter_count
+    from mvae.verdicts import SAME_SIZE
+
+    exp = load_preset("paper", PRESETS)
+    sel = select(exp)
+    assert sel.cifar_capacity == {"mixture": "cifar10-k4-full", "vae": "cifar10-k1-full",
+                                  "large_vae": "cifar10-k1-full-large"}
+    assert sel.cifar == {"mixture": "cifar10-k4", "vae": "cifar10-k1"}
+    mix, large = (exp.runs[sel.cifar_capacity[r]] for r in ("mixture", "large_vae"))
+    assert abs(parameter_count(large) / parameter_count(mix) - 1) < SAME_SIZE
+    odd = Config(**{**large.to_dict(), "name": "odd", "lr": 2e-3})
+    exp.runs = {**{n: c for n, c in exp.runs.items() if n != large.name}, "odd": odd}
+    assert set(select(exp).cifar_capacity) == {"mixture", "vae"}

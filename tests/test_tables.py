@@ -242,3 +242,20 @@ def test_beta_sweep_puts_each_dhsic_reference_in_its_own_column(tmp_path: Path) 
             row.penalty_ceiling) == (128, 0.0067, 0.0066, 0.013)
     # a run evaluated before the references existed: blanks, not an error
     assert math.isnan(sweep.set_index("run").loc["old", "penalty_dhsic"])
+
+
+def test_capacity_table_gives_each_model_its_size_and_skips_runs_not_archived(
+        tmp_path: Path) -> None:
+    """The parameter counts come from the stored configs (the mixture about four times its
+    VAE), each role is named, and a role whose run has no records yet has no row."""
+    cifar = {"dataset": "cifar10", "latent_dim": 256, "conv_channels": [8, 8, 8, 8, 8],
+             "epochs": 30}
+    paths = [_write(tmp_path, "mix", "reconstruction", _recon(4, 30.0, **cifar)),
+             _write(tmp_path, "vae", "reconstruction", _recon(1, 35.0, **cifar))]
+    frame, _ = tables.cifar_capacity(paths, {"cifar_capacity": {
+        "mixture": "mix", "vae": "vae", "large_vae": "not-archived"}})
+    assert list(frame.model) == ["M-VAE", "VAE"] and list(frame.sse_per_image) == [30.0, 35.0]
+    assert list(frame.conv_channels) == ["8-8-8-8-8"] * 2
+    mixture_size = parameter_count(Config(name="m", components=4, **cifar))
+    assert frame.parameters.iloc[0] == mixture_size
+    assert 3.9 < mixture_size / frame.parameters.iloc[1] <= 4.0

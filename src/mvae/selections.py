@@ -85,6 +85,10 @@ class Selections:
     #: Table III and the Fashion-MNIST pair: {"mixture": run, "vae": run}.
     cifar: dict[str, str] = field(default_factory=dict)
     fashion: dict[str, str] = field(default_factory=dict)
+    #: CIFAR-10 at the authors' widths (the Config's default ``conv_channels``): {"mixture": run,
+    #: "vae": the run that differs from it only in K, "large_vae": a VAE that differs from it
+    #: only in K, widths and latent size (the grid sizes it to the mixture's parameters)}.
+    cifar_capacity: dict[str, str] = field(default_factory=dict)
     #: Figs. 1, 2 and 5's MNIST runs: the Table II mixture and VAE (first seed).
     figures: dict[str, str] = field(default_factory=dict)
     #: Per probed dataset, the run whose shape the baselines copy.
@@ -159,6 +163,7 @@ def select(experiment: Experiment, table2_k: int = 4) -> Selections:
             sel.switches.setdefault(changed.pop(), []).append(name)
     sel.nll = [n for n, c in runs.items() if in_setup(c, ref, {"binarize"}) and c.binarize]
     sel.cifar = _pair(runs, "cifar10")
+    sel.cifar_capacity = _capacity(runs)
     sel.fashion = _pair(runs, "fashion_mnist")
     sel.figures = {role: names[0] for role, names in sel.table2.items() if names}
     if mixture:
@@ -174,6 +179,28 @@ def _by_k(runs: dict[str, Config]) -> dict[int, list[str]]:
     for name, c in runs.items():
         out.setdefault(c.components, []).append(name)
     return dict(sorted(out.items()))
+
+
+def _capacity(runs: dict[str, Config]) -> dict[str, str]:
+    """:attr:`Selections.cifar_capacity`: the first CIFAR-10 mixture at the default widths,
+    its VAE, and the first VAE that changes the widths or the latent size as well (by what the
+    runs are; whether it is as large is the table's to say, from the parameter counts)."""
+    widths = Config.__dataclass_fields__["conv_channels"].default_factory()
+    mixtures = [c for c in runs.values() if c.dataset == "cifar10" and c.components > 1
+                and list(c.conv_channels) == widths]
+    if not mixtures:
+        return {}
+    mixture = mixtures[0]
+    out = {"mixture": mixture.name}
+    for name, c in runs.items():
+        if c.components != 1:
+            continue
+        if "vae" not in out and in_setup(c, mixture):
+            out["vae"] = name
+        elif "large_vae" not in out and in_setup(c, mixture, {"conv_channels", "latent_dim"}) \
+                and not in_setup(c, mixture):
+            out["large_vae"] = name
+    return out
 
 
 def _pair(runs: dict[str, Config], dataset: str) -> dict[str, str]:

@@ -361,6 +361,33 @@ def table3(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
     return pd.DataFrame(rows), _provenance(recons, scores)
 
 
+#: How the capacity table names each role of ``selections.cifar_capacity``.
+CAPACITY_MODELS = {"mixture": "M-VAE", "vae": "VAE",
+                   "large_vae": "VAE with the M-VAE's parameters"}
+
+
+def cifar_capacity(paths: list[str | Path],
+                   selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """CIFAR-10 at the authors' widths (beyond the paper's Table III): the K = 4 mixture, the
+    VAE of the same widths and a VAE grown to the mixture's parameter count, a row each with
+    its size and test error (one seed each; a run not archived yet has no row)."""
+    recons = _read(paths, "reconstruction")
+    rows = []
+    for role, run in selection["cifar_capacity"].items():
+        if run not in recons:
+            continue
+        rec, c = recons[run], _config(recons, run)
+        rows.append({"model": CAPACITY_MODELS[role], "run": run, "K": c.get("components"),
+                     "conv_channels": "-".join(map(str, c.get("conv_channels", []))),
+                     "latent_dim": c.get("latent_dim"), "epochs": c.get("epochs"),
+                     "parameters": _parameters(c), "seed": c.get("seed"),
+                     "sse_per_image": rec["mixture"]["sse_per_image"],
+                     "mse_per_pixel": rec["mixture"]["mse_per_pixel"], "n_test": rec["n_test"],
+                     "paper": math.nan, "paper_note": "beyond the paper: it gives neither widths "
+                     "nor parameter counts", "source": _source(rec)})
+    return pd.DataFrame(rows), _provenance(recons)
+
+
 def _probe_columns(rec: dict[str, Any]) -> dict[str, float]:
     """Each probe's accuracy on the whole code, and whether that fit hit the solver's iteration
     cap (``<probe>_not_converged``: 1 or 0, as ``probes.py`` promises it is never hidden)."""
