@@ -74,6 +74,15 @@ def test_a_yaml_error_in_a_preset_names_the_file(tmp_path: Path) -> None:
         load_preset(str(path))
 
 
+def test_a_key_given_twice_in_a_preset_is_an_error_not_the_last_value(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys without a word; a preset whose run says
+    ``epochs`` twice would train with whichever came last."""
+    path = tmp_path / "twice.yaml"
+    path.write_text("grid:\n  - name: a\n    epochs: 3\n    epochs: 30\n")
+    with pytest.raises(PresetError, match="epochs"):
+        load_preset(str(path))
+
+
 def test_a_folder_that_never_trained_is_reused_not_retired(tmp_path: Path) -> None:
     run_dir = tmp_path / "runs" / "a"
     run_dir.mkdir(parents=True)

@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mvae.config import DATASETS, Config, ConfigError
+from mvae.config import DATASETS, Config, ConfigError, load_yaml
 
 #: Preset-level settings and their defaults (documented in pipeline/README.md).
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -98,10 +96,10 @@ def load_preset(preset: str, directory: str | Path,
     ``exclude_datasets`` drops runs (e.g. CIFAR-10 where no copy exists)."""
     directory = Path(directory)
     path = preset_path(preset, directory)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise PresetError(f"{path} is not valid YAML: {' '.join(str(err).split())}") from None
+    try:  # the strict loader: a key given twice is an error, not silently the last value
+        raw = load_yaml(path.read_text(), str(path)) or {}
+    except ConfigError as err:
+        raise PresetError(str(err)) from None
     if not isinstance(raw, dict):
         raise PresetError(f"{path}: a preset file must be a mapping with defaults/grid/settings")
     unknown = sorted(set(raw) - {"description", "defaults", "grid", "settings"})
@@ -133,9 +131,11 @@ def load_preset(preset: str, directory: str | Path,
         run = entry["name"]
         if run in runs:
             raise PresetError(f"{path}: grid entry name {run!r} appears twice")
+        # stricter than Config's names (no '.'): a run name is also a Snakemake wildcard value,
+        # joined into a regular expression (the Snakefile's wildcard_constraints)
         if not run.replace("-", "").replace("_", "").isalnum():
             raise PresetError(f"{path}: grid entry name {run!r} may hold only letters, digits, "
-                              "'-' and '_' (it becomes a folder name)")
+                              "'-' and '_' (it becomes a folder name and a wildcard)")
         try:
             runs[run] = Config.from_dict({**defaults, **entry})
         except ConfigError as err:
