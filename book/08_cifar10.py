@@ -190,8 +190,10 @@ if capacity is not None:
 # installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
 # hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.
 #
-# 1. Wider networks: `conv_channels: [64, 128, 256, 512, 512]` (the authors' widths) for the
-#    CIFAR runs of a copy of the paper preset; about 4x the compute a step.
+# 1. Wider still: the grid's `cifar10-*-full` runs use the authors' widths; double them again
+#    (`conv_channels: [128, 256, 512, 1024, 1024]`) for the mixture in a copy of the paper
+#    preset, with a VAE sized to match, and see whether the gap between mixing and capacity
+#    moves; about 4x the compute a step.
 # 2. More images for the scores: `score_images: 5000` (the authors' count; the paper preset
 #    scores 1,000 to keep a CPU run's scoring under half an hour); FID falls as N grows, so
 #    compare runs only at equal N.

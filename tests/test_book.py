@@ -506,3 +506,13 @@ def test_the_book_extra_brings_a_verified_mathjax(monkeypatch):
     assert mathjax.local_copy(BOOK / "no-such-folder") == copy
     monkeypatch.setattr(mathjax, "PACKAGE_DIGEST", "0" * 64)   # another copy: refused
     assert mathjax.packaged_copy() is None
+
+
+def test_a_missing_file_is_named_from_the_repository_root(monkeypatch):
+    """The note names the file as a reader's checkout has it, not the folder of whoever built
+    the book; a file outside the repository keeps its own path."""
+    monkeypatch.delenv(rp.ENV_RESULTS, raising=False)
+    inside = rp.MissingResults(rp.repo_root() / "results" / "paper" / "tables" / "x.csv", "paper")
+    assert inside.shown == "results/paper/tables/x.csv"
+    assert "<code>results/paper/tables/x.csv</code>" in inside._repr_html_()
+    assert rp.MissingResults("/elsewhere/x.csv", "paper").shown == "/elsewhere/x.csv"

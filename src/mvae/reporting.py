@@ -51,14 +51,23 @@ class MissingResults(FileNotFoundError):
         self.command = command_for(preset)
         self.progress = archive_progress(preset)
         super().__init__(
-            f"{self.what} is missing: {self.path} does not exist. It is written by the pipeline; "
+            f"{self.what} is missing: {self.shown} does not exist. It is written by the pipeline; "
             f"run `{self.command}` from the repository root (it produces results/{preset}/), "
             f"then rebuild the book." + (f" {self.progress}" if self.progress else ""))
+
+    @property
+    def shown(self) -> str:
+        """The path as a reader of the book finds it: relative to the repository root when
+        inside it (not the folder of whoever built the book)."""
+        try:
+            return str(self.path.resolve().relative_to(repo_root()))
+        except ValueError:
+            return str(self.path)
 
     def _repr_html_(self) -> str:
         return _admonition(
             "warning", "Results not available",
-            f"<p>{html.escape(self.what)} is missing: <code>{html.escape(str(self.path))}</code> "
+            f"<p>{html.escape(self.what)} is missing: <code>{html.escape(self.shown)}</code> "
             f"does not exist. The pipeline writes it; run</p>"
             f"<pre>{html.escape(self.command)}</pre>"
             f"<p>from the repository root, then rebuild the book.</p>"
