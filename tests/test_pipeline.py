@@ -58,7 +58,8 @@ def claims_tables(exp: Experiment) -> list[str]:
                              ("authors_settings", sel.authors),
                              ("nll", sel.nll), ("rate_distortion", sel.kl_vaes),
                              ("table1_readings", sel.authors_sweep),
-                             ("authors_switches", sel.switches)) if has]
+                             ("authors_switches", sel.switches),
+                             ("cifar_capacity", sel.cifar_capacity)) if has]
 
 
 def claims_figures(exp: Experiment) -> list[str]:
