@@ -283,14 +283,16 @@ def _capacity(large_sse: float, large_parameters: float = 56.5e6) -> pd.DataFram
 
 
 def test_the_capacity_verdicts_flip_and_need_a_vae_as_large() -> None:
-    """The mixture beats its VAE here; against the VAE of its size the verdict follows the
-    numbers, and a "large" VAE that is not within 5% of the mixture's size decides nothing."""
+    """The mixture (SSE 20) beats its VAE (25) here; against the VAE of its size the verdict
+    follows the numbers, a gap inside the borrowed 5% seed spread is no detectable difference,
+    and a "large" VAE that is not within 5% of the mixture's size decides nothing."""
     vae_claim, large_claim = v.CAPACITY_CLAIMS.values()
-    beaten = _by_claim(v.cifar_capacity(_capacity(large_sse=18.0)))
+    beaten = _by_claim(v.cifar_capacity(_capacity(large_sse=14.0)))
     assert beaten[vae_claim].status == v.HOLDS
     assert beaten[large_claim].status == v.FAILS and "one seed each" in beaten[large_claim].evidence
-    assert _by_claim(v.cifar_capacity(_capacity(22.0)))[large_claim].status == v.HOLDS
-    small = _by_claim(v.cifar_capacity(_capacity(18.0, large_parameters=30e6)))[large_claim]
+    assert _by_claim(v.cifar_capacity(_capacity(30.0)))[large_claim].status == v.HOLDS
+    assert _by_claim(v.cifar_capacity(_capacity(19.0)))[large_claim].status == v.NO_DIFFERENCE
+    small = _by_claim(v.cifar_capacity(_capacity(14.0, large_parameters=30e6)))[large_claim]
     assert small.status == v.UNTESTED and "0.53 times" in small.evidence
-    missing = _by_claim(v.cifar_capacity(_capacity(18.0).iloc[:2]))
+    missing = _by_claim(v.cifar_capacity(_capacity(14.0).iloc[:2]))
     assert missing[large_claim].status == v.UNTESTED and missing[vae_claim].status == v.HOLDS

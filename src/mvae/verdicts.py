@@ -578,6 +578,10 @@ def table3(t3: pd.DataFrame) -> list[Verdict]:
 
 #: A VAE counts as "as large" as the mixture within this fraction of its parameters.
 SAME_SIZE = 0.05
+#: CIFAR-10 has one seed per run, so a gap is judged against a borrowed spread: this fraction
+#: of each side's error, the seed-to-seed standard deviation of the MNIST runs relative to
+#: their mean (VAE and K = 4, three seeds each: 4.6% and 4.7% in the paper archive), rounded up.
+RELATIVE_SEED_SD = 0.05
 CAPACITY_CLAIMS = {
     "vae": "the mixture reconstructs CIFAR-10 better than a VAE, at the authors' widths",
     "large_vae": "the mixture reconstructs CIFAR-10 better than a VAE with as many parameters",
@@ -603,11 +607,16 @@ def cifar_capacity(t: pd.DataFrame) -> list[Verdict]:
             out.append(Verdict(claim, UNTESTED, f"the {name} has {ratio:.2f} times the "
                                f"mixture's parameters, not within {SAME_SIZE:.0%}"))
             continue
-        out.append(Verdict(claim, HOLDS if mix.sse_per_image < other.sse_per_image else FAILS,
+        gap = mix.sse_per_image - other.sse_per_image
+        se = RELATIVE_SEED_SD * math.hypot(mix.sse_per_image, other.sse_per_image)
+        status = NO_DIFFERENCE if abs(gap) <= Z * se else HOLDS if gap < 0 else FAILS
+        out.append(Verdict(claim, status,
                            f"per-image SSE on [0, 1] pixels {mix.sse_per_image:.2f} (M-VAE, "
                            f"{mix.parameters / 1e6:.1f} M parameters) against "
-                           f"{other.sse_per_image:.2f} ({name}, {other.parameters / 1e6:.1f} M); "
-                           "one seed each (no spread to judge the gap by)"))
+                           f"{other.sse_per_image:.2f} ({name}, {other.parameters / 1e6:.1f} M), "
+                           f"difference {gap:+.2f} ± {se:.2f} (1 SE); one seed each, so each "
+                           f"side's spread is taken as {RELATIVE_SEED_SD:.0%} of its error (the "
+                           "MNIST runs' seed-to-seed spread)"))
     return out
 
 
