@@ -175,11 +175,13 @@ def test_table3_compares_the_mixture_with_the_vae_and_the_papers_error() -> None
     vae = {v.TABLE3_SSE: 14.0, v.TABLE3_ROOT: 14.0 ** 0.5, fid_s: 200.0, fid_r: 100.0}
     better = _by_claim(v.table3(_t3({v.TABLE3_SSE: 9.0, v.TABLE3_ROOT: 3.0, fid_s: 150.0,
                                      fid_r: 120.0}, vae)))
-    worse = _by_claim(v.table3(_t3({v.TABLE3_SSE: 16.0, v.TABLE3_ROOT: 4.0, fid_s: 250.0,
+    worse = _by_claim(v.table3(_t3({v.TABLE3_SSE: 18.0, v.TABLE3_ROOT: 4.0, fid_s: 250.0,
                                     fid_r: 130.0}, vae)))
+    close = _by_claim(v.table3(_t3({v.TABLE3_SSE: 14.5, v.TABLE3_ROOT: 4.0}, vae)))
     recon = "the mixture reconstructs CIFAR-10 better than a VAE (Table III)"
     assert better[recon].status == v.HOLDS and worse[recon].status == v.FAILS
-    assert "16.00" in worse[recon].evidence and "14.00" in worse[recon].evidence
+    assert close[recon].status == v.NO_DIFFERENCE  # inside the borrowed 5% spread
+    assert "18.00" in worse[recon].evidence and "14.00" in worse[recon].evidence
     error = (f"the mixture's reconstruction error reaches the paper's "
              f"{paper.PAPER_TABLE3['rmse']} (Table III)")
     assert better[error].status == v.HOLDS and worse[error].status == v.FAILS
