@@ -117,7 +117,7 @@ def evaluate_run(root: str, preset: str, run: str, threads: int) -> str:
         "latents_2d.npz": ("latents_2d", ex.latents_2d_step, latents, edir / "latents_2d.npz",
                            settings["scatter_points"]),
         "scores.json": ("score", ex.score_step, rdir, edir / "scores.json",
-                        settings["score_images"], os.environ.get("MVAE_DATA_DIR", "data")),
+                        settings["score_images"], mvae_data.default_root()),
         "nll.json": ("nll", ex.nll_step, rdir, edir / "nll.json", settings["nll_samples"]),
     }
     files = [edir / name for name in sel.evaluations(run)]
@@ -183,7 +183,7 @@ def main() -> int:
                         "(a machine without network); otherwise datasets are fetched on use")
     args = parser.parse_args()
     exp = load_preset(args.preset, PRESETS)
-    data_dir = Path(os.environ.get("MVAE_DATA_DIR", "data"))
+    data_dir = mvae_data.default_root()
     committed = REPO / "results" / exp.preset
     order = grid_order(exp)
     wanted = [r for r in (args.runs.split(",") if args.runs else order) if r]
