@@ -381,9 +381,9 @@ if nll is not None and len(nll):
 rd = rp.table_or_note("rate_distortion")
 if rd is not None and len(rd):
     display(rp.show_figure("rate_distortion", number=figure_number()))
-    cols = ["run", "K", "objective", "effective_kl_weight", "rate_gauss", "rate_total",
-            "sse_per_image", "vae_sse_at_rate", "difference"]
-    display(rp.format_table(rd[cols].sort_values(["objective", "K"]), precision=2,
+    cols = ["run", "objective", "effective_kl_weight", "rate_gauss", "rate_total",
+            "sse_per_image", "vae_sse_at_rate", "difference"]  # K: in the run's name
+    display(rp.format_table(rd.sort_values(["objective", "K"])[cols], precision=2,
                             source="rate_distortion"))
     display(rp.show_verdicts(verdicts.rate_distortion(rd)))
     display(rp.provenance_box("rate_distortion"))
