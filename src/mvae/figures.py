@@ -285,18 +285,22 @@ def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
     styles = {"paper": ("o", "mixture, paper objective"),
               "authors' settings": ("s", "mixture, authors' settings")}
+    others_markers = iter("^vPX*hp<>")  # one marker per further objective (a switch alone)
+    for objective in sorted(set(table.objective) - set(styles)):
+        styles[objective] = (next(others_markers, "^"), f"mixture, {objective}")
     for ax, x, label in ((axes[0], "rate_gauss", "Gaussian KL (nats per image)"),
                          (axes[1], "rate_total", "Gaussian + Dirichlet KL (nats per image)")):
         points = {str(r.run): r._asdict() for r in table.itertuples()}
         curve = vae_curve(points, x=x)
         ax.plot(curve[x], curve["sse_per_image"], "-", color="black", lw=1.5, zorder=1,
                 label="VAE (K = 1) at KL weights")
-        for row in curve.itertuples():
-            ax.annotate(f"{row.kl_weight:g}", (getattr(row, x), row.sse_per_image),
-                        textcoords="offset points", xytext=(4, 4), fontsize=8)
+        for i, row in enumerate(curve.itertuples()):  # alternately above and below the curve,
+            ax.annotate(f"{row.kl_weight:g}", (getattr(row, x), row.sse_per_image),  # so
+                        textcoords="offset points", xytext=(4, 4 if i % 2 else -11),  # close
+                        fontsize=8)  # points' labels do not overlap
         others = table[~((table.K == 1) & (table.objective == "paper"))]
         for objective, group in others.groupby("objective"):
-            marker, name = styles.get(objective, ("^", f"mixture, {objective}"))
+            marker, name = styles[objective]
             weighted = group.kl_weight != 1.0
             for sub, suffix in ((group[~weighted], ""), (group[weighted], ", KL weight < 1")):
                 if len(sub):
@@ -307,10 +311,10 @@ def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
     axes[0].set_ylabel("test SSE per image")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    mappable = plt.cm.ScalarMappable(cmap="viridis", norm=plt.Normalize(1, 10))
-    fig.colorbar(mappable, ax=axes, label="K", fraction=0.03, pad=0.02)
     fig.suptitle("Rate against distortion, MNIST test set")
-    fig.subplots_adjust(bottom=0.3, wspace=0.08)
+    fig.subplots_adjust(bottom=0.3, wspace=0.08, right=0.88)  # before the colour bar's axes
+    mappable = plt.cm.ScalarMappable(cmap="viridis", norm=plt.Normalize(1, 10))
+    fig.colorbar(mappable, cax=fig.add_axes([0.9, 0.3, 0.012, 0.58]), label="K")
     return fig
 
 
