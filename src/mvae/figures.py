@@ -294,10 +294,11 @@ def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
         curve = vae_curve(points, x=x)
         ax.plot(curve[x], curve["sse_per_image"], "-", color="black", lw=1.5, zorder=1,
                 label="VAE (K = 1) at KL weights")
-        for i, row in enumerate(curve.itertuples()):  # alternately above and below the curve,
-            ax.annotate(f"{row.kl_weight:g}", (getattr(row, x), row.sse_per_image),  # so
-                        textcoords="offset points", xytext=(4, 4 if i % 2 else -11),  # close
-                        fontsize=8)  # points' labels do not overlap
+        # each point's KL weight, alternately above and below the curve: close points'
+        # labels (0.125 and 0.1) would overlap on one side
+        for i, row in enumerate(curve.itertuples()):
+            ax.annotate(f"{row.kl_weight:g}", (getattr(row, x), row.sse_per_image),
+                        textcoords="offset points", xytext=(4, 4 if i % 2 else -11), fontsize=8)
         others = table[~((table.K == 1) & (table.objective == "paper"))]
         for objective, group in others.groupby("objective"):
             marker, name = styles[objective]
