@@ -369,8 +369,9 @@ if nll is not None and len(nll):
 #
 # A VAE's loss trades the bits its code carries (the rate: the KL from the posterior to the
 # prior, nats per image) against how well it reconstructs (the distortion). Weighting the KL by
-# $g < 1$ buys a better reconstruction with a higher rate; the VAEs trained at
-# $g = 1, 1/2, 1/4, 1/8, 1/10$ (`kl_weight`) draw that trade-off as a curve. The mixtures then
+# $g < 1$ buys a better reconstruction with a higher rate, $g > 1$ the reverse; the VAEs
+# trained at several $g$ (`kl_weight`, each labelled on the curve, the grid's values in the
+# table below) draw that trade-off as a curve. The mixtures then
 # sit somewhere on the plane, and the fair question is not "is the mixture's error lower than
 # the VAE's" but "is it lower than a VAE *spending the same rate*": below the curve, a mixture
 # does better for its bits; above it, worse. Averaging the $K$ Gaussian KLs, as the authors'

@@ -204,9 +204,9 @@ FIGURES: dict[str, Product] = {p.name: p for p in [
             lambda s: [layout.table_file("rate_distortion", "csv")],
             lambda s: bool(s.kl_vaes),
             "Rate against distortion on MNIST: each run's Gaussian KL (nats per image, the "
-            "rate) and its test reconstruction error; the line joins the VAEs trained at KL "
-            "weights 1, 1/2, 1/4, 1/8 and 1/10. A mixture below the line reconstructs better "
-            "than a VAE spending the same rate.",
+            "rate) and its test reconstruction error; the line joins the VAEs trained at "
+            "different KL weights, each point labelled with its weight. A mixture below the "
+            "line reconstructs better than a VAE spending the same rate.",
             "Scatter plot of per-image SSE against Gaussian KL, a line through the VAEs"),
 ]}
 
