@@ -68,6 +68,13 @@ def archived(dest: Path, run: str) -> bool:
         (dest / layout.eval_file(run, "evaluated.json")).is_file()
 
 
+def epochs_done(results: Path, run: str) -> int:
+    """How many epochs of ``run`` are trained in ``results`` (its checkpoint, on this machine)."""
+    history = results / layout.run_file(run, "history.json")
+    return 0 if run.startswith("baselines:") or not history.is_file() else len(
+        json.loads(history.read_text()))
+
+
 def sync_worktree(path: Path) -> str:
     """Point the lane's worktree at the repository's HEAD commit (created on first use)."""
     head = git("rev-parse", "HEAD").stdout.strip()
@@ -147,9 +154,8 @@ def seconds_needed(run: str, args: argparse.Namespace) -> float | None:
     for a baseline job or a run with no archived reference."""
     if run.startswith("baselines:"):
         return None
-    history = args.results_root / args.preset / layout.run_file(run, "history.json")
-    done = len(json.loads(history.read_text())) if history.is_file() else 0  # same machine
-    found = estimate(args.archive, args.experiment.runs[run], done)
+    found = estimate(args.archive, args.experiment.runs[run],
+                     epochs_done(args.results_root / args.preset, run))
     return None if found is None else found.seconds / args.speed
 
 
@@ -208,7 +214,8 @@ def main() -> None:
     parser.add_argument("--lanes", type=int, default=1, help="runs trained at once")
     parser.add_argument("--cores", type=int, default=1,
                         help="cores per lane: training threads, and evaluation jobs at once")
-    parser.add_argument("--runs", nargs="*", help="these runs, in this order (default: all)")
+    parser.add_argument("--runs", nargs="*", help="these runs, in this order (default: all, the "
+                        "interrupted ones first, most epochs first; then the preset's order)")
     parser.add_argument("--no-commit", dest="commit", action="store_false")
     parser.add_argument("--archive-root", type=Path, default=REPO / "results",
                         help="where finished runs are archived, as <this>/<preset>/ (default: "
@@ -231,10 +238,12 @@ def main() -> None:
     unknown = sorted(set(args.runs or []) - set(grid))
     if unknown:
         parser.error(f"not in the {args.preset} preset: {', '.join(unknown)}")
-    order = args.runs or grid
     dest = args.archive = (args.archive_root / args.preset).resolve()
     if args.commit and not dest.is_relative_to(REPO):
         parser.error(f"{dest} is outside this repository: add --no-commit")
+    # a restarted grid first finishes what it had started, the most advanced run first
+    order = args.runs or sorted(grid, key=lambda run: -epochs_done(args.results_root /
+                                                                   args.preset, run))
     todo: queue.Queue[str] = queue.Queue()
     for run in order:
         if archived(dest, run):
