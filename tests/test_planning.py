@@ -126,6 +126,25 @@ def test_the_grid_plans_from_the_committed_archive(tmp_path: Path,
     assert not (tmp_path / "work" / "paper").exists()  # nothing trained
 
 
+def test_a_restarted_grid_resumes_its_most_advanced_run_first(tmp_path: Path,
+                                                             archive_without_runs: Path) -> None:
+    """Without --runs the preset's order holds, except that runs with trained epochs in the
+    results root (checkpoints to resume) come first, the one with the most epochs first."""
+    def planned() -> list[str]:
+        done = _grid("--results-root", str(tmp_path / "work"), "--archive-root",
+                     str(archive_without_runs), "--no-commit", "--plan")
+        assert done.returncode == 0, done.stderr
+        return re.findall(r"^(\S+): ", done.stdout, re.M)
+
+    fresh = planned()
+    assert fresh.index(RUNS[0]) < fresh.index(RUNS[1])  # the preset's order: MNIST first
+    for run, epochs in ((RUNS[1], 3), (RUNS[0], 1)):
+        history = tmp_path / "work" / "paper" / "runs" / run / "history.json"
+        history.parent.mkdir(parents=True)
+        history.write_text(json.dumps([{"epoch": e} for e in range(epochs)]))
+    assert planned() == [RUNS[1], RUNS[0]] + [r for r in fresh if r not in RUNS]
+
+
 def test_the_grid_archives_only_inside_the_repository_unless_told_not_to_commit(
         tmp_path: Path) -> None:
     done = _grid("--results-root", str(tmp_path / "work"), "--archive-root", str(tmp_path),
