@@ -253,7 +253,11 @@ def main() -> None:
     if args.plan:
         for run in list(todo.queue):
             need = seconds_needed(run, args)
-            print(f"{run}: " + ("no estimate" if need is None else f"~{need / 60:.0f} min"))
+            found = None if run.startswith("baselines:") else estimate(
+                args.archive, experiment.runs[run])
+            print(f"{run}: " + ("no estimate" if need is None else f"~{need / 60:.0f} min")
+                  + (f" (from {', '.join(found.basis)}, scaled by FLOPs per image)"
+                     if found and found.flop_scaled else ""))
         return
     log(f"{todo.qsize()} runs to do, {args.lanes} lane(s) x {args.cores} core(s)")
     threads = [threading.Thread(target=lane, args=(i, todo, args)) for i in range(args.lanes)]

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from mvae.config import Config
+from mvae.model import forward_flops
 from mvae.planning import estimate, training_wall_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +90,30 @@ def test_inception_scores_do_not_scale_with_components(archive: Path) -> None:
     found = estimate(archive, cifar)
     assert found.train_seconds == pytest.approx(2000.0 * 4)
     assert found.eval_seconds == pytest.approx(100.0 * 4 + 900.0)
-    assert estimate(archive, cifar.replace(conv_channels=[16, 16, 16, 16, 16])) is None
+    assert not found.flop_scaled
+
+
+def test_a_width_never_trained_scales_the_nearest_run_by_flops(archive: Path) -> None:
+    """Another width of the same family: cifar-k1's seconds times the ratio of FLOPs per image
+    (fixed-cost rules unscaled); a family with no archived run still has no estimate."""
+    ref = Config(dataset="cifar10", latent_dim=256, epochs=20, conv_channels=[8, 8, 8, 8, 8],
+                 train_subset=1000, components=1)
+    wide = ref.replace(conv_channels=[16, 16, 16, 16, 16], components=2, epochs=30)
+    ratio = forward_flops(wide) / forward_flops(ref)
+    assert ratio > 2 * 2  # twice the components, each wider
+    found = estimate(archive, wide, epochs_done=10)
+    assert found is not None and found.flop_scaled and found.basis == ("cifar-k1",)
+    assert found.train_seconds == pytest.approx(2000.0 / 20 * ratio * 20)
+    assert found.eval_seconds == pytest.approx(100.0 * ratio + 900.0)
+    assert estimate(archive, wide.replace(train_subset=2000)) is None
+
+
+def test_forward_flops_count_every_layer_of_every_component() -> None:
+    """The MLP by hand: 2 FLOPs per weight of each Linear, per image: encoder 784-500-500 to
+    (mu, var, alpha) = 2 x 20 + 1 outputs, decoder 20-500-500-784, once per component."""
+    per_component = 2 * (784 * 500 + 500 * 500 + 500 * 41 + 20 * 500 + 500 * 500 + 500 * 784)
+    for k in (1, 3):
+        assert forward_flops(MNIST.replace(components=k)) == k * per_component
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Dirichlet, Gamma
 from torch.nn import functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from mvae.config import Config
 from mvae.networks import (
@@ -197,3 +198,17 @@ def parameter_count(config: Config) -> int:
     with torch.device("meta"):
         model = MVAE(config)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def forward_flops(config: Config) -> int:
+    """Floating-point operations (a multiply-add counts 2) of one image's pass through every
+    component's encoder and decoder, counted by torch's ``FlopCounterMode`` on the meta device (no
+    memory, no arithmetic). Training costs a fixed multiple of it for a given family of networks,
+    so :mod:`mvae.planning` scales an archived run's time by it to a width never trained."""
+    with torch.device("meta"):
+        model = MVAE(config)
+        images = torch.zeros(1, *config.image_shape)
+        with FlopCounterMode(display=False) as counter:
+            mu, _, _ = model.encode(images)  # the Dirichlet draw has no meta kernel: left out
+            model.decode(mu)
+    return counter.get_total_flops()

@@ -6,15 +6,21 @@ all its training. ``scripts/paper_grid.py --finish-by`` therefore starts only th
 in the time left, by these estimates. They come from the archive (``results/<preset>/``): the
 training wall seconds that ``runs/<run>/done.json`` records and the evaluation rules' Snakemake
 benchmarks, of archived runs with the same dataset and network, scaled to the run's number of
-components and epochs. They hold for the machine and load the archived runs had (the paper
-archive: two runs at once on a 2-core CPU), which is why an estimate names its basis.
+components and epochs. A network no archived run has (other widths) is scaled from the runs of the
+same dataset and kind of network nearest in FLOPs per image, by the ratio of FLOPs
+(:func:`mvae.model.forward_flops`): a rougher guide, as a CPU's rate per FLOP grows with a
+network's size. The estimates hold for the
+machine and load the archived runs had (the paper archive: two runs at once on a 2-core CPU),
+which is why an estimate names its basis.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +39,8 @@ class Estimate:
     train_seconds: float
     eval_seconds: float
     basis: tuple[str, ...]
+    #: True where the basis is another width of network, scaled by FLOPs per image
+    flop_scaled: bool = False
 
     @property
     def seconds(self) -> float:
@@ -45,6 +53,11 @@ def network_key(config: Config) -> tuple[object, ...]:
     widths = tuple(config.conv_channels) if arch == "conv" else (config.hidden_dim,
                                                                   config.hidden_layers)
     return (config.dataset, arch, widths, config.train_subset, config.batch_size)
+
+
+def family_key(config: Config) -> tuple[object, ...]:
+    """:func:`network_key` without the widths: runs whose cost scales with FLOPs per image."""
+    return (config.dataset, config.resolved_architecture, config.train_subset, config.batch_size)
 
 
 def _archived(archive: Path) -> dict[str, tuple[Config, dict]]:
@@ -91,21 +104,37 @@ def estimate(archive: Path, config: Config, epochs_done: int = 0) -> Estimate | 
     seconds (:func:`training_wall_seconds`) per component-epoch, times the run's components and
     remaining epochs. Evaluation: each rule's seconds for the reference run with the same
     evaluation rules (binarised: NLL; 2-D: the scatter) whose K is nearest (the larger on a tie),
-    scaled by the ratio of components except for :data:`FIXED_COST_RULES`."""
-    refs = {name: (cfg, done) for name, (cfg, done) in _archived(archive).items()
-            if network_key(cfg) == network_key(config) and done.get("train_seconds")}
-    if not refs:
-        return None
-    rate = statistics.median(training_wall_seconds(done) / (int(done["epochs"]) * cfg.components)
+    scaled by the ratio of components except for :data:`FIXED_COST_RULES`. Without a run of the
+    same network, the run of the same :func:`family_key` nearest in FLOPs per image
+    (:func:`mvae.model.forward_flops`) stands in, with FLOPs in place of components."""
+    archived = {name: (cfg, done) for name, (cfg, done) in _archived(archive).items()
+                if done.get("train_seconds")}
+    refs = {name: ref for name, ref in archived.items()
+            if network_key(ref[0]) == network_key(config)}
+    flop_scaled = not refs
+    work: Callable[[Config], float] = lambda cfg: cfg.components  # noqa: E731
+    if flop_scaled:
+        refs = {name: ref for name, ref in archived.items()
+                if family_key(ref[0]) == family_key(config)}
+        if not refs:
+            return None
+        from mvae.model import forward_flops  # torch only where a width needs scaling
+        work = forward_flops
+        # the run nearest in FLOPs alone: a CPU's rate per FLOP grows with a network's size
+        # (the paper archive's CIFAR K = 1 ran at 866 s per GFLOP-epoch, its K = 4 at 349)
+        target = work(config)
+        nearest_flops = min(refs, key=lambda name: abs(math.log(work(refs[name][0]) / target)))
+        refs = {nearest_flops: refs[nearest_flops]}
+    rate = statistics.median(training_wall_seconds(done) / (int(done["epochs"]) * work(cfg))
                              for cfg, done in refs.values())
-    train = rate * config.components * max(config.epochs - epochs_done, 0)
+    train = rate * work(config) * max(config.epochs - epochs_done, 0)
     def distance(name: str) -> tuple[bool, bool, int, int]:  # same evaluation rules first
         ref = refs[name][0]
         return (ref.binarize != config.binarize, (ref.latent_dim == 2) != (config.latent_dim == 2),
                 abs(ref.components - config.components), -ref.components)
 
     nearest = min(refs, key=distance)
-    scale = config.components / refs[nearest][0].components
+    scale = work(config) / work(refs[nearest][0])
     evaluation = sum(seconds if rule in FIXED_COST_RULES else seconds * scale
                      for rule, seconds in _benchmark_seconds(archive, nearest).items())
-    return Estimate(train, evaluation, tuple(sorted(refs)))
+    return Estimate(train, evaluation, tuple(sorted(refs)), flop_scaled)

@@ -755,8 +755,8 @@ PAPER_CLAIMS: tuple[Check, ...] = (
     Check("Table III at the authors' widths, against a VAE as large", "cifar_capacity",
           "08_cifar10", cifar_capacity, pending=tuple(
               (claim, "needs the CIFAR-10 runs at the authors' widths (cifar10-k4-full, "
-               "cifar10-k1-full, cifar10-k1-full-large: the grid's last, about 15 CPU-core "
-               "hours)")
+               "cifar10-k1-full, cifar10-k1-full-large: the grid's last, about 23 hours of "
+               "a 1-thread job)")
               for claim in CAPACITY_CLAIMS.values())),
     Check("Disentanglement", None, "09_claims", None, untestable=(
         "mixtures learn disentangled representations that a single VAE cannot",
