@@ -21,6 +21,16 @@ from mvae.config import Config
 from mvae.mixture_kind import mixture_kind
 from mvae.model import parameter_count
 from mvae.provenance import write_json
+from mvae.selections import SWITCHES
+
+#: The paper's objective: every key of :data:`SWITCHES` at its default.
+PAPER_OBJECTIVE = Config()
+
+
+def switch_label(key: str, value: object) -> str:
+    """An objective switch as its preset line, e.g. ``kl_reduction: mean``."""
+    return f"{key}: {str(value).lower() if isinstance(value, bool) else value}"
+
 
 # --------------------------------------------------------------------------- the paper's numbers
 #: Table I, MNIST reconstruction error. The paper calls it "MSE" but the values only fit a
@@ -575,9 +585,8 @@ def _point(rec: dict[str, Any], done: dict[str, Any]) -> dict[str, Any]:
     test = (done.get("final") or {}).get("test") or {}
     rate = gaussian_rate(test["kl_gauss"], config) if test else math.nan
     kl_dir = test.get("kl_dirichlet", math.nan)
-    switches = [f"{k}={c[k]}" for k, v in (("normalize_alpha", False), ("dirichlet_prior", 1.0),
-                                           ("kl_reduction", "sum"),
-                                           ("reconstruction", "mixture")) if c.get(k, v) != v]
+    switches = [switch_label(key, getattr(config, key)) for key in SWITCHES
+                if getattr(config, key) != getattr(PAPER_OBJECTIVE, key)]
     return {"K": c["components"], "seed": c["seed"], "kl_weight": c.get("kl_weight", 1.0),
             "kl_reduction": c.get("kl_reduction", "sum"),
             # the weight the Gaussian KL summed over components gets in the loss
@@ -678,14 +687,19 @@ def table1_readings(paths: list[str | Path],
     return pd.DataFrame(rows), _provenance({r: recs[r] for r in points})
 
 
+#: The ``authors_switches`` row of all the authors' switches at once (their settings).
+ALL_SWITCHES = "the authors' three switches"
+
+
 def authors_switches(paths: list[str | Path],
                      selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
     """Each switch of the authors' code alone at the Table II K, beside our objective (all its
     seeds) and all the authors' switches together: which one moves the error and the rate."""
     k = int(selection["table2_k"])
     groups = [("ours (paper objective)", selection["table2"]["mixture"])]
-    groups += [(f"only {key}", runs) for key, runs in selection["switches"].items()]
-    groups.append(("authors' settings (all three)", selection["authors_sweep"].get(
+    groups += [(switch_label(key, SWITCHES[key]), runs)
+               for key, runs in selection["switches"].items()]
+    groups.append((ALL_SWITCHES, selection["authors_sweep"].get(
         k, selection["authors_sweep"].get(str(k), []))))
     points = _points(paths, list(dict.fromkeys(r for _, runs in groups for r in runs)))
     base = _seeds(points, groups[0][1])
