@@ -297,18 +297,25 @@ def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
         # each point's KL weight, alternately above and below the curve: close points'
         # labels (0.125 and 0.1) would overlap on one side
         for i, row in enumerate(curve.itertuples()):
+            last = i == len(curve) - 1  # its label ends left of the point, inside the axes
             ax.annotate(f"{row.kl_weight:g}", (getattr(row, x), row.sse_per_image),
-                        textcoords="offset points", xytext=(4, 4 if i % 2 else -11), fontsize=8)
+                        textcoords="offset points", xytext=(-12 if last else 4,
+                                                            4 if i % 2 else -11), fontsize=8)
         others = table[~((table.K == 1) & (table.objective == "paper"))]
         for objective, group in others.groupby("objective"):
             marker, name = styles[objective]
             weighted = group.kl_weight != 1.0
             for sub, suffix in ((group[~weighted], ""), (group[weighted], ", KL weight < 1")):
                 if len(sub):
+                    # the larger diamonds underneath: a run with the same objective written
+                    # another way (kl_reduction: mean at kl_weight 1/K) stays visible on top
                     ax.scatter(sub[x], sub.sse_per_image, c=sub.K, cmap="viridis", vmin=1,
-                               vmax=10, marker="D" if suffix else marker, s=40,
-                               edgecolor="black", lw=0.5, label=name + suffix, zorder=2)
+                               vmax=10, marker="D" if suffix else marker, s=90 if suffix else 40,
+                               edgecolor="black", lw=0.5, label=name + suffix,
+                               zorder=2 if suffix else 3)
         ax.set_xlabel(label)
+    low, high = axes[0].get_ylim()
+    axes[0].set_ylim(low - 0.05 * (high - low), high)  # room for the labels below the curve
     axes[0].set_ylabel("test SSE per image")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
