@@ -62,8 +62,7 @@ t2 = rp.table_or_note("table2_probes")
 if t2 is not None:
     t2_raw = t2  # as written by the pipeline (the verdicts below read its classifier keys)
     features = list(dict.fromkeys(t2.features))
-    t2 = t2.assign(classifier=t2.classifier.map(
-        {"mlp": "MLP", "linear_svm": "linear SVM", "knn": "KNN"}).fillna(t2.classifier))
+    t2 = t2.assign(classifier=t2.classifier.map(rp.PROBE_NAMES).fillna(t2.classifier))
 
     def cell(row):
         std = "" if pd.isna(row.ours_std_percent) else f" ± {row.ours_std_percent:.2f}"

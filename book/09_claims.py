@@ -329,8 +329,7 @@ if t2 is not None and len(t2):
     wide = t2.pivot_table(index="features", columns="classifier", values="ours_percent",
                           sort=False)
     display(rp.format_table(wide.rename_axis("features"), precision=2, source="table2_probes",
-                            key="features", labels={"knn": "KNN", "mlp": "MLP",
-                                                    "linear_svm": "linear SVM"},
+                            key="features", labels=rp.PROBE_NAMES,
                             percent=(), caption="Test accuracy (%) of each probe: models' "
                             "codes and baselines"))
     if "knn" in wide and "baseline: raw pixels" in wide.index:

@@ -10,7 +10,7 @@ import yaml
 
 from mvae import Config, train
 from mvae.files import RunLockedError, run_lock
-from mvae.presets import PROBE_CLASSIFIERS, PresetError
+from mvae.presets import PresetError
 from mvae.presets import load_preset as _load
 from mvae.steps import _retire_stale_run
 
@@ -59,12 +59,6 @@ def test_good_settings_pass(tmp_path: Path) -> None:
     exp = load_preset(_preset(tmp_path, probe_max_train=None, probe_classifiers=["knn"],
                               figure_images=10, diversity_max=2, book=False))
     assert exp.settings["probe_classifiers"] == ["knn"]
-
-
-def test_probe_classifier_names_match_the_probes_module() -> None:
-    from mvae.probes import CLASSIFIERS
-
-    assert tuple(CLASSIFIERS) == PROBE_CLASSIFIERS
 
 
 def test_a_yaml_error_in_a_preset_names_the_file(tmp_path: Path) -> None:

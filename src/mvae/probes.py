@@ -35,8 +35,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+from mvae.presets import PROBE_CLASSIFIERS
+
 #: The paper's three probes, by the names :func:`make_classifier` and :func:`probe_codes` take.
-CLASSIFIERS = ("mlp", "linear_svm", "knn")
+CLASSIFIERS = PROBE_CLASSIFIERS
 
 #: Adam epochs for the MLP probe (scikit-learn's default). On well-separated codes the loss
 #: plateau rule (tol, n_iter_no_change) stops it earlier; on hard, overlapping codes it can run to

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mvae import layout, registry
+from mvae.presets import PROBE_CLASSIFIERS
 
 ENV_RESULTS = "MVAE_RESULTS_DIR"
 ENV_PRESET = "MVAE_PRESET"
@@ -431,9 +432,10 @@ LABELS = {
     "n_seeds": "seeds", "kl_dirichlet": "Dirichlet KL", "neg_elbo": "-ELBO",
     "sampled_minus_deterministic_percent": "sampled - mean (%)",
 }
-_PROBES = {"knn": "KNN", "mlp": "MLP", "linear_svm": "linear SVM"}
+#: Each probe classifier as the book names it.
+PROBE_NAMES = dict(zip(PROBE_CLASSIFIERS, ("MLP", "linear SVM", "KNN"), strict=True))
 #: Columns holding fractions of one that the book shows as percentages (probe accuracies).
-PERCENT_PREFIXES = ("knn", "mlp", "linear_svm")
+PERCENT_PREFIXES = PROBE_CLASSIFIERS
 
 
 def _is_fraction_column(name: str, values: pd.Series) -> bool:
@@ -503,9 +505,9 @@ class Table:
         name = str(column)
         per_component = re.fullmatch(r"(knn|mlp|linear_svm)_(C\d+)", name)
         capped = re.fullmatch(r"(knn|mlp|linear_svm)_not_converged", name)
-        label = self.labels.get(name, f"{_PROBES[per_component.group(1)]}, "
+        label = self.labels.get(name, f"{PROBE_NAMES[per_component.group(1)]}, "
                                 f"{per_component.group(2)}" if per_component else
-                                f"{_PROBES[capped.group(1)]} hit its cap" if capped else name)
+                                f"{PROBE_NAMES[capped.group(1)]} hit its cap" if capped else name)
         if name in self.percent and "%" not in label:
             label += " (%)"
         return (f'<th title="{html.escape(name)}">{html.escape(label)}</th>' if label != name

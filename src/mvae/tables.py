@@ -20,6 +20,7 @@ import pandas as pd
 from mvae.config import Config
 from mvae.mixture_kind import mixture_kind
 from mvae.model import parameter_count
+from mvae.presets import PROBE_CLASSIFIERS
 from mvae.provenance import write_json
 from mvae.selections import SWITCHES
 
@@ -58,7 +59,7 @@ PAPER_TABLE3_PEERS: dict[str, dict[str, float]] = {
     "PixelCNN++": {"is": 5.51, "rmse": 3.289}, "WGAN": {"is": 3.82},
 }
 
-PROBES = ("mlp", "linear_svm", "knn")
+PROBES = PROBE_CLASSIFIERS  # Table II's column order
 
 
 # --------------------------------------------------------------------------- helpers
