@@ -167,9 +167,15 @@ def test_slurm_profile_resolves(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr + done.stdout
         assert re.search(r"Using profiles? pipeline/profiles/slurm", done.stdout + done.stderr)
         assert job_counts(done.stdout)["total"] == expected_counts("paper")["total"]
-        train_jobs = re.findall(r"rule train:.*?resources: ([^\n]*)", done.stdout, re.S)
+        train_jobs = re.findall(r"rule train:.*?wildcards: run=(\S+)\n\s+resources: ([^\n]*)",
+                                done.stdout, re.S)
         assert len(train_jobs) == len(load_preset("paper").runs)
-        assert all(f"gpu={gpus}" in r and "runtime=240" in r for r in train_jobs), train_jobs[0]
+        assert all(f"gpu={gpus}" in r for _, r in train_jobs), train_jobs[0]
+        # each run asks for twice its archived estimate, so a long run is not cut at 4 hours
+        minutes = {run: int(re.search(r"runtime=(\d+)", r)[1]) for run, r in train_jobs}
+        assert min(minutes.values()) >= 60
+        assert minutes["cifar10-k4-full"] > 4 * 60 > minutes["mnist-k1-s0"]
+        assert minutes["mnist-k10-s0"] > minutes["mnist-k2-s0"]
         assert "Group job evaluation" in done.stdout
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from mvae.config import Config
 from mvae.model import forward_flops
-from mvae.planning import estimate, training_wall_seconds
+from mvae.planning import estimate, job_minutes, training_wall_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ("mnist-k10-s0", "cifar10-k4")
@@ -106,6 +106,16 @@ def test_a_width_never_trained_scales_the_nearest_run_by_flops(archive: Path) ->
     assert found.train_seconds == pytest.approx(2000.0 / 20 * ratio * 20)
     assert found.eval_seconds == pytest.approx(100.0 * ratio + 900.0)
     assert estimate(archive, wide.replace(train_subset=2000)) is None
+
+
+def test_a_cluster_job_asks_for_twice_the_estimate_in_half_hours(archive: Path,
+                                                                   tmp_path: Path) -> None:
+    """K = 6 trains 12.5 s x 6 x 100 = 7500 s: twice is 250 min, asked as 270; a small run asks
+    for the hour floor; no estimate (another family, or no archive) gives the default."""
+    assert job_minutes(archive, MNIST.replace(components=6)) == 270
+    assert job_minutes(archive, MNIST.replace(components=1, epochs=5)) == 60
+    assert job_minutes(archive, MNIST.replace(train_subset=500), default=123) == 123
+    assert job_minutes(tmp_path / "no-archive", MNIST) == 240
 
 
 def test_forward_flops_count_every_layer_of_every_component() -> None:

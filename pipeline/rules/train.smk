@@ -33,6 +33,17 @@ LIVE_RUNS = "|".join(_re.escape(r) for r in RUNS if r not in FROZEN) or "NO_RUNS
 LIVE_BASELINES = "|".join(d for d in BASELINES if d not in FROZEN_BASELINES) or "NO_DATASETS"
 
 
+@functools.cache
+def train_minutes(run: str) -> int:
+    """The job's SLURM runtime: from the committed archive of this preset (mvae.planning), so a
+    CIFAR-10 run at the authors' widths (about ten hours of one core) is not cut at four."""
+    from pathlib import Path
+
+    from mvae.planning import job_minutes
+
+    return job_minutes(Path(workflow.basedir, "results", os.path.basename(R)), RUNS[run])
+
+
 rule train:
     input:
         data=lambda w: f"{DATA}/{RUNS[w.run].dataset}/pipeline-ready.json",
@@ -48,6 +59,7 @@ rule train:
         # 1 on a GPU machine: the default profile (pipeline/profiles/default) caps concurrent GPU
         # jobs; 0 on a CPU-only machine, so CPU jobs are not serialised by a GPU they do not use.
         gpu=TRAIN_GPU,
+        runtime=lambda w: train_minutes(w.run),
     log:
         f"{R}/logs/train/{{run}}.log",
     benchmark:

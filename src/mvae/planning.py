@@ -97,6 +97,17 @@ def training_wall_seconds(done: dict) -> float:
     return job if job >= train else train
 
 
+def job_minutes(archive: Path, config: Config, default: int = 240) -> int:
+    """Minutes a cluster job that trains ``config`` asks for (the SLURM profile's ``runtime``):
+    twice the training estimate from ``archive`` (queued jobs share nodes; a job that times out
+    resumes from its checkpoint on the retry), rounded up to half hours and at least an hour;
+    ``default`` where the archive gives no estimate."""
+    found = estimate(archive, config) if archive.is_dir() else None
+    if found is None:
+        return default
+    return max(60, 30 * math.ceil(2 * found.train_seconds / 60 / 30))
+
+
 def estimate(archive: Path, config: Config, epochs_done: int = 0) -> Estimate | None:
     """Seconds ``config`` needs from ``epochs_done`` to evaluated, or None without a reference.
 
