@@ -6,12 +6,12 @@ all its training. ``scripts/paper_grid.py --finish-by`` therefore starts only th
 in the time left, by these estimates. They come from the archive (``results/<preset>/``): the
 training wall seconds that ``runs/<run>/done.json`` records and the evaluation rules' Snakemake
 benchmarks, of archived runs with the same dataset and network, scaled to the run's number of
-components and epochs. A network no archived run has (other widths) is scaled from the runs of the
+components and epochs. A network no archived run has (other widths) is scaled from the run of the
 same dataset and kind of network nearest in FLOPs per image, by the ratio of FLOPs
-(:func:`mvae.model.forward_flops`): a rougher guide, as a CPU's rate per FLOP grows with a
-network's size. The estimates hold for the
-machine and load the archived runs had (the paper archive: two runs at once on a 2-core CPU),
-which is why an estimate names its basis.
+(:func:`mvae.model.forward_flops`): a rougher guide, as the archived runs' seconds per FLOP vary
+with their size and with what ran beside them. The estimates hold for the machine and load the
+archived runs had (the paper archive: two runs at once on a 2-core CPU), which is why an estimate
+names its basis.
 """
 
 from __future__ import annotations
@@ -131,8 +131,8 @@ def estimate(archive: Path, config: Config, epochs_done: int = 0) -> Estimate | 
             return None
         from mvae.model import forward_flops  # torch only where a width needs scaling
         work = forward_flops
-        # the run nearest in FLOPs alone: a CPU's rate per FLOP grows with a network's size
-        # (the paper archive's CIFAR K = 1 ran at 866 s per GFLOP-epoch, its K = 4 at 349)
+        # the run nearest in FLOPs alone: the archived seconds per FLOP vary too much to pool
+        # (the paper archive's CIFAR K = 1 job took 866 s per GFLOP-epoch, its K = 4 job 349)
         target = work(config)
         nearest_flops = min(refs, key=lambda name: abs(math.log(work(refs[name][0]) / target)))
         refs = {nearest_flops: refs[nearest_flops]}

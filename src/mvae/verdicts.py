@@ -672,8 +672,9 @@ def rate_distortion(t: pd.DataFrame) -> list[Verdict]:
     sd = float(t.vae_seed_sd.dropna().iloc[0]) if t.vae_seed_sd.notna().any() else math.nan
     out = []
     readings = [("paper's objective", "paper"), ("authors' settings", "authors' settings")]
-    readings += [(f"{objective} alone", objective) for objective in  # a switch alone
-                 dict.fromkeys(mixtures.objective) if objective not in dict(readings).values()]
+    readings += [(objective if ", " in objective else f"{objective} alone", objective)
+                 for objective in dict.fromkeys(mixtures.objective)  # switches, alone or not
+                 if objective not in dict(readings).values()]
     for reading, objective in readings:
         rows = mixtures[mixtures.objective == objective]
         axes = (("Gaussian KL", "rate_gauss", "vae_sse_at_rate"),
