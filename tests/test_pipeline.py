@@ -74,7 +74,7 @@ def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
               "diversity": len(sel.diverse), "latents_2d": len(sel.latent2d),
               "score": len(sel.cifar), "table": len(TABLES) + len(claims_tables(exp)),
               "figure": len(FIGURES) + len(claims_figures(exp)), "provenance": 1, "claims": 1,
-              "all": 1,
+              "all": 1, "evaluated": n,
               "baselines": len(sel.baselines)}
     if sel.nll:
         counts["nll"] = len(sel.nll)
@@ -95,7 +95,7 @@ def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
     counts = job_counts(done.stdout)
     assert counts == expected_counts(preset, book=preset != "tiny")
     if preset == "paper":
-        assert counts["train"] == 57 and counts["total"] == 308 and counts["nll"] == 2
+        assert counts["train"] == 57 and counts["total"] == 365 and counts["nll"] == 2
         # every configuration of the grid is a train job
         for k in range(1, 11):
             assert f"{tmp_path}/paper/runs/mnist-k{k}-s0/done.json" in done.stdout

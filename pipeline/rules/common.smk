@@ -33,7 +33,11 @@ def run_eval_targets(run):
 
 
 def eval_targets():
-    return [path for run in RUNS for path in run_eval_targets(run)] + [
+    """Each run's `evaluated.json`, which waits for all of the run's evaluation files: asking for
+    it (not for the files) puts the `evaluated` job in the DAG, which joins the run's evaluation
+    jobs into one connected SLURM group job (pipeline/profiles/slurm) instead of two; and each
+    dataset's baselines."""
+    return [f"{R}/{layout.eval_file(run, 'evaluated.json')}" for run in RUNS] + [
         f"{R}/{layout.baseline_file(dataset)}" for dataset in BASELINES]
 
 
