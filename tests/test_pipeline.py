@@ -176,7 +176,8 @@ def test_slurm_profile_resolves(tmp_path: Path) -> None:
         assert min(minutes.values()) >= 60
         assert minutes["cifar10-k4-full"] > 4 * 60 > minutes["mnist-k1-s0"]
         assert minutes["mnist-k10-s0"] > minutes["mnist-k2-s0"]
-        assert "Group job evaluation" in done.stdout
+        # one group job per run: the run's evaluated job connects its evaluation jobs
+        assert done.stdout.count("Group job evaluation") == len(load_preset("paper").runs)
 
 
 # --------------------------------------------------------------------------- end to end
