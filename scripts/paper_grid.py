@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from mvae import layout  # noqa: E402
 from mvae.archive import archive_bytes, export_run  # noqa: E402
-from mvae.planning import estimate  # noqa: E402
+from mvae.planning import Estimate, estimate  # noqa: E402
 from mvae.presets import load_preset  # noqa: E402
 from mvae.selections import select  # noqa: E402
 
@@ -149,13 +149,18 @@ def commit(dest: Path, run: str, files: list[Path]) -> None:
     log(f"could not commit {run} (git busy); its files are in {dest}, commit them by hand")
 
 
-def seconds_needed(run: str, args: argparse.Namespace) -> float | None:
-    """The run's estimated seconds to evaluated (:mod:`mvae.planning`) over ``--speed``; None
-    for a baseline job or a run with no archived reference."""
+def run_estimate(run: str, args: argparse.Namespace) -> Estimate | None:
+    """What the run still needs to be evaluated (:mod:`mvae.planning`), from its epochs done
+    here; None for a baseline job or a run with no archived reference."""
     if run.startswith("baselines:"):
         return None
-    found = estimate(args.archive, args.experiment.runs[run],
-                     epochs_done(args.results_root / args.preset, run))
+    return estimate(args.archive, args.experiment.runs[run],
+                    epochs_done(args.results_root / args.preset, run))
+
+
+def seconds_needed(run: str, args: argparse.Namespace) -> float | None:
+    """:func:`run_estimate` in seconds over ``--speed``."""
+    found = run_estimate(run, args)
     return None if found is None else found.seconds / args.speed
 
 
@@ -252,10 +257,9 @@ def main() -> None:
             todo.put(run)
     if args.plan:
         for run in list(todo.queue):
-            need = seconds_needed(run, args)
-            found = None if run.startswith("baselines:") else estimate(
-                args.archive, experiment.runs[run])
-            print(f"{run}: " + ("no estimate" if need is None else f"~{need / 60:.0f} min")
+            found = run_estimate(run, args)
+            print(f"{run}: " + ("no estimate" if found is None else
+                                f"~{found.seconds / args.speed / 60:.0f} min")
                   + (f" (from {', '.join(found.basis)}, scaled by FLOPs per image)"
                      if found and found.flop_scaled else ""))
         return

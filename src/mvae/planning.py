@@ -20,7 +20,6 @@ import csv
 import json
 import math
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,29 +122,32 @@ def estimate(archive: Path, config: Config, epochs_done: int = 0) -> Estimate | 
     refs = {name: ref for name, ref in archived.items()
             if network_key(ref[0]) == network_key(config)}
     flop_scaled = not refs
-    work: Callable[[Config], float] = lambda cfg: cfg.components  # noqa: E731
+    # the work one epoch does, per reference and for config: components, or FLOPs per image
+    work = {name: float(cfg.components) for name, (cfg, _) in refs.items()}
+    target = float(config.components)
     if flop_scaled:
-        refs = {name: ref for name, ref in archived.items()
-                if family_key(ref[0]) == family_key(config)}
-        if not refs:
-            return None
         from mvae.model import forward_flops  # torch only where a width needs scaling
-        work = forward_flops
+
+        family = {name: ref for name, ref in archived.items()
+                  if family_key(ref[0]) == family_key(config)}
+        if not family:
+            return None
+        flops = {name: float(forward_flops(cfg)) for name, (cfg, _) in family.items()}
+        target = float(forward_flops(config))
         # the run nearest in FLOPs alone: the archived seconds per FLOP vary too much to pool
         # (the paper archive's CIFAR K = 1 job took 866 s per GFLOP-epoch, its K = 4 job 349)
-        target = work(config)
-        nearest_flops = min(refs, key=lambda name: abs(math.log(work(refs[name][0]) / target)))
-        refs = {nearest_flops: refs[nearest_flops]}
-    rate = statistics.median(training_wall_seconds(done) / (int(done["epochs"]) * work(cfg))
-                             for cfg, done in refs.values())
-    train = rate * work(config) * max(config.epochs - epochs_done, 0)
+        nearest_flops = min(flops, key=lambda name: abs(math.log(flops[name] / target)))
+        refs, work = {nearest_flops: family[nearest_flops]}, {nearest_flops: flops[nearest_flops]}
+    rate = statistics.median(training_wall_seconds(done) / (int(done["epochs"]) * work[name])
+                             for name, (_, done) in refs.items())
+    train = rate * target * max(config.epochs - epochs_done, 0)
     def distance(name: str) -> tuple[bool, bool, int, int]:  # same evaluation rules first
         ref = refs[name][0]
         return (ref.binarize != config.binarize, (ref.latent_dim == 2) != (config.latent_dim == 2),
                 abs(ref.components - config.components), -ref.components)
 
     nearest = min(refs, key=distance)
-    scale = work(config) / work(refs[nearest][0])
+    scale = target / work[nearest]
     evaluation = sum(seconds if rule in FIXED_COST_RULES else seconds * scale
                      for rule, seconds in _benchmark_seconds(archive, nearest).items())
     return Estimate(train, evaluation, tuple(sorted(refs)), flop_scaled)

@@ -671,15 +671,15 @@ def rate_distortion(t: pd.DataFrame) -> list[Verdict]:
     mixtures = t[t.K > 1]
     sd = float(t.vae_seed_sd.dropna().iloc[0]) if t.vae_seed_sd.notna().any() else math.nan
     out = []
-    readings = [("paper's objective", "paper"), ("authors' settings", "authors' settings")]
-    readings += [(objective if ", " in objective else f"{objective} alone", objective)
-                 for objective in dict.fromkeys(mixtures.objective)  # switches, alone or not
-                 if objective not in dict(readings).values()]
-    for reading, objective in readings:
+    named = {"paper": "paper's objective", "authors' settings": "authors' settings"}
+    axes = (("Gaussian KL", "rate_gauss", "vae_sse_at_rate"),
+            ("Gaussian + Dirichlet KL", "rate_total", "vae_sse_at_total_rate"))
+    for objective in dict.fromkeys([*named, *mixtures.objective]):
+        # any other objective is a switch, alone or with others
+        reading = named.get(objective) or (objective if ", " in objective else
+                                           f"{objective} alone")
         rows = mixtures[mixtures.objective == objective]
-        axes = (("Gaussian KL", "rate_gauss", "vae_sse_at_rate"),
-                ("Gaussian + Dirichlet KL", "rate_total", "vae_sse_at_total_rate"))
-        for axis, x, at in axes if objective in ("paper", "authors' settings") else axes[:1]:
+        for axis, x, at in axes if objective in named else axes[:1]:
             claim = f"a mixture beats a VAE of the same rate ({reading}; rate: {axis})"
             if rows.empty or at not in rows:
                 continue
