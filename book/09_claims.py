@@ -41,7 +41,9 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # The verdict on every claim of the paper, and on our own checks, is on one page first: each
 # line says which numbers decide it and how many seeds stand behind them. A difference counts
 # only beyond twice its standard error over seeds; inside that, the verdict is "no detectable
-# difference".
+# difference". A side with one seed is lent one spread, the same for every reconstruction
+# verdict: the pooled standard deviation over seeds of the settings we ran with several seeds
+# (each line quotes it, and how many settings and runs stand behind it).
 
 # %% tags=["hide-input"]
 import itertools
@@ -440,14 +442,14 @@ if rd is not None and len(rd):
                    "They differ by "
                    f"{a.sse_per_image - t.sse_per_image:+.2f} in SSE: the same objective, so the "
                    "difference is run-to-run noise."))
-    vae_sd = float(rd.vae_seed_sd.dropna().iloc[0]) if rd.vae_seed_sd.notna().any() else math.nan
+    spread = verdicts.SeedSpread.of(rd)
     for e in rd[rd.objective == "reconstruction: expected"].itertuples():
         if math.isnan(e.vae_sse_at_rate):
             continue
         by_gauss = verdicts.compare(verdicts.Sample(e.sse_per_image, math.nan, 1),
-                                    verdicts.Sample(e.vae_sse_at_rate, math.nan, 1), vae_sd)
+                                    verdicts.Sample(e.vae_sse_at_rate, math.nan, 1), spread)
         by_total = verdicts.compare(verdicts.Sample(e.sse_per_image, math.nan, 1),
-                                    verdicts.Sample(e.vae_sse_at_total_rate, math.nan, 1), vae_sd)
+                                    verdicts.Sample(e.vae_sse_at_total_rate, math.nan, 1), spread)
         where = {"lower": "below the VAE curve (better for its rate)",
                  "higher": "above the VAE curve (worse for its rate)"}
         sentences.append(

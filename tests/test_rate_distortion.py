@@ -48,7 +48,8 @@ def grid(tmp_path: Path) -> tuple[list[Path], dict]:
                  "sweep": {1: ["vae-s0", "vae-s1"], 2: ["mix-k2"], 4: ["mix-k4"]},
                  "authors_sweep": {4: ["authors-k4"]},
                  "kl_vaes": {0.5: ["vae-half"], 0.25: ["vae-quarter"]},
-                 "switches": {}, "table2": {"mixture": ["mix-k4"]}, "table2_k": 4}
+                 "switches": {}, "table2": {"mixture": ["mix-k4"]}, "table2_k": 4,
+                 "seed_groups": {"vae-s0": ["vae-s0", "vae-s1"]}}
     return paths, selection
 
 
@@ -66,7 +67,9 @@ def test_each_run_sits_against_the_vae_curve_at_its_own_rate(grid) -> None:
     assert rows.loc["mix-k2", "vae_sse_at_rate"] == pytest.approx(8.2 + (6.0 - 8.2) * 0.5)
     assert math.isnan(rows.loc["mix-k4", "vae_sse_at_rate"])  # 16 nats: below the curve's range
     assert rows.loc["mix-k4", "rate_total"] == 22.0
-    assert rows.loc["vae-s0", "vae_seed_sd"] == pytest.approx(0.4 / math.sqrt(2))
+    # the seed spread lent to one-seed sides: the one setting with seeds, its two runs
+    assert rows.loc["mix-k2", "seed_sd"] == pytest.approx(0.4 / math.sqrt(2))
+    assert (rows.loc["mix-k2", "seed_sd_settings"], rows.loc["mix-k2", "seed_sd_runs"]) == (1, 2)
     # the unweighted ELBO: reconstruction + summed Gaussian KL + Dirichlet KL
     assert rows.loc["authors-k4", "neg_elbo"] == pytest.approx(85.5 + 36 + 6)
     assert set(prov["configs"]) == set(rows.index)
@@ -117,3 +120,29 @@ def test_the_verdict_reads_each_mixture_against_the_curve_at_its_rate(grid) -> N
     better_gauss = {v.claim: v for v in verdicts.rate_distortion(
         better.assign(difference=better.sse_per_image - better.vae_sse_at_rate))}
     assert better_gauss[gauss.claim].status == verdicts.HOLDS
+
+
+def test_the_seed_spread_is_the_residual_sd_of_a_fit_per_setting(tmp_path: Path) -> None:
+    """Oracle: the residual standard deviation of least squares on one indicator per setting
+    (numpy's lstsq), over the archived runs of the settings with two or more seeds."""
+    import numpy as np
+
+    sse = {"a-s0": 8.0, "a-s1": 8.4, "a-s2": 7.1, "b-s0": 9.5, "b-s1": 9.2, "c-s0": 3.0}
+    paths = [p for run, x in sse.items() for p in _run(tmp_path, run, x, 20.0)]
+    selection = {"seed_groups": {"a-s0": ["a-s0", "a-s1", "a-s2"],
+                                 "b-s0": ["b-s0", "b-s1", "b-missing"],  # one not archived
+                                 "c-s0": ["c-s0", "c-missing"]}}  # one archived: no spread
+    columns, recs = tables.seed_spread(paths, selection)
+    groups = [["a-s0", "a-s1", "a-s2"], ["b-s0", "b-s1"]]
+    y = np.array([sse[r] for g in groups for r in g])
+    x = np.array([[float(r in g) for g in groups] for g2 in groups for r in g2])
+    _, residual, _, _ = np.linalg.lstsq(x, y, rcond=None)
+    assert columns["seed_sd"] == pytest.approx(math.sqrt(residual[0] / (len(y) - len(groups))))
+    assert (columns["seed_sd_settings"], columns["seed_sd_runs"]) == (2, 5)
+    assert set(recs) == {"a-s0", "a-s1", "a-s2", "b-s0", "b-s1"}
+
+
+def test_the_switches_table_counts_how_the_seeds_use_their_components() -> None:
+    assert tables._usage(["mixture"]) == "mixture"
+    assert tables._usage(["mixture"] * 3) == "mixture (3 of 3)"
+    assert tables._usage(["mixture", "blend", "mixture"]) == "mixture (2 of 3), blend (1 of 3)"

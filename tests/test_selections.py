@@ -117,3 +117,25 @@ def test_the_capacity_trio_is_chosen_by_what_the_runs_are() -> None:
     odd = Config(**{**large.to_dict(), "name": "odd", "lr": 2e-3})
     exp.runs = {**{n: c for n, c in exp.runs.items() if n != large.name}, "odd": odd}
     assert set(select(exp).cifar_capacity) == {"mixture", "vae"}
+
+
+def test_seed_groups_pool_only_repeats_of_one_mnist_setting() -> None:
+    """A seed group is one MNIST setting (any objective key) over its distinct seeds: a repeat of
+    a seed, a setting with one seed, and other datasets or latent sizes stay out."""
+    exp = load_preset("paper", PRESETS)
+    base = exp.runs["mnist-k4-s0"]
+    extra = {
+        "kw-s0": dataclasses.replace(base, name="kw-s0", kl_weight=0.5),
+        "kw-s1": dataclasses.replace(base, name="kw-s1", kl_weight=0.5, seed=1),
+        "kw-again": dataclasses.replace(base, name="kw-again", kl_weight=0.5),  # seed 0 again
+        "kw-lone": dataclasses.replace(base, name="kw-lone", kl_weight=0.75),
+        "d2-s0": dataclasses.replace(base, name="d2-s0", latent_dim=2),
+        "d2-s1": dataclasses.replace(base, name="d2-s1", latent_dim=2, seed=1),
+    }
+    exp.runs = {**exp.runs, **extra}
+    groups = select(exp).seed_groups
+    assert groups["kw-s0"] == ["kw-s0", "kw-s1"]
+    assert groups["mnist-k4-s0"] == ["mnist-k4-s0", "mnist-k4-s1", "mnist-k4-s2"]
+    members = {run for runs in groups.values() for run in runs}
+    assert not members & {"kw-again", "kw-lone", "d2-s0", "d2-s1"}
+    assert all(exp.runs[run].dataset == "mnist" for run in members)

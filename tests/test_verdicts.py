@@ -16,7 +16,10 @@ def _t1(sse: dict[int, list[float]]) -> pd.DataFrame:
     # runs outside the paper's setup (2-D, authors' settings, ...) must not count
     rows.append(dict(run="2d", K=4, seed=0, sse_per_image=99.0, paper_setup=False))
     rows.append(dict(run="authors", K=4, seed=0, sse_per_image=1.0, paper_setup=False))
-    return pd.DataFrame(rows)
+    # the seed spread the table carries (mvae.tables.seed_spread): the settings with seeds
+    spread = v.SeedSpread.pooled(list(sse.values()))
+    return pd.DataFrame(rows).assign(seed_sd=spread.sd, seed_sd_settings=spread.settings,
+                                     seed_sd_runs=spread.runs)
 
 
 def _by_claim(verdicts: list[v.Verdict]) -> dict[str, v.Verdict]:
@@ -53,6 +56,12 @@ def test_a_single_seed_borrows_the_spread_of_the_runs_with_several() -> None:
     verdict = _by_claim(v.table1(_t1({1: [8.0, 9.0], 2: [9.0]})))[MIX]
     assert verdict.status == v.NO_DIFFERENCE  # +0.5 against sqrt(0.5 + 0.25) ~ 0.87
     assert "one seed on the first side" in verdict.evidence and "0.71" in verdict.evidence
+    assert "1 setting with several seeds (2 runs)" in verdict.evidence
+
+
+def test_a_table_without_a_seed_spread_leaves_one_seed_sides_unjudged() -> None:
+    t1 = _t1({1: [8.0, 9.0], 2: [9.0]}).drop(columns=["seed_sd"])
+    assert _by_claim(v.table1(t1))[MIX].status == v.UNTESTED
 
 
 def test_table1_compares_mixtures_with_the_papers_at_the_same_k() -> None:
@@ -89,7 +98,8 @@ def test_compare_finds_no_difference_in_one_distribution_and_a_difference_at_5_s
     assert apart.outcome == "higher" and abs(apart.difference / apart.se - 5) < 1e-9
     assert v.compare(a, b).outcome == v.NO_DIFFERENCE
     assert v.compare(v.Sample(9.0, float("nan"), 1), b).outcome == "unknown"  # no spread: say so
-    assert v.compare(v.Sample(9.0, float("nan"), 1), v.Sample.fixed(10.0), 0.1).outcome == "lower"
+    lent = v.SeedSpread(0.1, 2, 6)
+    assert v.compare(v.Sample(9.0, float("nan"), 1), v.Sample.fixed(10.0), lent).outcome == "lower"
 
 
 def _t2(mix: float, vae: float, comps: list[float], raw: float) -> pd.DataFrame:
@@ -307,7 +317,8 @@ def test_each_authors_switch_gets_its_own_line_read_against_the_seed_spread() ->
                                   "kl_reduction: mean", paper.ALL_SWITCHES],
                       "K": 4, "n_seeds": [3, 1, 1, 1], "sse_mean": [10.5, 13.5, 10.2, 5.6],
                       "sse_sd": [0.5, float("nan"), float("nan"), float("nan")],
-                      "rate_gauss": [16.0, 25.4, 40.0, 45.9]})
+                      "rate_gauss": [16.0, 25.4, 40.0, 45.9],
+                      "seed_sd": 0.5, "seed_sd_settings": 1, "seed_sd_runs": 3})
     lines = _by_claim(v.authors_switches(t))
     assert lines["normalize_alpha: true alone lowers the error at K = 4"].status == v.FAILS
     assert lines["kl_reduction: mean alone lowers the error at K = 4"].status == v.NO_DIFFERENCE

@@ -56,6 +56,15 @@ def _baseline(s: Selections, dataset: str) -> list[str]:
     return [layout.baseline_file(dataset)] if dataset in s.baselines else []
 
 
+def _with_seed_spread(runs: Iterable[str], s: Selections) -> list[str]:
+    """The ``reconstruction.json`` and ``done.json`` of ``runs`` and the reconstruction files of
+    the runs behind the seed spread (:func:`mvae.tables.seed_spread`) that a verdict lends a
+    side with one seed."""
+    runs = list(runs)
+    spread = [r for r in _flat(s.seed_groups.values()) if r not in runs]
+    return _evals(runs + spread, "reconstruction.json") + _done(runs)
+
+
 def _readings_runs(s: Selections) -> list[str]:
     """Table I under both readings: the paper-setup sweep, the authors' sweep, the KL VAEs."""
     return list(dict.fromkeys(_flat(s.sweep.values()) + _flat(s.authors_sweep.values())
@@ -137,20 +146,19 @@ TABLES: dict[str, Product] = {p.name: p for p in [
             "Fig. 3's numbers: each component's 2-D code (spread, KNN accuracy alone) beside the "
             "2-D VAE's.", enough=lambda s, archived: set(s.latent2d) <= archived),
     Product("rate_distortion", "mvae.tables:rate_distortion",
-            lambda s: _evals(s.rate_distortion, "reconstruction.json") + _done(s.rate_distortion),
+            lambda s: _with_seed_spread(s.rate_distortion, s),
             lambda s: bool(s.kl_vaes),
             "Rate against distortion: every MNIST run's Gaussian KL (nats per image) beside its "
             "reconstruction error, the VAE's curve through its KL weights.",
             enough=_some(lambda s: _flat(s.kl_vaes.values()))),
     Product("table1_readings", "mvae.tables:table1_readings",
-            lambda s: _evals(_readings_runs(s), "reconstruction.json")
-            + _done(_readings_runs(s)),
+            lambda s: _with_seed_spread(_readings_runs(s), s),
             lambda s: bool(s.authors_sweep),
             "Table I under both readings: the paper's objective and the authors' (averaged KLs, "
             "a KL weight of 1/K), each K beside the VAE at the matched KL weight.",
             enough=_some(lambda s: _flat(s.authors_sweep.values()))),
     Product("authors_switches", "mvae.tables:authors_switches",
-            lambda s: _evals(_switch_runs(s), "reconstruction.json") + _done(_switch_runs(s)),
+            lambda s: _with_seed_spread(_switch_runs(s), s),
             lambda s: bool(s.switches),
             "Each of the authors' switches alone at K = 4, beside our objective and all of them "
             "together.", enough=_some(lambda s: _flat(s.switches.values()))),

@@ -95,6 +95,11 @@ class Selections:
     baselines: dict[str, str] = field(default_factory=dict)
     #: Runs with more than one component (CKA / dHSIC between components).
     diverse: list[str] = field(default_factory=list)
+    #: The MNIST runs of the paper's setup (any objective switch, KL weight or dHSIC weight)
+    #: that repeat one setting over seeds: {first run: [its runs]}, settings with two or more
+    #: seeds only. Their pooled spread is the one seed spread every verdict lends a side that has
+    #: a single seed (``mvae.tables.seed_spread``).
+    seed_groups: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The selections as plain data (what the table and figure builders receive)."""
@@ -171,7 +176,19 @@ def select(experiment: Experiment, table2_k: int = 4) -> Selections:
     if sel.fashion:
         sel.baselines["fashion_mnist"] = sel.fashion.get("mixture") or sel.fashion["vae"]
     sel.diverse = [n for n, c in runs.items() if c.components > 1]
+    sel.seed_groups = _seed_groups(mnist({*SWITCHES, "kl_weight", "beta", "beta_warmup"}))
     return sel
+
+
+def _seed_groups(runs: dict[str, Config]) -> dict[str, list[str]]:
+    """:attr:`Selections.seed_groups`: ``runs`` grouped by every key but name and seed, one run
+    per seed (a second run of a seed repeats the same training: no spread to add)."""
+    groups: dict[str, dict[int, str]] = {}
+    settings: dict[str, str] = {}
+    for name, c in runs.items():
+        setting = repr(sorted((k, v) for k, v in c.to_dict().items() if k not in ("name", "seed")))
+        groups.setdefault(settings.setdefault(setting, name), {}).setdefault(c.seed, name)
+    return {first: list(seeds.values()) for first, seeds in groups.items() if len(seeds) > 1}
 
 
 def _by_k(runs: dict[str, Config]) -> dict[int, list[str]]:

@@ -106,6 +106,35 @@ def _mean_std(values: list[float]) -> tuple[float, float, int]:
     return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else math.nan, len(arr)
 
 
+def pooled_sd(groups: list[list[float]]) -> float:
+    """The pooled within-group standard deviation of the groups with two or more values (NaN
+    values dropped)."""
+    ss, dof = 0.0, 0
+    for g in groups:
+        arr = np.asarray([v for v in g if not math.isnan(v)], float)
+        if len(arr) > 1:
+            ss += float(((arr - arr.mean()) ** 2).sum())
+            dof += len(arr) - 1
+    return math.sqrt(ss / dof) if dof else math.nan
+
+
+def seed_spread(paths: list[str | Path],
+                selection: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The one seed spread of per-image SSE that every verdict lends a side with a single seed:
+    the pooled standard deviation over the settings that repeat over seeds
+    (:attr:`mvae.selections.Selections.seed_groups`, those archived among ``paths``). Returns
+    the table columns that carry it (``seed_sd``, ``seed_sd_settings``, ``seed_sd_runs``) and
+    the records behind it (for the table's provenance)."""
+    recs = _read(paths, "reconstruction")
+    groups = [[r for r in runs if r in recs]
+              for runs in selection.get("seed_groups", {}).values()]
+    groups = [g for g in groups if len(g) > 1]
+    sd = pooled_sd([[recs[r]["mixture"]["sse_per_image"] for r in g] for g in groups])
+    return ({"seed_sd": sd, "seed_sd_settings": len(groups),
+             "seed_sd_runs": sum(map(len, groups))},
+            {r: recs[r] for g in groups for r in g})
+
+
 def _provenance(*groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
     configs, seeds, devices, commits = {}, {}, set(), set()
     for records in groups:
@@ -140,6 +169,7 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
     """
     recs = _read(paths, "reconstruction")
     sweep = {r for runs in selection.get("sweep", {}).values() for r in runs}
+    spread, _ = seed_spread(paths, selection)
     rows = []
     for run, rec in recs.items():
         c = rec["config"]
@@ -161,7 +191,7 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
                      "mean_image_sse": rec.get("mean_image_sse", math.nan),
                      "verdict": _verdict(rec), "paper_setup": main,
                      "paper_sse_per_image": paper, "paper_note": note, "source": rec["source"],
-                     "worst_component_sse": max(comps)})
+                     "worst_component_sse": max(comps), **spread})
     return pd.DataFrame(rows), _provenance(recs)
 
 
@@ -637,7 +667,7 @@ def rate_distortion(paths: list[str | Path],
     KL): is a mixture better or worse than a VAE spending the same rate?"""
     points = _points(paths, selection["rate_distortion"])
     curve, total = vae_curve(points), vae_curve(points, x="rate_total")
-    noise = curve.loc[curve.kl_weight == 1.0, "sse_per_image_sd"]
+    spread, spread_recs = seed_spread(paths, selection)
     rows = []
     for run, p in points.items():
         at_rate = on_curve(curve, p["rate_gauss"])
@@ -645,10 +675,9 @@ def rate_distortion(paths: list[str | Path],
         rows.append({"run": run, **p, "vae_sse_at_rate": at_rate,
                      "difference": p["sse_per_image"] - at_rate,
                      "vae_sse_at_total_rate": at_total,
-                     "difference_total": p["sse_per_image"] - at_total,
-                     "vae_seed_sd": float(noise.iloc[0]) if len(noise) else math.nan})
+                     "difference_total": p["sse_per_image"] - at_total, **spread})
     recs = _read(paths, "reconstruction")
-    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points})
+    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
 
 
 def _seeds(points: dict[str, dict[str, Any]], runs: list[str]) -> dict[str, Any]:
@@ -671,6 +700,7 @@ def table1_readings(paths: list[str | Path],
     everything = [r for group in (*sweep.values(), *authors.values(), *kl_vaes.values())
                   for r in group]
     points = _points(paths, list(dict.fromkeys(everything)))
+    spread, spread_recs = seed_spread(paths, selection)
     rows = []
     for reading, by_k in (("paper", sweep), ("authors", authors)):
         for k, runs in by_k.items():
@@ -683,9 +713,9 @@ def table1_readings(paths: list[str | Path],
             rows.append({"reading": reading, "K": k, **ours, "vae_kl_weight": weight,
                          **{f"vae_{key}": value for key, value in vae.items()},
                          "difference": ours["sse_mean"] - vae["sse_mean"],
-                         "paper_sse_per_image": PAPER_TABLE1_MVAE.get(k, math.nan)})
+                         "paper_sse_per_image": PAPER_TABLE1_MVAE.get(k, math.nan), **spread})
     recs = _read(paths, "reconstruction")
-    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points})
+    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
 
 
 #: The ``authors_switches`` row of all the authors' switches at once (their settings).
@@ -704,6 +734,7 @@ def authors_switches(paths: list[str | Path],
         k, selection["authors_sweep"].get(str(k), []))))
     points = _points(paths, list(dict.fromkeys(r for _, runs in groups for r in runs)))
     base = _seeds(points, groups[0][1])
+    spread, spread_recs = seed_spread(paths, selection)
     rows = []
     for label, runs in groups:
         have = [points[r] for r in runs if r in points]
@@ -714,10 +745,19 @@ def authors_switches(paths: list[str | Path],
                      "kl_dirichlet": float(np.mean([p["kl_dirichlet"] for p in have])),
                      "neg_elbo": float(np.mean([p["neg_elbo"] for p in have])),
                      "effective_kl_weight": have[0]["effective_kl_weight"],
-                     "verdict": " ".join(p["verdict"] for p in have),
-                     "difference": stats["sse_mean"] - base["sse_mean"]})
+                     "verdict": _usage([p["verdict"] for p in have]),
+                     "difference": stats["sse_mean"] - base["sse_mean"], **spread})
     recs = _read(paths, "reconstruction")
-    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points})
+    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
+
+
+def _usage(kinds: list[str]) -> str:
+    """How the seeds of one setting use their components: "mixture", or with several seeds a
+    count of each kind, e.g. "mixture (3 of 3)" or "mixture (2 of 3), blend (1 of 3)"."""
+    if len(kinds) == 1:
+        return kinds[0]
+    counts = pd.Series(kinds).value_counts(sort=False)
+    return ", ".join(f"{kind} ({n} of {len(kinds)})" for kind, n in counts.items())
 
 
 def latents_2d(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:

@@ -7,8 +7,9 @@ claim the table cannot test yet (runs missing) says so instead of guessing.
 
 Every comparison is noise-aware (:func:`compare`): a difference counts only when it exceeds twice
 its standard error over seeds; inside that, the outcome is "no detectable difference". Where a
-side has one seed, its spread is taken from the runs of the same table that have several seeds
-(stated in the evidence), and every line says how many seeds stand behind each side.
+side has one seed, its spread is one number for every reconstruction verdict (:class:`SeedSpread`:
+the pooled seed sd of the MNIST settings run with several seeds, stated in the evidence), and
+every line says how many seeds stand behind each side.
 
 :data:`PAPER_CLAIMS` lists the claims the paper makes; :data:`OUR_CHECKS` the checks we add (our
 VAE against the paper's, codes against pixels, FID, likelihood, rate and distortion).
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from mvae import tables as paper
+from mvae.tables import pooled_sd
 
 HOLDS, FAILS, MIXED, UNTESTED = "holds", "fails", "mixed", "not tested yet"
 NO_DIFFERENCE = "no detectable difference"
@@ -96,11 +98,41 @@ class Comparison:
                 + (f"; {self.note}" if self.note else ""))
 
 
-def compare(a: Sample, b: Sample, noise_sd: float = math.nan) -> Comparison:
-    """``a - b`` against twice its standard error. A side with one seed takes ``noise_sd`` (the
-    spread of comparable runs with several seeds) as its standard deviation; an exact side has
-    none."""
+@dataclass(frozen=True)
+class SeedSpread:
+    """The seed spread lent to a side with one seed: the pooled standard deviation of per-image
+    SSE over the MNIST settings run with several seeds (:func:`mvae.tables.seed_spread`, carried
+    by each table in its ``seed_sd`` columns), one number for every verdict."""
+
+    sd: float
+    settings: int = 0
+    runs: int = 0
+
+    @classmethod
+    def pooled(cls, groups: Sequence[Sequence[float]]) -> SeedSpread:
+        """The pooled spread of ``groups`` (one per setting; those with one value add none)."""
+        several = [list(g) for g in groups if len(g) > 1]
+        return cls(pooled_sd(several), len(several), sum(map(len, several)))
+
+    @classmethod
+    def of(cls, t: pd.DataFrame) -> SeedSpread:
+        """The spread a table carries (NaN where it has none: one-seed sides stay unjudged)."""
+        if "seed_sd" not in t or t.seed_sd.isna().all():
+            return cls(math.nan)
+        row = t[t.seed_sd.notna()].iloc[0]
+        return cls(float(row.seed_sd), int(row.seed_sd_settings), int(row.seed_sd_runs))
+
+    def text(self) -> str:
+        settings = f"{self.settings} setting{'s' if self.settings != 1 else ''}"
+        return (f"{self.sd:.2g}, the pooled seed sd of {settings} with several seeds "
+                f"({self.runs} runs)")
+
+
+def compare(a: Sample, b: Sample, spread: SeedSpread | None = None) -> Comparison:
+    """``a - b`` against twice its standard error. A side with one seed takes the ``spread`` of
+    the settings with several seeds as its standard deviation; an exact side has none."""
     assumed = []
+    noise_sd = spread.sd if spread is not None else math.nan
 
     def variance(s: Sample, name: str) -> float:
         if s.exact:
@@ -114,24 +146,13 @@ def compare(a: Sample, b: Sample, noise_sd: float = math.nan) -> Comparison:
 
     se = math.sqrt(variance(a, "the first") + variance(b, "the second"))
     d = a.mean - b.mean
-    note = (f"one seed on {' and '.join(assumed)} side: its spread taken as {noise_sd:.2g}, "
-            "that of the runs with several seeds" if assumed else "")
+    note = (f"one seed on {' and '.join(assumed)} side: its spread taken as {spread.text()}"
+            if assumed and spread is not None else "")
     if math.isnan(se):
         return Comparison(d, se, "unknown", note)
     if abs(d) <= Z * se:
         return Comparison(d, se, NO_DIFFERENCE, note)
     return Comparison(d, se, "lower" if d < 0 else "higher", note)
-
-
-def pooled_sd(groups: Sequence[Sequence[float]]) -> float:
-    """The pooled within-group standard deviation of the groups with two or more values."""
-    ss, dof = 0.0, 0
-    for g in groups:
-        arr = np.asarray([v for v in g if not math.isnan(v)], float)
-        if len(arr) > 1:
-            ss += float(((arr - arr.mean()) ** 2).sum())
-            dof += len(arr) - 1
-    return math.sqrt(ss / dof) if dof else math.nan
 
 
 def trend(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
@@ -148,14 +169,16 @@ def trend(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
 def _aggregate(outcomes: list[str], wanted: str) -> str:
     """One status for a claim made at several points: HOLDS if every point shows the wanted
     direction; NO_DIFFERENCE if none differs; FAILS if no point shows the wanted direction and
-    some show the opposite; MIXED if some show it and others do not; UNTESTED with no points."""
+    some show the opposite; MIXED if some show it and others do not; UNTESTED with no points
+    that could be judged (an "unknown" outcome, without a seed spread, is not a point)."""
+    outcomes = [o for o in outcomes if o != "unknown"]
     if not outcomes:
         return UNTESTED
     if all(o == wanted for o in outcomes):
         return HOLDS
     if all(o == NO_DIFFERENCE for o in outcomes):
         return NO_DIFFERENCE
-    opposite = any(o not in (wanted, NO_DIFFERENCE, "unknown") for o in outcomes)
+    opposite = any(o not in (wanted, NO_DIFFERENCE) for o in outcomes)
     if wanted not in outcomes and opposite:
         return FAILS
     return MIXED
@@ -184,17 +207,13 @@ def _by_k(rows: pd.DataFrame, column: str = "sse_per_image") -> dict[int, Sample
     return {int(k): Sample.of(list(g[column])) for k, g in rows.groupby("K")}
 
 
-def _sweep_noise(rows: pd.DataFrame, column: str = "sse_per_image") -> float:
-    return pooled_sd([list(g[column]) for _, g in rows.groupby("K")])
-
-
 def our_vae(t1: pd.DataFrame) -> list[Verdict]:
     """Our check: our VAE against the paper's Table I VAE."""
     by_k = _by_k(_main_mnist(t1))
     claim = "our VAE reconstructs as well as the paper's"
     if 1 not in by_k:
         return [Verdict(claim, UNTESTED, "needs a K = 1 run")]
-    c = compare(by_k[1], Sample.fixed(paper.PAPER_TABLE1_VAE), _sweep_noise(_main_mnist(t1)))
+    c = compare(by_k[1], Sample.fixed(paper.PAPER_TABLE1_VAE), SeedSpread.of(t1))
     return [Verdict(claim, HOLDS if c.outcome in ("lower", NO_DIFFERENCE) else FAILS,
                     f"test SSE per image {by_k[1].text()} against the paper's "
                     f"{paper.PAPER_TABLE1_VAE:.2f}: {c.text()}")]
@@ -217,8 +236,8 @@ def mixture_vs_vae(rows: pd.DataFrame, reading: str, vae: Sample | None = None,
     mixtures = {k: s for k, s in by_k.items() if k > 1}
     if vae is None or not mixtures:
         return [Verdict(claim, UNTESTED, "needs a K = 1 run and a K > 1 run")]
-    noise = _sweep_noise(rows)
-    results = {k: compare(s, vae, noise) for k, s in mixtures.items()}
+    spread = SeedSpread.of(rows)
+    results = {k: compare(s, vae, spread) for k, s in mixtures.items()}
     parts = [f"K = {k}: {mixtures[k].text()}, {c.text().split(';')[0]}"
              for k, c in results.items()]
     notes = {c.note for c in results.values() if c.note}
@@ -254,8 +273,8 @@ def papers_numbers(rows: pd.DataFrame, reading: str) -> list[Verdict]:
     if not published:
         return [Verdict(claim, UNTESTED, "needs a mixture at a K the paper reports: "
                         + ", ".join(map(str, paper.PAPER_TABLE1_MVAE)))]
-    noise = _sweep_noise(rows)
-    results = {k: compare(by_k[k], Sample.fixed(p), noise) for k, p in published.items()}
+    spread = SeedSpread.of(rows)
+    results = {k: compare(by_k[k], Sample.fixed(p), spread) for k, p in published.items()}
     outcomes = ["lower" if c.outcome == NO_DIFFERENCE else c.outcome for c in results.values()]
     evidence = "; ".join(f"K = {k}: {by_k[k].text()} against the paper's {p:.2f}, "
                          f"{results[k].text().split(';')[0]}" for k, p in published.items())
@@ -274,7 +293,7 @@ def table1_readings(t: pd.DataFrame) -> list[Verdict]:
     out = []
     claim = ("a mixture reconstructs better than a VAE at the same KL weight (authors' "
              "objective)")
-    noise = _readings_noise(t)
+    spread = SeedSpread.of(t)
     parts, outcomes = [], []
     for r in authors.itertuples():
         ours = Sample(r.sse_mean, r.sse_sd, int(r.n_seeds))
@@ -282,7 +301,7 @@ def table1_readings(t: pd.DataFrame) -> list[Verdict]:
             parts.append(f"K = {r.K}: {ours.text()}, no VAE at KL weight 1/{r.K} yet")
             continue
         vae = Sample(r.vae_sse_mean, r.vae_sse_sd, int(r.vae_n_seeds))
-        c = compare(ours, vae, noise)
+        c = compare(ours, vae, spread)
         outcomes.append(c.outcome)
         parts.append(f"K = {r.K}: {ours.text()} against {vae.text()} for the VAE at KL weight "
                      f"{r.vae_kl_weight:g}, {c.text()}")
@@ -303,22 +322,13 @@ def table1_readings(t: pd.DataFrame) -> list[Verdict]:
         parts, outcomes = [], []
         for r in reached.itertuples():
             ours = Sample(r.sse_mean, r.sse_sd, int(r.n_seeds))
-            c = compare(ours, Sample.fixed(paper.PAPER_TABLE1_MVAE[r.K]), noise)
+            c = compare(ours, Sample.fixed(paper.PAPER_TABLE1_MVAE[r.K]), spread)
             outcomes.append("lower" if c.outcome == NO_DIFFERENCE else c.outcome)
             parts.append(f"K = {r.K}: {ours.text()} against the "
                          f"paper's {paper.PAPER_TABLE1_MVAE[r.K]:.2f}, {c.text()}")
         out.append(Verdict("the paper's Table I errors at K = 7, 8, 10 are reached (authors' "
                            "objective)", _aggregate(outcomes, "lower"), "; ".join(parts)))
     return out
-
-
-def _readings_noise(t: pd.DataFrame) -> float:
-    """The seed spread of SSE in the readings table: the root mean of the variances of every
-    group there with several seeds (mixtures and VAEs), for a side with one seed."""
-    variances = [sd ** 2 for sd, n in zip(t.sse_sd, t.n_seeds, strict=True) if n > 1]
-    variances += [sd ** 2 for sd, n in zip(t.vae_sse_sd, t.vae_n_seeds, strict=True)
-                  if n > 1]
-    return math.sqrt(float(np.mean(variances))) if variances else math.nan
 
 
 # --------------------------------------------------------------------------- Table II, Fig. 4
@@ -488,8 +498,8 @@ def redundancy(ablation: pd.DataFrame) -> list[Verdict]:
                    "read as >= 0.5)")]
     if len(with_):
         cka1 = Sample.of(list(with_.mean_offdiag_cka))
-        c = compare(cka1, cka0, pooled_sd([list(without.mean_offdiag_cka),
-                                           list(with_.mean_offdiag_cka)]))
+        c = compare(cka1, cka0, SeedSpread.pooled([list(without.mean_offdiag_cka),
+                                                   list(with_.mean_offdiag_cka)]))
         out.append(Verdict("dHSIC makes the components more different (Sec. IV)",
                            _direction_status(c, "lower"),
                            f"mean pairwise CKA at beta = 1: {cka1.text(3)}, at beta = 0: "
@@ -516,7 +526,7 @@ def ablation_effects(ablation: pd.DataFrame) -> pd.DataFrame:
         if column not in ablation or ablation[column].isna().all():
             continue
         a, b = Sample.of(list(on[column])), Sample.of(list(off[column]))
-        c = compare(a, b, pooled_sd([list(on[column]), list(off[column])]))
+        c = compare(a, b, SeedSpread.pooled([list(on[column]), list(off[column])]))
         reading = {NO_DIFFERENCE: "no detectable difference", "lower": "lower with dHSIC",
                    "higher": "higher with dHSIC"}.get(c.outcome, "not judged")
         out.append({"quantity": name, "with dHSIC (beta = 1)": a.text(digits),
@@ -664,12 +674,12 @@ def nll(table: pd.DataFrame) -> list[Verdict]:
 def rate_distortion(t: pd.DataFrame) -> list[Verdict]:
     """At matched rate, is a mixture better or worse than a VAE? Each mixture's SSE against the
     VAE curve (:func:`mvae.tables.on_curve`) at its own rate, by the Gaussian KL and by the
-    total KL (with the Dirichlet KL of the weights), each side's spread the VAE's seed sd;
+    total KL (with the Dirichlet KL of the weights), each side's spread the seed spread;
     mixtures outside the curve's range are named, not extrapolated. A line per objective: the
     paper's and the authors' settings on both rates, each other objective (a switch alone) on
     the Gaussian KL only, so that four one-run switches do not fill the page."""
     mixtures = t[t.K > 1]
-    sd = float(t.vae_seed_sd.dropna().iloc[0]) if t.vae_seed_sd.notna().any() else math.nan
+    spread = SeedSpread.of(t)
     out = []
     named = {"paper": "paper's objective", "authors' settings": "authors' settings"}
     axes = (("Gaussian KL", "rate_gauss", "vae_sse_at_rate"),
@@ -693,13 +703,13 @@ def rate_distortion(t: pd.DataFrame) -> list[Verdict]:
             outcomes, parts = [], []
             for r in placed.itertuples():
                 c = compare(Sample(r.sse_per_image, math.nan, 1),
-                            Sample(getattr(r, at), math.nan, 1), sd)
+                            Sample(getattr(r, at), math.nan, 1), spread)
                 outcomes.append(c.outcome)
                 parts.append(f"{r.run} at {getattr(r, x):.1f} nats: {r.sse_per_image:.2f} "
                              f"against {getattr(r, at):.2f}, {c.text().split(';')[0]}")
             out.append(Verdict(claim, _aggregate(outcomes, "lower"),
                                "test SSE per image against the VAE curve at the same rate "
-                               f"(each side's spread taken as the VAE's seed sd {sd:.2f}): "
+                               f"(each side's spread taken as {spread.text()}): "
                                + "; ".join(parts) + note))
     return out or [Verdict("a mixture beats a VAE of the same rate", UNTESTED,
                            "needs mixtures and VAEs at several KL weights")]
@@ -720,7 +730,7 @@ def authors_switches(t: pd.DataFrame) -> list[Verdict]:
     out = []
     for r in switched_rows.itertuples():
         switched = Sample(r.sse_mean, r.sse_sd, int(r.n_seeds))
-        c = compare(switched, ours, ref.sse_sd)
+        c = compare(switched, ours, SeedSpread.of(t))
         claim = (f"{r.variant} together lower" if r.variant == paper.ALL_SWITCHES else
                  f"{r.variant} alone lowers")
         out.append(Verdict(f"{claim} the error at K = {int(r.K)}",
