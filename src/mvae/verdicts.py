@@ -100,9 +100,11 @@ class Comparison:
 
 @dataclass(frozen=True)
 class SeedSpread:
-    """The seed spread lent to a side with one seed: the pooled standard deviation of per-image
-    SSE over the MNIST settings run with several seeds (:func:`mvae.tables.seed_spread`, carried
-    by each table in its ``seed_sd`` columns), one number for every verdict."""
+    """The seed spread lent to a side with one seed: a pooled standard deviation over the
+    settings run with several seeds. For per-image SSE it is one number for every verdict
+    (:func:`mvae.tables.seed_spread` over the MNIST settings, carried in each table's ``seed_sd``
+    columns: :meth:`of`); the dHSIC ablation pools its own two settings for each quantity it
+    compares (:meth:`pooled`)."""
 
     sd: float
     settings: int = 0
