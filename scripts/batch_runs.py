@@ -85,8 +85,8 @@ def train_run(root: str, preset: str, run: str, threads: int) -> str:
         exp = load_preset(preset, PRESETS)
         ex.set_threads(threads)
         rdir = Path(root) / layout.run_dir(run)
-        _step(Path(root), "train", run, [rdir / "done.json"], ex.train_step,
-              exp.runs[run].to_dict(), rdir, rdir / "done.json")
+        _step(Path(root), "train", run, [rdir / layout.DONE], ex.train_step,
+              exp.runs[run].to_dict(), rdir, rdir / layout.DONE)
     return run
 
 

@@ -64,7 +64,7 @@ def git(*args: str, cwd: Path = REPO, check: bool = True) -> subprocess.Complete
 def archived(dest: Path, run: str) -> bool:
     if run.startswith("baselines:"):
         return (dest / layout.baseline_file(run.split(":", 1)[1])).is_file()
-    return (dest / layout.run_file(run, "done.json")).is_file() and \
+    return (dest / layout.run_file(run, layout.DONE)).is_file() and \
         (dest / layout.eval_file(run, "evaluated.json")).is_file()
 
 
@@ -125,7 +125,7 @@ def refresh_report(lane_code: Path, archive: Path, logfile: Path) -> int:
 
 def commit(dest: Path, run: str, files: list[Path]) -> None:
     """Commit only the archive's paths (whatever else is staged stays staged), retrying on lock."""
-    done_file = dest / layout.run_file(run, "done.json")
+    done_file = dest / layout.run_file(run, layout.DONE)
     done = json.loads(done_file.read_text()) if done_file.is_file() else {}
     train, wall = done.get("train_seconds"), done.get("wall_seconds")
     message = (f"Results ({dest.name}): {run}, {len(files)} files"

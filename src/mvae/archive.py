@@ -44,7 +44,7 @@ from mvae import layout
 from mvae.files import LinkError, atomic_write_text, refuse_link
 
 #: Files of a run folder that go into the archive (never the checkpoint or the latent codes).
-RUN_FILES = ("config.yaml", "history.json", "provenance.json", "done.json")
+RUN_FILES = (*layout.RUN_RECORDS, layout.DONE)
 
 #: Files in an eval folder that are not results: temporaries of a write in progress.
 SKIPPED_EVAL_SUFFIXES = (".tmp", ".part")
@@ -65,7 +65,7 @@ def archived_files(source: Path, run: str) -> list[Path]:
     """Paths, relative to ``source``, of what :func:`export_run` copies for ``run``."""
     source = Path(source)
     eval_dir = source / layout.eval_dir(run)
-    if not (source / layout.run_file(run, "done.json")).is_file():
+    if not (source / layout.run_file(run, layout.DONE)).is_file():
         raise ArchiveError(f"{source / layout.run_dir(run)}: training has not finished "
                            "(no done.json)")
     if not (eval_dir / "evaluated.json").is_file():
@@ -312,8 +312,8 @@ def frozen_runs(results: str | Path, runs: Iterable[str]) -> list[str]:
     """Runs of ``results`` that are archived (their done.json is in the manifest) and whose
     checkpoint is not here: they cannot be trained on or re-evaluated in this folder."""
     entries = read_manifest(Path(results)) or {}
-    return [run for run in runs if layout.run_file(run, "done.json") in entries
-            and not (Path(results) / layout.run_file(run, "checkpoint.pt")).exists()]
+    return [run for run in runs if layout.run_file(run, layout.DONE) in entries
+            and not (Path(results) / layout.run_file(run, layout.CHECKPOINT)).exists()]
 
 
 def archived_baselines(results: str | Path, datasets: Iterable[str]) -> list[str]:
@@ -359,7 +359,7 @@ def archived_output(outputs: Iterable[str | Path], run_dir: str | Path | None = 
         rel = output.relative_to(results).as_posix()
         if rel not in (read_manifest(results) or {}):
             continue
-        checkpoint = Path(run_dir) / "checkpoint.pt" if run_dir is not None else None
+        checkpoint = Path(run_dir) / layout.CHECKPOINT if run_dir is not None else None
         if checkpoint is not None and checkpoint.exists():
             continue
         run = owner(rel) or rel

@@ -12,6 +12,13 @@ knows the layout, for the pipeline, the archive, the grid scripts and the book.
 
 from __future__ import annotations
 
+#: A run folder's checkpoint (model, optimiser, history; never archived).
+CHECKPOINT = "checkpoint.pt"
+#: The records training writes beside the checkpoint.
+RUN_RECORDS = ("config.yaml", "history.json", "provenance.json")
+#: What a finished pipeline run holds besides training's own records (written by mvae.steps).
+DONE = "done.json"
+
 
 def run_dir(run: str) -> str:
     return f"runs/{run}"

@@ -45,7 +45,7 @@ def _evals(runs: Iterable[str], *names: str) -> list[str]:
 
 
 def _done(runs: Iterable[str]) -> list[str]:
-    return [layout.run_file(run, "done.json") for run in runs]
+    return [layout.run_file(run, layout.DONE) for run in runs]
 
 
 def _flat(groups: Iterable[list[str]]) -> list[str]:

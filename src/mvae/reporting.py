@@ -84,7 +84,7 @@ def archive_progress(preset: str) -> str | None:
     runs = results_dir(preset) / "runs"
     if not runs.is_dir():
         return None
-    done = sum((d / "done.json").is_file() for d in runs.iterdir())
+    done = sum((d / layout.DONE).is_file() for d in runs.iterdir())
     try:
         from mvae.presets import load_preset
 

@@ -47,7 +47,8 @@ def check_run(run_dir: str | Path, *, allow_unfinished: bool = False,
     checkpoint of its own.
     """
     from mvae.config import Config
-    from mvae.train import CHECKPOINT, CheckpointError, load_checkpoint, resume_state, stored_config
+    from mvae.layout import CHECKPOINT
+    from mvae.train import CheckpointError, load_checkpoint, resume_state, stored_config
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

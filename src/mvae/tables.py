@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mvae.config import Config
+from mvae.layout import DONE
 from mvae.mixture_kind import mixture_kind
 from mvae.model import parameter_count
 from mvae.presets import PROBE_CLASSIFIERS
@@ -601,7 +602,7 @@ def build_table(name: str, paths: list[str | Path], selection: dict[str, Any],
 def _done_records(paths: list[str | Path]) -> dict[str, dict[str, Any]]:
     """{run: done.json} among ``paths`` (``runs/<run>/done.json``: the last epoch's losses)."""
     return {p.parent.name: json.loads(p.read_text()) for p in map(Path, paths)
-            if p.name == "done.json"}
+            if p.name == DONE}
 
 
 def _point(rec: dict[str, Any], done: dict[str, Any]) -> dict[str, Any]:

@@ -56,18 +56,14 @@ from mvae.files import (
     remove_temporaries,
     run_lock,
 )
+from mvae.layout import CHECKPOINT, DONE, RUN_RECORDS
 from mvae.likelihood import fixed_binarization
 from mvae.model import MVAE
 from mvae.objective import TERMS, dhsic_weight, mixture_loss
 from mvae.provenance import collect, write_json
 
-CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_KEYS = ("model", "optimizer", "epoch", "history", "train_seconds")
 TERM_NAMES = ("loss", *TERMS)
-#: What a finished pipeline run holds besides train's own records (written by mvae.steps).
-DONE = "done.json"
-#: The records train writes beside the checkpoint.
-RECORDS = ("config.yaml", "history.json", "provenance.json")
 #: Below this, a Gaussian likelihood's 1/(2 std^2) overflows float32 training in a few steps.
 SMALLEST_GAUSSIAN_STD = 1e-3
 
@@ -538,8 +534,8 @@ def _train_locked(config: Config, run_dir: Path, device: torch.device, *, progre
                   graph: bool | None, fresh: bool = False) -> TrainResult:
     """:func:`train` once the run folder's lock is held."""
     ckpt_path = run_dir / CHECKPOINT
-    remove_temporaries(run_dir, (CHECKPOINT, *RECORDS, DONE))  # what a kill -9 left
-    for name in (CHECKPOINT, *RECORDS, DONE):
+    remove_temporaries(run_dir, (CHECKPOINT, *RUN_RECORDS, DONE))  # what a kill -9 left
+    for name in (CHECKPOINT, *RUN_RECORDS, DONE):
         refuse_link(run_dir / name)
     if fresh:
         move_aside(run_dir)
