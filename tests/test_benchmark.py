@@ -36,3 +36,25 @@ def test_benchmark_smoke_run_writes_a_record(tmp_path, monkeypatch, capsys) -> N
     assert all(r["images_per_s"] > 0 for r in test_loss.values())
     assert record["provenance"]["device"].startswith("cpu")
     assert "fast" in capsys.readouterr().out
+
+
+def test_concurrency_smoke_run_times_each_n_and_names_the_best(tmp_path) -> None:
+    """The GPU session's schedule question, asked on the CPU: N = 1 and 2 processes train at
+    once; the record holds each N's throughput, and the last line names the best for a script."""
+    import subprocess
+
+    out = tmp_path / "concurrency.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "concurrency.py"), "--smoke",
+                           "--epochs", "2", "--json", str(out)],
+                          capture_output=True, text=True, timeout=600, check=True)
+    record = json.loads(out.read_text())
+    rows = {r["concurrent"]: r for r in record["rows"]}
+    assert set(rows) == {1, 2}
+    assert len(rows[2]["epoch_seconds"]) == 2  # one per run
+    assert all(r["images_per_second"] > 0 for r in rows.values())
+    best = max(rows.values(), key=lambda r: r["images_per_second"])["concurrent"]
+    assert record["best"] == best
+    assert done.stdout.strip().splitlines()[-1] == f"best: {best}"
+    refused = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "concurrency.py"),
+                              "--smoke", "--epochs", "1"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "at least 2" in refused.stderr
