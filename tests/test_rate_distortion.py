@@ -132,7 +132,7 @@ def test_the_seed_spread_is_the_residual_sd_of_a_fit_per_setting(tmp_path: Path)
     selection = {"seed_groups": {"a-s0": ["a-s0", "a-s1", "a-s2"],
                                  "b-s0": ["b-s0", "b-s1", "b-missing"],  # one not archived
                                  "c-s0": ["c-s0", "c-missing"]}}  # one archived: no spread
-    columns, recs = tables.seed_spread(paths, selection)
+    columns, recs = tables.seed_spread(tables._read(paths, "reconstruction"), selection)
     groups = [["a-s0", "a-s1", "a-s2"], ["b-s0", "b-s1"]]
     y = np.array([sse[r] for g in groups for r in g])
     x = np.array([[float(r in g) for g in groups] for g2 in groups for r in g2])

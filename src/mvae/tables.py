@@ -119,14 +119,14 @@ def pooled_sd(groups: list[list[float]]) -> float:
     return math.sqrt(ss / dof) if dof else math.nan
 
 
-def seed_spread(paths: list[str | Path],
+def seed_spread(recs: dict[str, dict[str, Any]],
                 selection: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The one seed spread of per-image SSE that every verdict lends a side with a single seed:
     the pooled standard deviation over the settings that repeat over seeds
-    (:attr:`mvae.selections.Selections.seed_groups`, those archived among ``paths``). Returns
-    the table columns that carry it (``seed_sd``, ``seed_sd_settings``, ``seed_sd_runs``) and
-    the records behind it (for the table's provenance)."""
-    recs = _read(paths, "reconstruction")
+    (:attr:`mvae.selections.Selections.seed_groups`, those among ``recs``, the reconstruction
+    records by run). Returns the table columns that carry it (``seed_sd``,
+    ``seed_sd_settings``, ``seed_sd_runs``) and the records behind it (for the table's
+    provenance)."""
     groups = [[r for r in runs if r in recs]
               for runs in selection.get("seed_groups", {}).values()]
     groups = [g for g in groups if len(g) > 1]
@@ -170,7 +170,7 @@ def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
     """
     recs = _read(paths, "reconstruction")
     sweep = {r for runs in selection.get("sweep", {}).values() for r in runs}
-    spread, _ = seed_spread(paths, selection)
+    spread, _ = seed_spread(recs, selection)
     rows = []
     for run, rec in recs.items():
         c = rec["config"]
@@ -635,8 +635,9 @@ def _point(rec: dict[str, Any], done: dict[str, Any]) -> dict[str, Any]:
             "verdict": _verdict(rec), "source": _source(rec)}
 
 
-def _points(paths: list[str | Path], runs: list[str]) -> dict[str, dict[str, Any]]:
-    recs, done = _read(paths, "reconstruction"), _done_records(paths)
+def _points(recs: dict[str, dict[str, Any]], paths: list[str | Path],
+            runs: list[str]) -> dict[str, dict[str, Any]]:
+    done = _done_records(paths)
     return {run: _point(recs[run], done.get(run, {})) for run in runs if run in recs}
 
 
@@ -666,9 +667,10 @@ def rate_distortion(paths: list[str | Path],
     """Every MNIST run of the paper's setup, with any objective switch or KL weight, on the
     rate-distortion plane, beside the VAE curve at its rate (by the Gaussian KL and by the total
     KL): is a mixture better or worse than a VAE spending the same rate?"""
-    points = _points(paths, selection["rate_distortion"])
+    recs = _read(paths, "reconstruction")
+    points = _points(recs, paths, selection["rate_distortion"])
     curve, total = vae_curve(points), vae_curve(points, x="rate_total")
-    spread, spread_recs = seed_spread(paths, selection)
+    spread, spread_recs = seed_spread(recs, selection)
     rows = []
     for run, p in points.items():
         at_rate = on_curve(curve, p["rate_gauss"])
@@ -677,7 +679,6 @@ def rate_distortion(paths: list[str | Path],
                      "difference": p["sse_per_image"] - at_rate,
                      "vae_sse_at_total_rate": at_total,
                      "difference_total": p["sse_per_image"] - at_total, **spread})
-    recs = _read(paths, "reconstruction")
     return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
 
 
@@ -700,8 +701,9 @@ def table1_readings(paths: list[str | Path],
     authors = {int(k): v for k, v in selection["authors_sweep"].items()}
     everything = [r for group in (*sweep.values(), *authors.values(), *kl_vaes.values())
                   for r in group]
-    points = _points(paths, list(dict.fromkeys(everything)))
-    spread, spread_recs = seed_spread(paths, selection)
+    recs = _read(paths, "reconstruction")
+    points = _points(recs, paths, list(dict.fromkeys(everything)))
+    spread, spread_recs = seed_spread(recs, selection)
     rows = []
     for reading, by_k in (("paper", sweep), ("authors", authors)):
         for k, runs in by_k.items():
@@ -715,7 +717,6 @@ def table1_readings(paths: list[str | Path],
                          **{f"vae_{key}": value for key, value in vae.items()},
                          "difference": ours["sse_mean"] - vae["sse_mean"],
                          "paper_sse_per_image": PAPER_TABLE1_MVAE.get(k, math.nan), **spread})
-    recs = _read(paths, "reconstruction")
     return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
 
 
@@ -733,9 +734,10 @@ def authors_switches(paths: list[str | Path],
                for key, runs in selection["switches"].items()]
     groups.append((ALL_SWITCHES, selection["authors_sweep"].get(
         k, selection["authors_sweep"].get(str(k), []))))
-    points = _points(paths, list(dict.fromkeys(r for _, runs in groups for r in runs)))
+    recs = _read(paths, "reconstruction")
+    points = _points(recs, paths, list(dict.fromkeys(r for _, runs in groups for r in runs)))
     base = _seeds(points, groups[0][1])
-    spread, spread_recs = seed_spread(paths, selection)
+    spread, spread_recs = seed_spread(recs, selection)
     rows = []
     for label, runs in groups:
         have = [points[r] for r in runs if r in points]
@@ -748,7 +750,6 @@ def authors_switches(paths: list[str | Path],
                      "effective_kl_weight": have[0]["effective_kl_weight"],
                      "verdict": _usage([p["verdict"] for p in have]),
                      "difference": stats["sse_mean"] - base["sse_mean"], **spread})
-    recs = _read(paths, "reconstruction")
     return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
 
 
