@@ -653,31 +653,45 @@ def vae_curve(points: dict[str, dict[str, Any]], x: str = "rate_gauss",
     return curve.reset_index().sort_values(x)
 
 
-def on_curve(curve: pd.DataFrame, rate: float, x: str = "rate_gauss",
-             y: str = "sse_per_image") -> float:
-    """The curve's distortion at ``rate`` (linear between its points; NaN outside them: no
-    extrapolation)."""
+def on_curve(curve: pd.DataFrame, rate: float, spread_sd: float = math.nan,
+             x: str = "rate_gauss", y: str = "sse_per_image") -> tuple[float, float]:
+    """The curve's distortion at ``rate`` and its standard error; NaN outside the curve's
+    rates (no extrapolation). Linear between the two neighbouring points at weights ``1 - t``
+    and ``t``, so its variance is ``(1 - t)² var_a + t² var_b``: a point's variance is its
+    seeds' sd² / n, or ``spread_sd²`` (the lent seed spread) for a one-seed point. A straight
+    line lies above a convex curve between its points, so the reading errs in the mixtures'
+    favour."""
     if len(curve) < 2 or math.isnan(rate) or not curve[x].min() <= rate <= curve[x].max():
-        return math.nan
-    return float(np.interp(rate, curve[x], curve[y]))
+        return math.nan, math.nan
+    xs, ys = curve[x].to_numpy(float), curve[y].to_numpy(float)
+    n, sd = curve["n_seeds"].to_numpy(), curve[f"{y}_sd"].to_numpy(float)
+    var = np.where(n > 1, sd ** 2 / np.maximum(n, 1), spread_sd ** 2)
+    i = min(int(np.searchsorted(xs, rate, side="right")) - 1, len(xs) - 2)
+    t = (rate - xs[i]) / (xs[i + 1] - xs[i]) if xs[i + 1] > xs[i] else 0.0
+    return (float((1 - t) * ys[i] + t * ys[i + 1]),
+            math.sqrt((1 - t) ** 2 * var[i] + t ** 2 * var[i + 1]))
 
 
 def rate_distortion(paths: list[str | Path],
                     selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
     """Every MNIST run of the paper's setup, with any objective switch or KL weight, on the
     rate-distortion plane, beside the VAE curve at its rate (by the Gaussian KL and by the total
-    KL): is a mixture better or worse than a VAE spending the same rate?"""
+    KL): is a mixture better or worse than a VAE spending the same rate? The curve's value at
+    each run's rate comes with its standard error (:func:`on_curve`, ``*_se`` columns)."""
     recs = _read(paths, "reconstruction")
     points = _points(recs, paths, selection["rate_distortion"])
     curve, total = vae_curve(points), vae_curve(points, x="rate_total")
     spread, spread_recs = seed_spread(recs, selection)
     rows = []
     for run, p in points.items():
-        at_rate = on_curve(curve, p["rate_gauss"])
-        at_total = on_curve(total, p["rate_total"], x="rate_total")
+        at_rate, at_rate_se = on_curve(curve, p["rate_gauss"], spread["seed_sd"])
+        at_total, at_total_se = on_curve(total, p["rate_total"], spread["seed_sd"],
+                                         x="rate_total")
         rows.append({"run": run, **p, "vae_sse_at_rate": at_rate,
+                     "vae_sse_at_rate_se": at_rate_se,
                      "difference": p["sse_per_image"] - at_rate,
                      "vae_sse_at_total_rate": at_total,
+                     "vae_sse_at_total_rate_se": at_total_se,
                      "difference_total": p["sse_per_image"] - at_total, **spread})
     return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
 
