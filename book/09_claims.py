@@ -43,7 +43,8 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # only beyond twice its standard error over seeds; inside that, the verdict is "no detectable
 # difference". A side with one seed is lent one spread, the same for every reconstruction
 # verdict: the pooled standard deviation over seeds of the settings we ran with several seeds
-# (each line quotes it, and how many settings and runs stand behind it).
+# (each line quotes it, how many settings and runs stand behind it, and how far the settings' own
+# standard deviations range).
 
 # %% tags=["hide-input"]
 import itertools
@@ -449,10 +450,11 @@ if rd is not None and len(rd):
     for e in rd[rd.objective == "reconstruction: expected"].itertuples():
         if math.isnan(e.vae_sse_at_rate):
             continue
-        by_gauss = verdicts.compare(verdicts.Sample(e.sse_per_image, math.nan, 1),
-                                    verdicts.Sample(e.vae_sse_at_rate, math.nan, 1), spread)
-        by_total = verdicts.compare(verdicts.Sample(e.sse_per_image, math.nan, 1),
-                                    verdicts.Sample(e.vae_sse_at_total_rate, math.nan, 1), spread)
+        run = verdicts.Sample(e.sse_per_image, math.nan, 1)
+        by_gauss = verdicts.compare(run, verdicts.Sample.read_off(
+            e.vae_sse_at_rate, e.vae_sse_at_rate_se), spread)
+        by_total = verdicts.compare(run, verdicts.Sample.read_off(
+            e.vae_sse_at_total_rate, e.vae_sse_at_total_rate_se), spread)
         where = {"lower": "below the VAE curve (better for its rate)",
                  "higher": "above the VAE curve (worse for its rate)"}
         sentences.append(

@@ -139,6 +139,8 @@ def test_the_seed_spread_is_the_residual_sd_of_a_fit_per_setting(tmp_path: Path)
     _, residual, _, _ = np.linalg.lstsq(x, y, rcond=None)
     assert columns["seed_sd"] == pytest.approx(math.sqrt(residual[0] / (len(y) - len(groups))))
     assert (columns["seed_sd_settings"], columns["seed_sd_runs"]) == (2, 5)
+    own = sorted(float(np.std([sse[r] for r in g], ddof=1)) for g in groups)
+    assert (columns["seed_sd_low"], columns["seed_sd_high"]) == pytest.approx(tuple(own))
     assert set(recs) == {"a-s0", "a-s1", "a-s2", "b-s0", "b-s1"}
 
 

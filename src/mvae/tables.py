@@ -119,20 +119,30 @@ def pooled_sd(groups: list[list[float]]) -> float:
     return math.sqrt(ss / dof) if dof else math.nan
 
 
+def setting_sds(groups: list[list[float]]) -> list[float]:
+    """Each group's own standard deviation, for those with two or more values (NaN dropped)."""
+    kept = [[v for v in g if not math.isnan(v)] for g in groups]
+    return [float(np.std(g, ddof=1)) for g in kept if len(g) > 1]
+
+
 def seed_spread(recs: dict[str, dict[str, Any]],
                 selection: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The one seed spread of per-image SSE that every verdict lends a side with a single seed:
     the pooled standard deviation over the settings that repeat over seeds
     (:attr:`mvae.selections.Selections.seed_groups`, those among ``recs``, the reconstruction
     records by run). Returns the table columns that carry it (``seed_sd``,
-    ``seed_sd_settings``, ``seed_sd_runs``) and the records behind it (for the table's
-    provenance)."""
+    ``seed_sd_settings``, ``seed_sd_runs``, and the smallest and largest sd of one setting,
+    ``seed_sd_low`` and ``seed_sd_high``: how far the settings agree) and the records behind it
+    (for the table's provenance)."""
     groups = [[r for r in runs if r in recs]
               for runs in selection.get("seed_groups", {}).values()]
     groups = [g for g in groups if len(g) > 1]
-    sd = pooled_sd([[recs[r]["mixture"]["sse_per_image"] for r in g] for g in groups])
-    return ({"seed_sd": sd, "seed_sd_settings": len(groups),
-             "seed_sd_runs": sum(map(len, groups))},
+    sse = [[recs[r]["mixture"]["sse_per_image"] for r in g] for g in groups]
+    own = setting_sds(sse)
+    return ({"seed_sd": pooled_sd(sse), "seed_sd_settings": len(groups),
+             "seed_sd_runs": sum(map(len, groups)),
+             "seed_sd_low": min(own, default=math.nan),
+             "seed_sd_high": max(own, default=math.nan)},
             {r: recs[r] for g in groups for r in g})
 
 

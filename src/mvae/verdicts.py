@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from mvae import tables as paper
-from mvae.tables import pooled_sd
+from mvae.tables import pooled_sd, setting_sds
 
 HOLDS, FAILS, MIXED, UNTESTED = "holds", "fails", "mixed", "not tested yet"
 NO_DIFFERENCE = "no detectable difference"
@@ -121,12 +121,16 @@ class SeedSpread:
     sd: float
     settings: int = 0
     runs: int = 0
+    low: float = math.nan   # the smallest and largest sd of one setting: how far they agree
+    high: float = math.nan
 
     @classmethod
     def pooled(cls, groups: Sequence[Sequence[float]]) -> SeedSpread:
         """The pooled spread of ``groups`` (one per setting; those with one value add none)."""
         several = [list(g) for g in groups if len(g) > 1]
-        return cls(pooled_sd(several), len(several), sum(map(len, several)))
+        own = setting_sds(several)
+        return cls(pooled_sd(several), len(several), sum(map(len, several)),
+                   min(own, default=math.nan), max(own, default=math.nan))
 
     @classmethod
     def of(cls, t: pd.DataFrame) -> SeedSpread:
@@ -134,12 +138,16 @@ class SeedSpread:
         if "seed_sd" not in t or t.seed_sd.isna().all():
             return cls(math.nan)
         row = t[t.seed_sd.notna()].iloc[0]
-        return cls(float(row.seed_sd), int(row.seed_sd_settings), int(row.seed_sd_runs))
+        return cls(float(row.seed_sd), int(row.seed_sd_settings), int(row.seed_sd_runs),
+                   float(row.get("seed_sd_low", math.nan)),
+                   float(row.get("seed_sd_high", math.nan)))
 
     def text(self) -> str:
         settings = f"{self.settings} setting{'s' if self.settings != 1 else ''}"
+        own = (f"; the settings' own sds {self.low:.2g} to {self.high:.2g}"
+               if self.settings > 1 and not math.isnan(self.low) else "")
         return (f"{self.sd:.2g}, the pooled seed sd of {settings} with several seeds "
-                f"({self.runs} runs)")
+                f"({self.runs} runs{own})")
 
 
 def compare(a: Sample, b: Sample, spread: SeedSpread | None = None) -> Comparison:
