@@ -97,8 +97,17 @@ def test_the_figure_draws_the_curve_and_every_run(grid, tmp_path: Path) -> None:
     left = fig.axes[0]
     line = left.get_lines()[0]
     assert list(line.get_xdata()) == [20.0, 30.0, 40.0]
-    plotted = sum(len(c.get_offsets()) for c in left.collections)
+    from matplotlib.collections import LineCollection, PathCollection
+
+    plotted = sum(len(c.get_offsets()) for c in left.collections
+                  if isinstance(c, PathCollection))
     assert plotted == 4  # the four runs off the VAE curve
+    # the curve's error bars: its points' SEs (seed sd / sqrt 2 at KL weight 1, two seeds; the
+    # lent spread, that sd, at the one-seed points)
+    bars = next(c for c in left.collections if isinstance(c, LineCollection))
+    spread = 0.4 / math.sqrt(2)
+    lengths = sorted(float(abs(seg[1][1] - seg[0][1])) / 2 for seg in bars.get_segments())
+    assert lengths == pytest.approx(sorted([spread / math.sqrt(2), spread, spread]))
 
 
 def test_the_verdict_reads_each_mixture_against_the_curve_at_its_rate(grid) -> None:

@@ -280,7 +280,7 @@ def loss_terms_figure(history: pd.DataFrame, title: str) -> Figure:
 def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Per-image SSE against the rate, by the Gaussian KL (left) and with the Dirichlet KL
     (right): the VAEs' curve through their KL weights, every other run a point on it."""
-    from mvae.tables import vae_curve
+    from mvae.tables import curve_se, vae_curve
 
     table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
@@ -293,15 +293,18 @@ def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
                          (axes[1], "rate_total", "Gaussian + Dirichlet KL (nats per image)")):
         points = {str(r.run): r._asdict() for r in table.itertuples()}
         curve = vae_curve(points, x=x)
-        ax.plot(curve[x], curve["sse_per_image"], "-", color="black", lw=1.5, zorder=1,
-                label="VAE (K = 1) at KL weights")
-        # each point's KL weight, alternately above and below the curve: close points'
-        # labels (0.125 and 0.1) would overlap on one side
+        spread = table.seed_sd.dropna().iloc[0] if "seed_sd" in table else np.nan
+        ax.errorbar(curve[x], curve["sse_per_image"], yerr=curve_se(curve, spread), fmt="-",
+                    color="black", lw=1.5, capsize=2, elinewidth=0.8, zorder=1,
+                    label="VAE (K = 1) at KL weights, ± 1 SE")
+        # each point's KL weight below and right of it, under the decreasing curve where no
+        # mixture sits; a point close to the last labelled below is labelled above instead
+        below = False
         for i, row in enumerate(curve.itertuples()):
-            last = i == len(curve) - 1  # its label ends left of the point, inside the axes
-            ax.annotate(f"{row.kl_weight:g}", (getattr(row, x), row.sse_per_image),
-                        textcoords="offset points", xytext=(-12 if last else 4,
-                                                            4 if i % 2 else -11), fontsize=8)
+            rate = getattr(row, x)
+            below = not (below and rate < 1.15 * curve[x].iloc[i - 1])
+            ax.annotate(f"{row.kl_weight:g}", (rate, row.sse_per_image),
+                        textcoords="offset points", xytext=(5, -12 if below else 4), fontsize=8)
         others = table[~((table.K == 1) & (table.objective == "paper"))]
         for objective, group in others.groupby("objective"):
             marker, name = styles[objective]

@@ -213,8 +213,9 @@ FIGURES: dict[str, Product] = {p.name: p for p in [
             lambda s: bool(s.kl_vaes),
             "Rate against distortion on MNIST: each run's Gaussian KL (nats per image, the "
             "rate) and its test reconstruction error; the line joins the VAEs trained at "
-            "different KL weights, each point labelled with its weight. A mixture below the "
-            "line reconstructs better than a VAE spending the same rate.",
+            "different KL weights, each point labelled with its weight and its standard error "
+            "over seeds (bars: ± 1 SE; the lent seed spread where a weight has one seed). A "
+            "mixture below the line reconstructs better than a VAE spending the same rate.",
             "Scatter plot of per-image SSE against Gaussian KL, a line through the VAEs"),
 ]}
 

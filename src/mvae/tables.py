@@ -663,6 +663,13 @@ def vae_curve(points: dict[str, dict[str, Any]], x: str = "rate_gauss",
     return curve.reset_index().sort_values(x)
 
 
+def curve_se(curve: pd.DataFrame, spread_sd: float, y: str = "sse_per_image") -> np.ndarray:
+    """The standard error of each point of :func:`vae_curve`: its seeds' sd / sqrt(n), or the
+    lent seed spread ``spread_sd`` for a point with one seed."""
+    n, sd = curve["n_seeds"].to_numpy(), curve[f"{y}_sd"].to_numpy(float)
+    return np.where(n > 1, sd / np.sqrt(np.maximum(n, 1)), spread_sd)
+
+
 def on_curve(curve: pd.DataFrame, rate: float, spread_sd: float = math.nan,
              x: str = "rate_gauss", y: str = "sse_per_image") -> tuple[float, float]:
     """The curve's distortion at ``rate`` and its standard error; NaN outside the curve's
@@ -674,8 +681,7 @@ def on_curve(curve: pd.DataFrame, rate: float, spread_sd: float = math.nan,
     if len(curve) < 2 or math.isnan(rate) or not curve[x].min() <= rate <= curve[x].max():
         return math.nan, math.nan
     xs, ys = curve[x].to_numpy(float), curve[y].to_numpy(float)
-    n, sd = curve["n_seeds"].to_numpy(), curve[f"{y}_sd"].to_numpy(float)
-    var = np.where(n > 1, sd ** 2 / np.maximum(n, 1), spread_sd ** 2)
+    var = curve_se(curve, spread_sd, y) ** 2
     i = min(int(np.searchsorted(xs, rate, side="right")) - 1, len(xs) - 2)
     t = (rate - xs[i]) / (xs[i + 1] - xs[i]) if xs[i + 1] > xs[i] else 0.0
     return (float((1 - t) * ys[i] + t * ys[i + 1]),
