@@ -381,7 +381,10 @@ if nll is not None and len(nll):
 # code does, is a KL weight of $1/K$: that run buys a lower error with a higher rate, a move
 # along the curve. The curve is read at each run's rate between its two neighbouring KL weights,
 # with the standard error those two points carry (a straight line lies above a convex curve, so
-# the reading errs in the mixtures' favour); the verdicts average each setting's seeds.
+# the reading errs in the mixtures' favour); the verdicts average each setting's seeds. A run
+# beyond the curve's rates is read against its nearer end only where that decides, taking more
+# rate never to raise a VAE's error: spending more than the curve's highest rate and still worse
+# than it is worse than a VAE at its rate; anything else out there is named, not extrapolated.
 
 # %% tags=["hide-input"]
 rd = rp.table_or_note("rate_distortion")

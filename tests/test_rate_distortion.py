@@ -119,7 +119,9 @@ def test_the_verdict_reads_each_mixture_against_the_curve_at_its_rate(grid) -> N
     gauss = found["a mixture beats a VAE of the same rate (paper's objective; rate: Gaussian KL)"]
     # mix-k2 at 25 nats: 9.0 against 7.1 on the curve, ~5.7 SE above; mix-k4 is off the curve
     assert gauss.status == verdicts.FAILS and "K = 2 (1 seed) at 25.0 nats" in gauss.evidence
-    assert "outside the VAE curve's rates: mix-k4" in gauss.evidence
+    # below the curve's lowest rate and worse than its end: a VAE spending more does better,
+    # which decides nothing
+    assert "undecided: mix-k4 (below them, not better than the curve's end)" in gauss.evidence
     # a switch alone is its own line, not pooled with the paper's objective: eq8-k4 at 30 nats,
     # 6.2 against the curve's 6.0, inside the noise
     alone = found["a mixture beats a VAE of the same rate (reconstruction: expected alone; "
@@ -194,3 +196,32 @@ def test_the_verdict_averages_a_settings_seeds(grid, tmp_path: Path) -> None:
     expected = math.sqrt(0.4 ** 2 / 2 / 2 + curve_se ** 2)
     assert f"difference +2.10 ± {expected:.2f} (1 SE)" in gauss.evidence
     assert gauss.evidence.count("K = 2") == 1
+
+
+def test_beyond_the_curve_only_a_dominated_or_dominating_mixture_is_judged(grid, tmp_path: Path):
+    """Above the curve's highest rate, a mixture worse than that end is worse than a VAE at its
+    rate (more rate never raising a VAE's error); one no worse is undecided. Below the lowest
+    rate, one better than that end is better."""
+    from mvae import verdicts
+
+    paths, selection = grid
+    for name, sse, rate, k in (("dominated", 6.0, 50.0, 4), ("close", 4.1, 50.0, 2),
+                               ("dominating", 7.0, 15.0, 4)):
+        paths += _run(tmp_path, name, sse, rate / k, 1.0, components=k, normalize_alpha=True,
+                      dirichlet_prior=0.25, kl_reduction="mean", seed=len(name))
+        selection["rate_distortion"].append(name)
+    frame, _ = tables.rate_distortion(paths, selection)
+    rows = frame.set_index("run")
+    assert tuple(rows.loc["dominated", ["curve_end", "vae_sse_at_end"]]) == ("above", 4.0)
+    assert rows.loc["dominated", "vae_sse_at_end_se"] == pytest.approx(0.4 / math.sqrt(2))
+    assert tuple(rows.loc["dominating", ["curve_end", "vae_sse_at_end"]]) == ("below", 8.2)
+    assert rows.loc["authors-k4", "curve_end"] == ""  # on the curve
+    gauss = {v.claim: v for v in verdicts.rate_distortion(frame)}[
+        "a mixture beats a VAE of the same rate (authors' settings; rate: Gaussian KL)"]
+    # dominated: 6.0 against the end's 4.0, SE sqrt(0.28² + 0.28²) = 0.4: worse, and counted
+    assert ("K = 4 (1 seed) at 50.0 nats: 6.00 against 4.00 ± 0.28 at the curve's highest "
+            "rate, a VAE spending less, difference +2.00 ± 0.40") in gauss.evidence
+    assert "K = 4 (1 seed) at 15.0 nats: 7.00 against 8.20 ± 0.20 at the curve's lowest rate, " \
+        "a VAE spending more" in gauss.evidence  # dominating, counted as better
+    assert "undecided: close (above them, not worse than the curve's end)" in gauss.evidence
+    assert gauss.status == verdicts.MIXED  # one worse, one better

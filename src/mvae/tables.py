@@ -688,6 +688,21 @@ def on_curve(curve: pd.DataFrame, rate: float, spread_sd: float = math.nan,
             math.sqrt((1 - t) ** 2 * var[i] + t ** 2 * var[i + 1]))
 
 
+def curve_end(curve: pd.DataFrame, rate: float, spread_sd: float = math.nan,
+              x: str = "rate_gauss", y: str = "sse_per_image") -> tuple[str, float, float]:
+    """For a ``rate`` outside the curve's rates, which end it lies beyond ("above" its highest
+    rate or "below" its lowest) and that end's distortion and standard error
+    (:func:`curve_se`); ``("", nan, nan)`` on the curve or without one. Read with the premise
+    that more rate never raises a VAE's error (the curve falls monotonically): a run above the
+    highest rate and still worse than that end is worse than a VAE at its own rate; a run below
+    the lowest rate and better than that end is better."""
+    if len(curve) < 2 or math.isnan(rate) or curve[x].min() <= rate <= curve[x].max():
+        return "", math.nan, math.nan
+    end = -1 if rate > curve[x].max() else 0
+    return ("above" if end else "below", float(curve[y].iloc[end]),
+            float(curve_se(curve, spread_sd, y)[end]))
+
+
 def rate_distortion(paths: list[str | Path],
                     selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
     """Every MNIST run of the paper's setup, with any objective switch or KL weight, on the
@@ -703,12 +718,18 @@ def rate_distortion(paths: list[str | Path],
         at_rate, at_rate_se = on_curve(curve, p["rate_gauss"], spread["seed_sd"])
         at_total, at_total_se = on_curve(total, p["rate_total"], spread["seed_sd"],
                                          x="rate_total")
+        ends = {}
+        for suffix, c, rate_key, x in (("", curve, "rate_gauss", "rate_gauss"),
+                                       ("_total", total, "rate_total", "rate_total")):
+            side, end, end_se = curve_end(c, p[rate_key], spread["seed_sd"], x=x)
+            ends |= {f"curve_end{suffix}": side, f"vae_sse_at_end{suffix}": end,
+                     f"vae_sse_at_end{suffix}_se": end_se}
         rows.append({"run": run, **p, "vae_sse_at_rate": at_rate,
                      "vae_sse_at_rate_se": at_rate_se,
                      "difference": p["sse_per_image"] - at_rate,
                      "vae_sse_at_total_rate": at_total,
                      "vae_sse_at_total_rate_se": at_total_se,
-                     "difference_total": p["sse_per_image"] - at_total, **spread})
+                     "difference_total": p["sse_per_image"] - at_total, **ends, **spread})
     return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
 
 
