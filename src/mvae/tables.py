@@ -692,12 +692,15 @@ def curve_end(curve: pd.DataFrame, rate: float, spread_sd: float = math.nan,
               x: str = "rate_gauss", y: str = "sse_per_image") -> tuple[str, float, float]:
     """For a ``rate`` outside the curve's rates, which end it lies beyond ("above" its highest
     rate or "below" its lowest) and that end's distortion and standard error
-    (:func:`curve_se`); ``("", nan, nan)`` on the curve or without one. Read with the premise
+    (:func:`curve_se`); ``("within", nan, nan)`` on the curve, ``("none", nan, nan)`` without
+    one (words, not empty strings: they survive a CSV round trip). Read with the premise
     that more rate never raises a VAE's error (the curve falls monotonically): a run above the
     highest rate and still worse than that end is worse than a VAE at its own rate; a run below
     the lowest rate and better than that end is better."""
-    if len(curve) < 2 or math.isnan(rate) or curve[x].min() <= rate <= curve[x].max():
-        return "", math.nan, math.nan
+    if len(curve) < 2 or math.isnan(rate):
+        return "none", math.nan, math.nan
+    if curve[x].min() <= rate <= curve[x].max():
+        return "within", math.nan, math.nan
     end = -1 if rate > curve[x].max() else 0
     return ("above" if end else "below", float(curve[y].iloc[end]),
             float(curve_se(curve, spread_sd, y)[end]))

@@ -728,8 +728,10 @@ def rate_distortion(t: pd.DataFrame) -> list[Verdict]:
             if rows.empty or at not in rows:
                 continue
             outcomes, parts, undecided = [], [], []
-            for _, seeds in rows.groupby(["K", "kl_weight", f"curve_end{end}"], sort=False):
+            for _, seeds in rows.groupby(["K", "kl_weight", f"curve_end{end}"], sort=False,
+                                         dropna=False):
                 side = seeds[f"curve_end{end}"].iloc[0]
+                side = side if side in ("above", "below") else ""
                 curve, curve_se = (seeds[f"vae_sse_at_end{end}"], seeds[f"vae_sse_at_end{end}_se"]
                                    ) if side else (seeds[at], seeds[f"{at}_se"])
                 if curve.isna().any():  # no curve to read it against
