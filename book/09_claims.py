@@ -390,9 +390,10 @@ if nll is not None and len(nll):
 rd = rp.table_or_note("rate_distortion")
 if rd is not None and len(rd):
     display(rp.show_figure("rate_distortion", number=figure_number()))
-    cols = ["run", "objective", "effective_kl_weight", "rate_gauss", "rate_total",
-            "sse_per_image", "vae_sse_at_rate", "vae_sse_at_rate_se",
-            "difference"]  # K: in the run's name
+    # K is in the run's name; the total KL is the figure's right panel and the verdicts' second
+    # reading (the column does not fit beside the curve's SE)
+    cols = ["run", "objective", "effective_kl_weight", "rate_gauss", "sse_per_image",
+            "vae_sse_at_rate", "vae_sse_at_rate_se", "difference"]
     display(rp.format_table(rd.sort_values(["objective", "K"])[cols], precision=2,
                             source="rate_distortion"))
     display(rp.show_verdicts(verdicts.rate_distortion(rd)))

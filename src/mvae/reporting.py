@@ -428,7 +428,7 @@ LABELS = {
     "penalty_dhsic": "penalty dhsic", "penalty_independent": "penalty shuffled",
     "penalty_ceiling": "penalty identical", "effective_kl_weight": "KL weight",
     "rate_gauss": "Gaussian KL", "rate_total": "total KL", "vae_sse_at_rate": "VAE SSE at rate",
-    "vae_sse_at_rate_se": "± (1 SE)",
+    "vae_sse_at_rate_se": "its SE",
     "vae_kl_weight": "VAE KL weight", "vae_n_seeds": "VAE seeds", "vae_sse_mean": "VAE SSE",
     "n_seeds": "seeds", "kl_dirichlet": "Dirichlet KL", "neg_elbo": "-ELBO",
     "sampled_minus_deterministic_percent": "sampled - mean (%)",
