@@ -464,7 +464,7 @@ if rd is not None and len(rd):
         sentences.append(
             f"Eq. 8 read literally ({e.run}): test SSE {e.sse_per_image:.2f} at a Gaussian KL of "
             f"{e.rate_gauss:.1f} nats, against {e.vae_sse_at_rate:.2f} on the VAE curve at that "
-            f"rate, {by_gauss.text().split(';')[0]}: "
+            f"rate, {by_gauss.text(note=False)}: "
             + where.get(by_gauss.outcome, "no detectable difference from the VAE curve")
             + f". Counting its Dirichlet KL of {e.kl_dirichlet:.1f} nats in the rate, it is "
             f"{by_total.difference:+.2f} ± {by_total.se:.2f} from the curve: "

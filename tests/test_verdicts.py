@@ -55,8 +55,13 @@ def test_a_claim_at_several_points_fails_where_none_supports_it() -> None:
 def test_a_single_seed_borrows_the_spread_of_the_runs_with_several() -> None:
     verdict = _by_claim(v.table1(_t1({1: [8.0, 9.0], 2: [9.0]})))[MIX]
     assert verdict.status == v.NO_DIFFERENCE  # +0.5 against sqrt(0.5 + 0.25) ~ 0.87
-    assert "one seed on the first side" in verdict.evidence and "0.71" in verdict.evidence
+    assert "a side with one seed is lent the spread 0.71" in verdict.evidence
     assert "1 setting with several seeds (2 runs)" in verdict.evidence
+    # several one-seed comparisons in one verdict: the lent spread is said once, at the end
+    for several in (v.table1(_t1({1: [8.0, 9.0], 2: [9.0], 3: [9.5], 7: [12.0], 8: [11.0]}))):
+        assert several.evidence.count("is lent the spread") <= 1
+    reached = _by_claim(v.table1(_t1({1: [8.0, 9.0], 7: [12.0], 8: [11.0]})))[REACHED]
+    assert reached.evidence.count("is lent the spread") == 1
 
 
 def test_a_table_without_a_seed_spread_leaves_one_seed_sides_unjudged() -> None:

@@ -103,11 +103,19 @@ class Comparison:
     outcome: str
     note: str
 
-    def text(self, digits: int = 2) -> str:
+    def text(self, digits: int = 2, note: bool = True) -> str:
+        """The difference and its SE, and the note on any lent spread unless ``note`` is false
+        (a verdict quoting several comparisons gives it once: :func:`_noted`)."""
         if math.isnan(self.se):
             return f"difference {self.difference:+.{digits}f} (no seed spread to judge it)"
         return (f"difference {self.difference:+.{digits}f} ± {self.se:.{digits}f} (1 SE)"
-                + (f"; {self.note}" if self.note else ""))
+                + (f"; {self.note}" if self.note and note else ""))
+
+
+def _noted(evidence: str, comparisons: Sequence[Comparison]) -> str:
+    """``evidence`` with the distinct notes of ``comparisons`` once, at its end."""
+    notes = list(dict.fromkeys(c.note for c in comparisons if c.note))
+    return evidence + (f" ({'; '.join(notes)})" if notes else "")
 
 
 @dataclass(frozen=True)
@@ -170,7 +178,7 @@ def compare(a: Sample, b: Sample, spread: SeedSpread | None = None) -> Compariso
 
     se = math.sqrt(variance(a, "the first") + variance(b, "the second"))
     d = a.mean - b.mean
-    note = (f"one seed on {' and '.join(assumed)} side: its spread taken as {spread.text()}"
+    note = (f"a side with one seed is lent the spread {spread.text()}"
             if assumed and spread is not None else "")
     if math.isnan(se):
         return Comparison(d, se, "unknown", note)
@@ -262,12 +270,11 @@ def mixture_vs_vae(rows: pd.DataFrame, reading: str, vae: Sample | None = None,
         return [Verdict(claim, UNTESTED, "needs a K = 1 run and a K > 1 run")]
     spread = SeedSpread.of(rows)
     results = {k: compare(s, vae, spread) for k, s in mixtures.items()}
-    parts = [f"K = {k}: {mixtures[k].text()}, {c.text().split(';')[0]}"
+    parts = [f"K = {k}: {mixtures[k].text()}, {c.text(note=False)}"
              for k, c in results.items()]
-    notes = {c.note for c in results.values() if c.note}
     return [Verdict(claim, _aggregate([c.outcome for c in results.values()], "lower"),
-                    f"test SSE per image against {vae.text()} for {vae_label}; "
-                    + "; ".join(parts) + (f" ({notes.pop()})" if notes else ""))]
+                    _noted(f"test SSE per image against {vae.text()} for {vae_label}; "
+                           + "; ".join(parts), list(results.values())))]
 
 
 def error_trend(rows: pd.DataFrame, reading: str) -> list[Verdict]:
@@ -301,10 +308,10 @@ def papers_numbers(rows: pd.DataFrame, reading: str) -> list[Verdict]:
     results = {k: compare(by_k[k], Sample.fixed(p), spread) for k, p in published.items()}
     outcomes = ["lower" if c.outcome == NO_DIFFERENCE else c.outcome for c in results.values()]
     evidence = "; ".join(f"K = {k}: {by_k[k].text()} against the paper's {p:.2f}, "
-                         f"{results[k].text().split(';')[0]}" for k, p in published.items())
+                         f"{results[k].text(note=False)}" for k, p in published.items())
     return [Verdict(claim, _aggregate(outcomes, "lower"),
-                    evidence + " (reached: not detectably above; the paper's K column may be "
-                    "garbled)")]
+                    _noted(evidence, list(results.values())) + " (reached: not detectably "
+                    "above; the paper's K column may be garbled)")]
 
 
 def table1_readings(t: pd.DataFrame) -> list[Verdict]:
@@ -318,7 +325,7 @@ def table1_readings(t: pd.DataFrame) -> list[Verdict]:
     claim = ("a mixture reconstructs better than a VAE at the same KL weight (authors' "
              "objective)")
     spread = SeedSpread.of(t)
-    parts, outcomes = [], []
+    parts, outcomes, comparisons = [], [], []
     for r in authors.itertuples():
         ours = Sample(r.sse_mean, r.sse_sd, int(r.n_seeds))
         if not r.vae_n_seeds:
@@ -327,9 +334,11 @@ def table1_readings(t: pd.DataFrame) -> list[Verdict]:
         vae = Sample(r.vae_sse_mean, r.vae_sse_sd, int(r.vae_n_seeds))
         c = compare(ours, vae, spread)
         outcomes.append(c.outcome)
+        comparisons.append(c)
         parts.append(f"K = {r.K}: {ours.text()} against {vae.text()} for the VAE at KL weight "
-                     f"{r.vae_kl_weight:g}, {c.text()}")
-    out.append(Verdict(claim, _aggregate(outcomes, "lower"), "; ".join(parts)))
+                     f"{r.vae_kl_weight:g}, {c.text(note=False)}")
+    out.append(Verdict(claim, _aggregate(outcomes, "lower"),
+                       _noted("; ".join(parts), comparisons)))
     if authors.K.nunique() >= 3:
         slope, se = trend(authors.K, authors.sse_mean)
         status = HOLDS if slope < -Z * se else FAILS if slope > Z * se else NO_DIFFERENCE
@@ -343,15 +352,17 @@ def table1_readings(t: pd.DataFrame) -> list[Verdict]:
                            + ", ".join(map(str, authors.K))))
     reached = authors[authors.K.isin(list(paper.PAPER_TABLE1_MVAE))]
     if len(reached):
-        parts, outcomes = [], []
+        parts, outcomes, comparisons = [], [], []
         for r in reached.itertuples():
             ours = Sample(r.sse_mean, r.sse_sd, int(r.n_seeds))
             c = compare(ours, Sample.fixed(paper.PAPER_TABLE1_MVAE[r.K]), spread)
             outcomes.append("lower" if c.outcome == NO_DIFFERENCE else c.outcome)
+            comparisons.append(c)
             parts.append(f"K = {r.K}: {ours.text()} against the "
-                         f"paper's {paper.PAPER_TABLE1_MVAE[r.K]:.2f}, {c.text()}")
+                         f"paper's {paper.PAPER_TABLE1_MVAE[r.K]:.2f}, {c.text(note=False)}")
         out.append(Verdict("the paper's Table I errors at K = 7, 8, 10 are reached (authors' "
-                           "objective)", _aggregate(outcomes, "lower"), "; ".join(parts)))
+                           "objective)", _aggregate(outcomes, "lower"),
+                           _noted("; ".join(parts), comparisons)))
     return out
 
 
@@ -753,7 +764,7 @@ def rate_distortion(t: pd.DataFrame) -> list[Verdict]:
                            f"{'highest' if side == 'above' else 'lowest'} rate, a VAE spending "
                            f"{'less' if side == 'above' else 'more'}")
                 parts.append(f"{where}: {mix.mean:.2f} against {against}, "
-                             f"{c.text().split(';')[0]}")
+                             f"{c.text(note=False)}")
             note = (f"; outside the VAE curve's rates, undecided: {'; '.join(undecided)}"
                     if undecided else "")
             if not outcomes:
