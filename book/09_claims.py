@@ -43,8 +43,9 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # only beyond twice its standard error over seeds; inside that, the verdict is "no detectable
 # difference". A side with one seed is lent one spread, the same for every reconstruction
 # verdict: the pooled standard deviation over seeds of the settings we ran with several seeds
-# (each line quotes it, how many settings and runs stand behind it, and how far the settings' own
-# standard deviations range).
+# (each line quotes it, how many settings and runs stand behind it, how far the settings' own
+# standard deviations range, and the p-value of Bartlett's test that they share one spread, which
+# pooling them assumes).
 
 # %% tags=["hide-input"]
 import itertools

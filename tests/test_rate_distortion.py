@@ -153,6 +153,15 @@ def test_the_seed_spread_is_the_residual_sd_of_a_fit_per_setting(tmp_path: Path)
     assert (columns["seed_sd_settings"], columns["seed_sd_runs"]) == (2, 5)
     own = sorted(float(np.std([sse[r] for r in g], ddof=1)) for g in groups)
     assert (columns["seed_sd_low"], columns["seed_sd_high"]) == pytest.approx(tuple(own))
+    # Bartlett's statistic by hand (an independent route to scipy's): chi-square on k - 1 dof
+    from scipy.stats import chi2
+
+    n = np.array([len(g) for g in groups])
+    var = np.array([np.var([sse[r] for r in g], ddof=1) for g in groups])
+    pooled = float(((n - 1) * var).sum() / (n - 1).sum())
+    stat = ((n - 1).sum() * math.log(pooled) - ((n - 1) * np.log(var)).sum()) / (
+        1 + (np.sum(1 / (n - 1)) - 1 / (n - 1).sum()) / (3 * (len(groups) - 1)))
+    assert columns["seed_sd_equal_p"] == pytest.approx(float(chi2.sf(stat, len(groups) - 1)))
     assert set(recs) == {"a-s0", "a-s1", "a-s2", "b-s0", "b-s1"}
 
 

@@ -125,14 +125,24 @@ def setting_sds(groups: list[list[float]]) -> list[float]:
     return [float(np.std(g, ddof=1)) for g in kept if len(g) > 1]
 
 
+def equal_spread_p(groups: list[list[float]]) -> float:
+    """Bartlett's test that the groups with two or more values share one variance: its p-value
+    (NaN with fewer than two such groups). A small p says one pooled spread misstates some."""
+    from scipy.stats import bartlett
+
+    kept = [g for g in ([v for v in g if not math.isnan(v)] for g in groups) if len(g) > 1]
+    return float(bartlett(*kept).pvalue) if len(kept) > 1 else math.nan
+
+
 def seed_spread(recs: dict[str, dict[str, Any]],
                 selection: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The one seed spread of per-image SSE that every verdict lends a side with a single seed:
     the pooled standard deviation over the settings that repeat over seeds
     (:attr:`mvae.selections.Selections.seed_groups`, those among ``recs``, the reconstruction
     records by run). Returns the table columns that carry it (``seed_sd``,
-    ``seed_sd_settings``, ``seed_sd_runs``, and the smallest and largest sd of one setting,
-    ``seed_sd_low`` and ``seed_sd_high``: how far the settings agree) and the records behind it
+    ``seed_sd_settings``, ``seed_sd_runs``; the smallest and largest sd of one setting,
+    ``seed_sd_low`` and ``seed_sd_high``; and ``seed_sd_equal_p``, the p-value of Bartlett's
+    test that the settings share one spread, which pooling assumes) and the records behind it
     (for the table's provenance)."""
     groups = [[r for r in runs if r in recs]
               for runs in selection.get("seed_groups", {}).values()]
@@ -142,7 +152,8 @@ def seed_spread(recs: dict[str, dict[str, Any]],
     return ({"seed_sd": pooled_sd(sse), "seed_sd_settings": len(groups),
              "seed_sd_runs": sum(map(len, groups)),
              "seed_sd_low": min(own, default=math.nan),
-             "seed_sd_high": max(own, default=math.nan)},
+             "seed_sd_high": max(own, default=math.nan),
+             "seed_sd_equal_p": equal_spread_p(sse)},
             {r: recs[r] for g in groups for r in g})
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from mvae import tables as paper
-from mvae.tables import pooled_sd, setting_sds
+from mvae.tables import equal_spread_p, pooled_sd, setting_sds
 
 HOLDS, FAILS, MIXED, UNTESTED = "holds", "fails", "mixed", "not tested yet"
 NO_DIFFERENCE = "no detectable difference"
@@ -131,6 +131,7 @@ class SeedSpread:
     runs: int = 0
     low: float = math.nan   # the smallest and largest sd of one setting: how far they agree
     high: float = math.nan
+    equal_p: float = math.nan  # Bartlett's test that they share one spread (pooling assumes it)
 
     @classmethod
     def pooled(cls, groups: Sequence[Sequence[float]]) -> SeedSpread:
@@ -138,7 +139,8 @@ class SeedSpread:
         several = [list(g) for g in groups if len(g) > 1]
         own = setting_sds(several)
         return cls(pooled_sd(several), len(several), sum(map(len, several)),
-                   min(own, default=math.nan), max(own, default=math.nan))
+                   min(own, default=math.nan), max(own, default=math.nan),
+                   equal_spread_p(several))
 
     @classmethod
     def of(cls, t: pd.DataFrame) -> SeedSpread:
@@ -148,12 +150,15 @@ class SeedSpread:
         row = t[t.seed_sd.notna()].iloc[0]
         return cls(float(row.seed_sd), int(row.seed_sd_settings), int(row.seed_sd_runs),
                    float(row.get("seed_sd_low", math.nan)),
-                   float(row.get("seed_sd_high", math.nan)))
+                   float(row.get("seed_sd_high", math.nan)),
+                   float(row.get("seed_sd_equal_p", math.nan)))
 
     def text(self) -> str:
         settings = f"{self.settings} setting{'s' if self.settings != 1 else ''}"
         own = (f"; the settings' own sds {self.low:.2g} to {self.high:.2g}"
                if self.settings > 1 and not math.isnan(self.low) else "")
+        if not math.isnan(self.equal_p):
+            own += f", Bartlett's test of one shared spread p = {self.equal_p:.2f}"
         return (f"{self.sd:.2g}, the pooled seed sd of {settings} with several seeds "
                 f"({self.runs} runs{own})")
 
