@@ -111,18 +111,22 @@ def pooled_sd(groups: list[list[float]]) -> float:
     """The pooled within-group standard deviation of the groups with two or more values (NaN
     values dropped)."""
     ss, dof = 0.0, 0
-    for g in groups:
-        arr = np.asarray([v for v in g if not math.isnan(v)], float)
-        if len(arr) > 1:
-            ss += float(((arr - arr.mean()) ** 2).sum())
-            dof += len(arr) - 1
+    for g in _repeated(groups):
+        arr = np.asarray(g, float)
+        ss += float(((arr - arr.mean()) ** 2).sum())
+        dof += len(arr) - 1
     return math.sqrt(ss / dof) if dof else math.nan
+
+
+def _repeated(groups: list[list[float]]) -> list[list[float]]:
+    """The groups with two or more values, NaN dropped."""
+    kept = [[v for v in g if not math.isnan(v)] for g in groups]
+    return [g for g in kept if len(g) > 1]
 
 
 def setting_sds(groups: list[list[float]]) -> list[float]:
     """Each group's own standard deviation, for those with two or more values (NaN dropped)."""
-    kept = [[v for v in g if not math.isnan(v)] for g in groups]
-    return [float(np.std(g, ddof=1)) for g in kept if len(g) > 1]
+    return [float(np.std(g, ddof=1)) for g in _repeated(groups)]
 
 
 def equal_spread_p(groups: list[list[float]]) -> float:
@@ -130,7 +134,7 @@ def equal_spread_p(groups: list[list[float]]) -> float:
     (NaN with fewer than two such groups). A small p says one pooled spread misstates some."""
     from scipy.stats import bartlett
 
-    kept = [g for g in ([v for v in g if not math.isnan(v)] for g in groups) if len(g) > 1]
+    kept = _repeated(groups)
     return float(bartlett(*kept).pvalue) if len(kept) > 1 else math.nan
 
 
@@ -729,21 +733,15 @@ def rate_distortion(paths: list[str | Path],
     spread, spread_recs = seed_spread(recs, selection)
     rows = []
     for run, p in points.items():
-        at_rate, at_rate_se = on_curve(curve, p["rate_gauss"], spread["seed_sd"])
-        at_total, at_total_se = on_curve(total, p["rate_total"], spread["seed_sd"],
-                                         x="rate_total")
-        ends = {}
-        for suffix, c, rate_key, x in (("", curve, "rate_gauss", "rate_gauss"),
-                                       ("_total", total, "rate_total", "rate_total")):
-            side, end, end_se = curve_end(c, p[rate_key], spread["seed_sd"], x=x)
-            ends |= {f"curve_end{suffix}": side, f"vae_sse_at_end{suffix}": end,
-                     f"vae_sse_at_end{suffix}_se": end_se}
-        rows.append({"run": run, **p, "vae_sse_at_rate": at_rate,
-                     "vae_sse_at_rate_se": at_rate_se,
-                     "difference": p["sse_per_image"] - at_rate,
-                     "vae_sse_at_total_rate": at_total,
-                     "vae_sse_at_total_rate_se": at_total_se,
-                     "difference_total": p["sse_per_image"] - at_total, **ends, **spread})
+        row = {"run": run, **p}
+        for suffix, c, x, at in (("", curve, "rate_gauss", "vae_sse_at_rate"),
+                                 ("_total", total, "rate_total", "vae_sse_at_total_rate")):
+            value, se = on_curve(c, p[x], spread["seed_sd"], x=x)
+            side, end, end_se = curve_end(c, p[x], spread["seed_sd"], x=x)
+            row |= {at: value, f"{at}_se": se, f"difference{suffix}": p["sse_per_image"] - value,
+                    f"curve_end{suffix}": side, f"vae_sse_at_end{suffix}": end,
+                    f"vae_sse_at_end{suffix}_se": end_se}
+        rows.append(row | spread)
     return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
 
 

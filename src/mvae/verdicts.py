@@ -166,10 +166,10 @@ class SeedSpread:
 def compare(a: Sample, b: Sample, spread: SeedSpread | None = None) -> Comparison:
     """``a - b`` against twice its standard error. A side with one seed takes the ``spread`` of
     the settings with several seeds as its standard deviation; an exact side has none."""
-    assumed = []
     noise_sd = spread.sd if spread is not None else math.nan
+    lent = []  # the sides that took the spread
 
-    def variance(s: Sample, name: str) -> float:
+    def variance(s: Sample) -> float:
         if s.exact:
             return 0.0
         if not math.isnan(s.se):
@@ -177,14 +177,14 @@ def compare(a: Sample, b: Sample, spread: SeedSpread | None = None) -> Compariso
         if s.n > 1:
             return s.sd ** 2 / s.n
         if not math.isnan(noise_sd):
-            assumed.append(name)
+            lent.append(s)
             return noise_sd ** 2
         return math.nan
 
-    se = math.sqrt(variance(a, "the first") + variance(b, "the second"))
+    se = math.sqrt(variance(a) + variance(b))
     d = a.mean - b.mean
     note = (f"a side with one seed is lent the spread {spread.text()}"
-            if assumed and spread is not None else "")
+            if lent and spread is not None else "")
     if math.isnan(se):
         return Comparison(d, se, "unknown", note)
     if abs(d) <= Z * se:
