@@ -45,7 +45,9 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # verdict: the pooled standard deviation over seeds of the settings we ran with several seeds
 # (each line quotes it, how many settings and runs stand behind it, how far the settings' own
 # standard deviations range, and the p-value of Bartlett's test that they share one spread, which
-# pooling them assumes).
+# pooling them assumes). A side with two or three seeds uses its own standard deviation, but never
+# less than that spread: a few seeds can agree by luck, and one or two degrees of freedom are no
+# ground for a standard error ten times smaller than the others.
 
 # %% tags=["hide-input"]
 import itertools

@@ -179,7 +179,7 @@ def test_the_curve_reading_carries_the_standard_error_of_its_points() -> None:
 
     curve = pd.DataFrame({"rate_gauss": [10.0, 20.0, 35.0], "sse_per_image": [12.0, 8.0, 5.0],
                           "n_seeds": [1, 3, 1], "sse_per_image_sd": [np.nan, 0.6, np.nan]})
-    spread = 0.7
+    spread = 0.5  # the three seeds' own sd, 0.6, is above it: theirs stands
     variances = np.array([spread ** 2, 0.6 ** 2 / 3, spread ** 2])
     for rate in (10.0, 14.0, 20.0, 31.0, 35.0):
         weights = np.array([np.interp(rate, curve.rate_gauss, np.eye(3)[j]) for j in range(3)])
@@ -187,6 +187,8 @@ def test_the_curve_reading_carries_the_standard_error_of_its_points() -> None:
         assert value == pytest.approx(float(weights @ curve.sse_per_image))
         assert se == pytest.approx(math.sqrt(float(weights ** 2 @ variances)))
     assert all(math.isnan(v) for v in tables.on_curve(curve, 40.0, spread))  # no extrapolation
+    # a spread above the seeds' own sd is the least sd a point is given
+    assert tables.curve_se(curve, 0.9)[1] == pytest.approx(0.9 / math.sqrt(3))
 
 
 def test_the_verdict_averages_a_settings_seeds(grid, tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from mvae import tables as paper
 from mvae import verdicts as v
@@ -55,13 +57,27 @@ def test_a_claim_at_several_points_fails_where_none_supports_it() -> None:
 def test_a_single_seed_borrows_the_spread_of_the_runs_with_several() -> None:
     verdict = _by_claim(v.table1(_t1({1: [8.0, 9.0], 2: [9.0]})))[MIX]
     assert verdict.status == v.NO_DIFFERENCE  # +0.5 against sqrt(0.5 + 0.25) ~ 0.87
-    assert "a side with one seed is lent the spread 0.71" in verdict.evidence
+    assert "at least the seed spread 0.71" in verdict.evidence
     assert "1 setting with several seeds (2 runs)" in verdict.evidence
     # several one-seed comparisons in one verdict: the lent spread is said once, at the end
     for several in (v.table1(_t1({1: [8.0, 9.0], 2: [9.0], 3: [9.5], 7: [12.0], 8: [11.0]}))):
-        assert several.evidence.count("is lent the spread") <= 1
+        assert several.evidence.count("at least the seed spread") <= 1
     reached = _by_claim(v.table1(_t1({1: [8.0, 9.0], 7: [12.0], 8: [11.0]})))[REACHED]
-    assert reached.evidence.count("is lent the spread") == 1
+    assert reached.evidence.count("at least the seed spread") == 1
+
+
+def test_seeds_that_agree_by_luck_get_no_smaller_error_than_the_seed_spread() -> None:
+    """Two seeds 0.02 apart have an sd of 0.014: the comparison takes the pooled spread (1.0)
+    instead, so a 1.0 difference is within noise; with no spread known, their own sd stands."""
+    spread = v.SeedSpread(1.0, 3, 9)
+    tight, other = v.Sample.of([10.0, 10.02]), v.Sample.of([9.0, 9.02])
+    floored = v.compare(tight, other, spread)
+    assert floored.se == pytest.approx(1.0) and floored.outcome == v.NO_DIFFERENCE
+    assert "at least the seed spread 1" in floored.note
+    own = v.compare(tight, other)
+    assert own.se == pytest.approx(0.02 / math.sqrt(2)) and own.outcome == "higher"
+    wide = v.compare(v.Sample.of([10.0, 13.0]), other, spread)  # its own 2.1 exceeds the spread
+    assert wide.se == pytest.approx(math.sqrt(4.5 / 2 + 1.0 / 2))
 
 
 def test_a_table_without_a_seed_spread_leaves_one_seed_sides_unjudged() -> None:

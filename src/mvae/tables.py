@@ -679,10 +679,11 @@ def vae_curve(points: dict[str, dict[str, Any]], x: str = "rate_gauss",
 
 
 def curve_se(curve: pd.DataFrame, spread_sd: float, y: str = "sse_per_image") -> np.ndarray:
-    """The standard error of each point of :func:`vae_curve`: its seeds' sd / sqrt(n), or the
-    lent seed spread ``spread_sd`` for a point with one seed."""
+    """The standard error of each point of :func:`vae_curve`: its seeds' sd, but at least the
+    seed spread ``spread_sd`` (as :func:`mvae.verdicts.compare` takes a side's sd), over
+    sqrt(n); the spread itself for a point with one seed."""
     n, sd = curve["n_seeds"].to_numpy(), curve[f"{y}_sd"].to_numpy(float)
-    return np.where(n > 1, sd / np.sqrt(np.maximum(n, 1)), spread_sd)
+    return np.where(n > 1, np.fmax(sd, spread_sd) / np.sqrt(np.maximum(n, 1)), spread_sd)
 
 
 def on_curve(curve: pd.DataFrame, rate: float, spread_sd: float = math.nan,
