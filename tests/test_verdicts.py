@@ -346,3 +346,19 @@ def test_each_authors_switch_gets_its_own_line_read_against_the_seed_spread() ->
     together = lines["the authors' three switches together lower the error at K = 4"]
     assert together.status == v.HOLDS and "45.9 nats" in together.evidence
     assert v.authors_switches(t.iloc[:1])[0].status == v.UNTESTED
+
+
+def test_a_verdict_that_only_the_pooled_spread_decides_is_marked_fragile() -> None:
+    """K = 2's one seed, 1.4 above the VAE: beyond twice the SE with the pooled spread (0.3),
+    within it had the widest setting's sd (1.0) been lent instead; K = 9, 6 above, is not."""
+    table1 = next(c for c in v.PAPER_CLAIMS if c.check is v.table1)
+    t1 = _t1({1: [8.0, 8.42], 2: [9.61]}).assign(seed_sd=0.3, seed_sd_high=1.0)
+    fragile = _by_claim(table1.verdicts(t1))[MIX]
+    assert fragile.status == v.FAILS
+    assert 'Fragile: with the largest setting\'s sd (1) lent' in fragile.evidence
+    assert '"no detectable difference"' in fragile.evidence
+    robust = _by_claim(table1.verdicts(_t1({1: [8.0, 8.42], 9: [14.2]}).assign(
+        seed_sd=0.3, seed_sd_high=1.0)))[MIX]
+    assert robust.status == v.FAILS and "Fragile" not in robust.evidence
+    plain = _by_claim(table1.verdicts(t1.drop(columns=["seed_sd_high"])))[MIX]
+    assert "Fragile" not in plain.evidence  # a table without the largest sd: nothing to stress
