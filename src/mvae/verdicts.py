@@ -85,8 +85,6 @@ class Sample:
     def text(self, digits: int = 2) -> str:
         if self.exact:
             return f"{self.mean:.{digits}f}"
-        if not math.isnan(self.se):
-            return f"{self.mean:.{digits}f} ± {self.se:.{digits}f} (1 SE)"
         seeds = seeds_text(self.n)
         if self.n > 1:
             return f"{self.mean:.{digits}f} ± {self.sd:.{digits}f} ({seeds})"
@@ -179,10 +177,10 @@ def compare(a: Sample, b: Sample, spread: SeedSpread | None = None) -> Compariso
         if not math.isnan(s.se):
             return s.se ** 2
         if s.n > 1:
-            if s.sd < noise_sd:
+            sd = float(np.fmax(s.sd, noise_sd))  # fmax: the seeds' own sd where no spread
+            if sd > s.sd:
                 used.append(s)
-            return max(s.sd, noise_sd) ** 2 / s.n if not math.isnan(noise_sd) \
-                else s.sd ** 2 / s.n
+            return sd ** 2 / s.n
         if not math.isnan(noise_sd):
             used.append(s)
             return noise_sd ** 2
