@@ -95,7 +95,7 @@ def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
     counts = job_counts(done.stdout)
     assert counts == expected_counts(preset, book=preset != "tiny")
     if preset == "paper":
-        assert counts["train"] == 58 and counts["total"] == 370 and counts["nll"] == 2
+        assert counts["train"] == 62 and counts["total"] == 390 and counts["nll"] == 2
         # every configuration of the grid is a train job
         for k in range(1, 11):
             assert f"{tmp_path}/paper/runs/mnist-k{k}-s0/done.json" in done.stdout

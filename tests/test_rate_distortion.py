@@ -240,3 +240,22 @@ def test_beyond_the_curve_only_a_dominated_or_dominating_mixture_is_judged(grid,
     assert "undecided: close (above them, not worse than the curve's end)" in gauss.evidence
     assert "K = 4 (1 seed) at 36.0 nats: 5.50 against the curve's 4.80" in gauss.evidence
     assert gauss.status == verdicts.MIXED  # one worse, one better
+
+
+def test_the_verdict_reads_the_curve_with_the_spread_the_table_lends(grid) -> None:
+    """The curve's standard error is recomputed from the table's VAE rows with the spread the
+    table carries, so a verdict re-read with a larger spread (the fragile reading) widens the
+    curve's error bar as well as the mixture's. authors-k4 sits at 36 nats, between one-seed
+    points at 30 and 40 (weights 0.4 and 0.6): the curve's SE is sqrt(0.4² + 0.6²) x spread."""
+    from mvae import verdicts
+
+    paths, selection = grid
+    frame, _ = tables.rate_distortion(paths, selection)
+    claim = "a mixture beats a VAE of the same rate (authors' settings; rate: Gaussian KL)"
+    for spread in (frame.seed_sd.iloc[0], 2.0):
+        found = {v.claim: v for v in verdicts.rate_distortion(frame.assign(seed_sd=spread))}
+        se = math.hypot(0.4, 0.6) * spread
+        assert f"against the curve's 4.80 ± {se:.2f}" in found[claim].evidence
+    # at the pooled spread the re-read curve is the table's own column
+    again = tables.with_curve(frame, frame.seed_sd.iloc[0])
+    pd.testing.assert_frame_equal(again, frame)

@@ -722,28 +722,45 @@ def curve_end(curve: pd.DataFrame, rate: float, spread_sd: float = math.nan,
             float(curve_se(curve, spread_sd, y)[end]))
 
 
+#: The rate-distortion plane's two rates: (column suffix, the rate, the curve's value at it).
+RATE_AXES = (("", "rate_gauss", "vae_sse_at_rate"),
+             ("_total", "rate_total", "vae_sse_at_total_rate"))
+
+
+def with_curve(frame: pd.DataFrame, spread_sd: float) -> pd.DataFrame:
+    """``frame`` (one run a row, as :func:`_point` gives, the VAEs among them) with each run read
+    against the VAE curve of its own rows on both rates: the curve's value there and its
+    standard error (:func:`on_curve`), the difference, and beyond the curve its nearer end
+    (:func:`curve_end`). A function of the frame and the lent ``spread_sd`` alone, so that a
+    verdict can re-read the curve with another spread (:meth:`mvae.verdicts.Check.verdicts`)."""
+    points = frame.to_dict("index")
+    columns: dict[str, list[Any]] = {}
+    for suffix, x, at in RATE_AXES:
+        curve = vae_curve(points, x=x)
+        for p in points.values():
+            value, se = on_curve(curve, p[x], spread_sd, x=x)
+            side, end, end_se = curve_end(curve, p[x], spread_sd, x=x)
+            for key, cell in ((at, value), (f"{at}_se", se),
+                              (f"difference{suffix}", p["sse_per_image"] - value),
+                              (f"curve_end{suffix}", side), (f"vae_sse_at_end{suffix}", end),
+                              (f"vae_sse_at_end{suffix}_se", end_se)):
+                columns.setdefault(key, []).append(cell)
+    return frame.assign(**columns)
+
+
 def rate_distortion(paths: list[str | Path],
                     selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
     """Every MNIST run of the paper's setup, with any objective switch or KL weight, on the
     rate-distortion plane, beside the VAE curve at its rate (by the Gaussian KL and by the total
     KL): is a mixture better or worse than a VAE spending the same rate? The curve's value at
-    each run's rate comes with its standard error (:func:`on_curve`, ``*_se`` columns)."""
+    each run's rate comes with its standard error (:func:`with_curve`, ``*_se`` columns)."""
     recs = _read(paths, "reconstruction")
     points = _points(recs, paths, selection["rate_distortion"])
-    curve, total = vae_curve(points), vae_curve(points, x="rate_total")
     spread, spread_recs = seed_spread(recs, selection)
-    rows = []
-    for run, p in points.items():
-        row = {"run": run, **p}
-        for suffix, c, x, at in (("", curve, "rate_gauss", "vae_sse_at_rate"),
-                                 ("_total", total, "rate_total", "vae_sse_at_total_rate")):
-            value, se = on_curve(c, p[x], spread["seed_sd"], x=x)
-            side, end, end_se = curve_end(c, p[x], spread["seed_sd"], x=x)
-            row |= {at: value, f"{at}_se": se, f"difference{suffix}": p["sse_per_image"] - value,
-                    f"curve_end{suffix}": side, f"vae_sse_at_end{suffix}": end,
-                    f"vae_sse_at_end{suffix}_se": end_se}
-        rows.append(row | spread)
-    return pd.DataFrame(rows), _provenance({r: recs[r] for r in points}, spread_recs)
+    frame = pd.DataFrame([{"run": run, **p} for run, p in points.items()])
+    if not frame.empty:
+        frame = with_curve(frame, spread["seed_sd"]).assign(**spread)
+    return frame, _provenance({r: recs[r] for r in points}, spread_recs)
 
 
 def _seeds(points: dict[str, dict[str, Any]], runs: list[str]) -> dict[str, Any]:

@@ -727,14 +727,16 @@ def rate_distortion(t: pd.DataFrame) -> list[Verdict]:
     VAE curve at its own rate (:func:`mvae.tables.on_curve`), by the Gaussian KL and by the
     total KL (with the Dirichlet KL of the weights), averaged over a setting's seeds: the
     seeds' spread of that difference (the seed spread for one seed) plus the curve's own
-    standard error there. A mixture beyond the curve's rates is read against the nearer end
-    (:func:`mvae.tables.curve_end`) where that decides: spending more than the curve's highest
-    rate and still worse than it, or less than its lowest and still better; otherwise it is
-    named, not extrapolated. A line per objective: the paper's and the authors' settings on
-    both rates, each other objective (a switch alone) on the Gaussian KL only, so that four
-    one-run switches do not fill the page."""
-    mixtures = t[t.K > 1]
+    standard error there (re-read from the table's VAE rows with the spread the table carries,
+    so that :meth:`Check.verdicts` stresses the curve too). A mixture beyond the curve's rates
+    is read against the nearer end (:func:`mvae.tables.curve_end`) where that decides: spending
+    more than the curve's highest rate and still worse than it, or less than its lowest and
+    still better; otherwise it is named, not extrapolated. A line per objective: the paper's
+    and the authors' settings on both rates, each other objective (a switch alone) on the
+    Gaussian KL only, so that four one-run switches do not fill the page."""
     spread = SeedSpread.of(t)
+    t = paper.with_curve(t, spread.sd)  # the curve's SE with the spread lent now
+    mixtures = t[t.K > 1]
     out = []
     named = {"paper": "paper's objective", "authors' settings": "authors' settings"}
     axes = (("Gaussian KL", "rate_gauss", "vae_sse_at_rate", ""),
