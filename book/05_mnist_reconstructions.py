@@ -181,8 +181,7 @@ if t1 is not None:
 
 # %% tags=["hide-input"]
 if t1 is not None:
-    display(rp.show_verdicts(verdicts.our_vae(t1) + verdicts.table1(t1)
-                             + verdicts.components_alone(t1)))
+    display(rp.show_checks(t1, verdicts.our_vae, verdicts.table1, verdicts.components_alone))
 
 # %% [markdown]
 # Every run, including the two-dimensional and the $\beta = 0$ runs used in later chapters: first

@@ -113,7 +113,7 @@ rp.provenance_box("table2_probes")
 
 # %% tags=["hide-input"]
 if t2 is not None:
-    display(rp.show_verdicts(verdicts.table2(t2_raw) + verdicts.codes_vs_baselines(t2_raw)))
+    display(rp.show_checks(t2_raw, verdicts.table2, verdicts.codes_vs_baselines))
 
 # %% [markdown]
 # ## Fig. 4: accuracy against the number of components
@@ -142,7 +142,7 @@ try:
     if raw is not None and raw.notna().any():
         display(rp.say(f"KNN on raw pixels (the dashed line of Figure 7.1): "
                        f"{100 * raw.dropna().iloc[0]:.2f}%."))
-    display(rp.show_verdicts(verdicts.knn_vs_k(f4)))
+    display(rp.show_checks(f4, verdicts.knn_vs_k))
 except rp.MissingResults as missing:
     display(missing)
 rp.provenance_box("fig4_knn_vs_k")

@@ -121,7 +121,7 @@ rp.provenance_box("table3_cifar")
 
 # %% tags=["hide-input"]
 if t3 is not None:
-    display(rp.show_verdicts(verdicts.table3(t3) + verdicts.fid(t3)))
+    display(rp.show_checks(t3, verdicts.table3, verdicts.fid))
 t1 = rp.table_or_note("table1_reconstruction")
 if t1 is not None:
     for row in t1[(t1.dataset == "cifar10") & (t1.K > 1)].itertuples():
@@ -166,7 +166,7 @@ else:
     cols = ["model", "run", "K", "conv_channels", "latent_dim", "epochs", "parameters",
             "sse_per_image", "mse_per_pixel"]
     display(rp.format_table(capacity[cols], precision=2, source="cifar_capacity"))
-    display(rp.show_verdicts(verdicts.cifar_capacity(capacity)))
+    display(rp.show_checks(capacity, verdicts.cifar_capacity))
     display(rp.provenance_box("cifar_capacity"))
 
 # %% [markdown]

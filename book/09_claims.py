@@ -369,7 +369,7 @@ if nll is not None and len(nll):
                      f"{row.samples:,.0f} importance samples; its ELBO is {row.elbo:.2f}, so the "
                      f"bound is {-row.elbo - row.nll:.2f} nats tighter."
                      for row in ours.itertuples() if not math.isnan(row.nll))))
-    display(rp.show_verdicts(verdicts.nll(nll)))
+    display(rp.show_checks(nll, verdicts.nll))
     display(rp.provenance_box("nll"))
 
 # %% [markdown]
@@ -401,7 +401,7 @@ if rd is not None and len(rd):
             "vae_sse_at_rate", "vae_sse_at_rate_se", "difference"]
     display(rp.format_table(rd.sort_values(["objective", "K"])[cols], precision=2,
                             source="rate_distortion"))
-    display(rp.show_verdicts(verdicts.rate_distortion(rd)))
+    display(rp.show_checks(rd, verdicts.rate_distortion))
     display(rp.provenance_box("rate_distortion"))
 
 # %% [markdown]
@@ -418,14 +418,14 @@ if readings is not None and len(readings):
     cols = ["reading", "K", "n_seeds", "sse_mean", "sse_sd", "vae_kl_weight", "vae_n_seeds",
             "vae_sse_mean", "difference", "paper_sse_per_image"]
     display(rp.format_table(readings[cols], precision=2, source="table1_readings"))
-    display(rp.show_verdicts(verdicts.table1_readings(readings)))
+    display(rp.show_checks(readings, verdicts.table1_readings))
     display(rp.provenance_box("table1_readings"))
 switches = rp.table_or_note("authors_switches")
 if switches is not None and len(switches):
     display(rp.format_table(switches[["variant", "n_seeds", "sse_mean", "sse_sd", "rate_gauss",
                                       "kl_dirichlet", "neg_elbo", "difference"]], precision=2,
                             source="authors_switches"))
-    display(rp.show_verdicts(verdicts.authors_switches(switches)))
+    display(rp.show_checks(switches, verdicts.authors_switches))
     display(rp.provenance_box("authors_switches"))
 
 # %% [markdown]

@@ -63,7 +63,7 @@ if ab is not None:
             "mlp_not_converged"]  # K is the same for all (the heading says which)
     display(rp.format_table(ab[[c for c in cols if c in ab.columns]], precision=4,
                             source="ablation_dhsic"))
-    display(rp.show_verdicts(verdicts.redundancy(ab)))
+    display(rp.show_checks(ab, verdicts.redundancy))
     effects = verdicts.ablation_effects(ab)
     if len(effects):
         display(rp.format_table(effects, caption="What the penalty changes: beta = 1 against "

@@ -362,3 +362,8 @@ def test_a_verdict_that_only_the_pooled_spread_decides_is_marked_fragile() -> No
     assert robust.status == v.FAILS and "Fragile" not in robust.evidence
     plain = _by_claim(table1.verdicts(t1.drop(columns=["seed_sd_high"])))[MIX]
     assert "Fragile" not in plain.evidence  # a table without the largest sd: nothing to stress
+    # the chapters show verdicts read the same way as the claims page
+    from mvae import reporting
+
+    shown = reporting.show_checks(t1, v.our_vae, v.table1).data
+    assert shown.count("Fragile: with the largest setting's sd (1) lent") == 1

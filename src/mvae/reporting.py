@@ -403,6 +403,15 @@ def show_verdicts(verdicts: Iterable[Any]) -> Any:
     return Markdown("\n".join(rows))
 
 
+def show_checks(table: Any, *checks: Any) -> Any:
+    """The verdicts of each of ``checks`` (functions of :mod:`mvae.verdicts`) on ``table``, as
+    :func:`show_verdicts` shows them, each read twice so that a fragile one says so
+    (:func:`mvae.verdicts.read_twice`, as on the claims page)."""
+    from mvae.verdicts import read_twice
+
+    return show_verdicts([v for check in checks for v in read_twice(check, table)])
+
+
 def say(*sentences: Any) -> Any:
     """Sentences computed from the results, shown as a paragraph of the page (Markdown, with
     the characters Markdown would read as markup escaped), not as console output."""

@@ -837,19 +837,25 @@ class Check:
     pending: tuple[tuple[str, str], ...] = ()
 
     def verdicts(self, table: pd.DataFrame) -> list[Verdict]:
-        """The check's verdicts on ``table``, each one that lends a one-seed side the pooled
-        seed spread also read with the largest setting's sd lent instead: where that changes
-        its outcome, the evidence says so (the settings' spreads differ, so a verdict that
-        only the pooled spread decides is fragile)."""
-        found = self.check(table)
-        if "seed_sd_high" not in table or not (table.seed_sd_high > table.seed_sd).any():
-            return found
-        high = float(table.seed_sd_high.dropna().iloc[0])
-        stressed = {v.claim: v.status for v in self.check(table.assign(seed_sd=high))}
-        return [v if stressed.get(v.claim, v.status) == v.status else Verdict(
-                    v.claim, v.status, f"{v.evidence}. Fragile: with the largest setting's sd "
-                    f"({high:.2g}) lent instead of the pooled spread, it reads "
-                    f"\"{stressed[v.claim]}\"") for v in found]
+        """The check's verdicts on ``table``, fragile ones marked (:func:`read_twice`)."""
+        return read_twice(self.check, table)
+
+
+def read_twice(check: Callable[[pd.DataFrame], list[Verdict]],
+               table: pd.DataFrame) -> list[Verdict]:
+    """``check``'s verdicts on ``table``, each also read with the largest setting's sd lent
+    instead of the pooled seed spread: where that changes its outcome, the evidence says so
+    (the settings' spreads differ, so a verdict that only the pooled spread decides is
+    fragile). Every page that prints verdicts reads them through this."""
+    found = check(table)
+    if "seed_sd_high" not in table or not (table.seed_sd_high > table.seed_sd).any():
+        return found
+    high = float(table.seed_sd_high.dropna().iloc[0])
+    stressed = {v.claim: v.status for v in check(table.assign(seed_sd=high))}
+    return [v if stressed.get(v.claim, v.status) == v.status else Verdict(
+                v.claim, v.status, f"{v.evidence}. Fragile: with the largest setting's sd "
+                f"({high:.2g}) lent instead of the pooled spread, it reads "
+                f"\"{stressed[v.claim]}\"") for v in found]
 
 
 #: The paper's own claims, in its order, each with the table that tests it.
