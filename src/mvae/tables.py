@@ -732,7 +732,7 @@ def with_curve(frame: pd.DataFrame, spread_sd: float) -> pd.DataFrame:
     against the VAE curve of its own rows on both rates: the curve's value there and its
     standard error (:func:`on_curve`), the difference, and beyond the curve its nearer end
     (:func:`curve_end`). A function of the frame and the lent ``spread_sd`` alone, so that a
-    verdict can re-read the curve with another spread (:meth:`mvae.verdicts.Check.verdicts`)."""
+    verdict can re-read the curve with another spread (:func:`mvae.verdicts.read_twice`)."""
     points = frame.to_dict("index")
     columns: dict[str, list[Any]] = {}
     for suffix, x, at in RATE_AXES:

@@ -728,7 +728,7 @@ def rate_distortion(t: pd.DataFrame) -> list[Verdict]:
     total KL (with the Dirichlet KL of the weights), averaged over a setting's seeds: the
     seeds' spread of that difference (the seed spread for one seed) plus the curve's own
     standard error there (re-read from the table's VAE rows with the spread the table carries,
-    so that :meth:`Check.verdicts` stresses the curve too). A mixture beyond the curve's rates
+    so that :func:`read_twice` stresses the curve too). A mixture beyond the curve's rates
     is read against the nearer end (:func:`mvae.tables.curve_end`) where that decides: spending
     more than the curve's highest rate and still worse than it, or less than its lowest and
     still better; otherwise it is named, not extrapolated. A line per objective: the paper's
