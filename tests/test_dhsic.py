@@ -14,9 +14,21 @@ import pytest
 import torch
 from hyppo.d_variate import dHsic
 from scipy.spatial.distance import pdist
+from scipy.special import gamma as gamma_function
+from scipy.stats import chi
+from sklearn.metrics.pairwise import rbf_kernel
 from torch.autograd.gradcheck import GradcheckError
 
-from mvae.dhsic import dhsic, dhsic_from_grams, gaussian_gram, median_bandwidth
+from mvae.dhsic import (
+    ESTIMATORS,
+    authors_dhsic,
+    dhsic,
+    dhsic_estimate,
+    dhsic_from_grams,
+    gaussian_gram,
+    latent_bandwidth,
+    median_bandwidth,
+)
 
 
 def _random_variables(K: int, n: int, d: int, seed: int,
@@ -226,4 +238,125 @@ def test_traces_as_one_graph_without_data_dependent_shapes() -> None:
     (grad,) = torch.autograd.grad(value, z)
     (eager_grad,) = torch.autograd.grad(dhsic(z), z)
     assert float(value.detach()) == pytest.approx(float(dhsic(z).detach()), rel=1e-12)
+    torch.testing.assert_close(grad, eager_grad)
+
+
+# --- The authors' estimator (dhsic_estimator: authors) ----------------------------------------
+
+def _authors_gamma(d: int) -> float:
+    """The kernel coefficient of the authors' code, from its formula with scipy's gamma
+    function: g = 1 / (2 h^2), h = 2 Gamma((d + 1) / 2) / Gamma(d / 2)."""
+    h = 2 * gamma_function(0.5 * (d + 1)) / gamma_function(0.5 * d)
+    return 1.0 / (2.0 * h**2)
+
+
+@pytest.mark.parametrize(("K", "n", "d"), [(2, 60, 5), (3, 101, 20), (4, 128, 20)])
+def test_authors_estimator_matches_hyppo_with_the_fixed_bandwidth(K: int, n: int, d: int) -> None:
+    """hyppo builds its own RBF kernels (sklearn's pairwise_kernels) at the given gamma and its
+    own V-statistic; the authors' estimator is its square root."""
+    z = _random_variables(K, n, d, seed=10 + K)
+    statistic = dHsic(compute_kernel="gaussian", gamma=_authors_gamma(d)).statistic(
+        *[v.numpy() for v in z])
+    assert statistic > 1e-4
+    oracle = np.sqrt(statistic)
+    assert float(authors_dhsic(z)) == pytest.approx(oracle, rel=1e-9)
+    assert float(authors_dhsic(list(z))) == pytest.approx(oracle, rel=1e-9)
+    assert float(dhsic_estimate(z, "authors")) == pytest.approx(oracle, rel=1e-9)
+    # Not the median estimator, nor its square root: the bandwidth and the root both matter.
+    assert float(authors_dhsic(z)) != pytest.approx(float(dhsic(z)), rel=1e-2)
+    assert float(authors_dhsic(z)) != pytest.approx(float(dhsic(z)) ** 0.5, rel=1e-2)
+
+
+def test_authors_estimator_gives_each_variable_the_bandwidth_of_its_dimension() -> None:
+    g = torch.Generator().manual_seed(12)
+    parts = [torch.randn(40, d, generator=g, dtype=torch.float64) for d in (1, 3, 20)]
+    parts[2][:, 0] += 2 * parts[0][:, 0]
+    kernels = [rbf_kernel(p.numpy(), gamma=_authors_gamma(p.shape[1])) for p in parts]
+    oracle = np.sqrt(dHsic(compute_kernel=None).statistic(*kernels))
+    assert oracle > 1e-3
+    assert float(authors_dhsic(parts)) == pytest.approx(oracle, rel=1e-9)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 20, 50, 256, 512])
+def test_latent_bandwidth_is_the_mean_distance_of_two_prior_draws(d: int) -> None:
+    """h(d) = sqrt(2) E|x| for x ~ N(0, I_d), the mean of a chi distribution with d degrees of
+    freedom (scipy.stats), and the authors' gamma-function formula where that does not
+    overflow (Gamma(d / 2) is inf beyond d = 342)."""
+    h = latent_bandwidth(d)
+    assert h == pytest.approx(np.sqrt(2) * chi(d).mean(), rel=1e-10)
+    if d <= 300:
+        assert 1 / (2 * h * h) == pytest.approx(_authors_gamma(d), rel=1e-10)
+    for bad in (0, -3, 2.0, True):
+        with pytest.raises(ValueError, match="latent_bandwidth"):
+            latent_bandwidth(bad)
+
+
+def test_authors_estimator_gradient_matches_finite_differences() -> None:
+    """The bandwidth is a constant of d, so the whole estimator is a smooth function of the
+    codes (above V = 0) and gradcheck covers it end to end, tensor and list input alike."""
+    z = _random_variables(3, 8, 2, seed=13).requires_grad_(True)
+    assert float(authors_dhsic(z).detach()) > 1e-3
+    assert torch.autograd.gradcheck(authors_dhsic, (z,))
+    parts = tuple(p.detach().clone().requires_grad_(True)
+                  for p in (z[0, :, :1], z[1], torch.cat([z[2], z[0]], dim=1)))
+    assert torch.autograd.gradcheck(lambda *ps: authors_dhsic(list(ps)), parts)
+    (grad,) = torch.autograd.grad(authors_dhsic(z), z)
+    assert grad.abs().sum() > 0
+
+
+def test_authors_estimator_is_finite_where_the_statistic_is_zero() -> None:
+    """Identical samples give V = 0 exactly: the value is ~0 and the gradient zero, not NaN
+    (an unclamped square root would give 0 * inf); one variable gives exactly 0."""
+    same = torch.ones(3, 10, 4, dtype=torch.float64, requires_grad=True)
+    value = authors_dhsic(same)
+    assert 0 <= float(value.detach()) < 1e-150
+    (grad,) = torch.autograd.grad(value, same)
+    assert torch.isfinite(grad).all() and float(grad.abs().sum()) == 0.0
+    single = _random_variables(1, 20, 3, seed=14).requires_grad_(True)
+    assert float(authors_dhsic(single).detach()) == 0.0
+    value32 = authors_dhsic(_random_variables(4, 64, 20, seed=15, dtype=torch.float32))
+    assert value32.dtype == torch.float32 and torch.isfinite(value32)
+
+
+def test_the_default_estimator_is_the_median_one_unchanged() -> None:
+    """``median`` is exactly dhsic() (bit for bit), which the hyppo and literal-loop tests above
+    pin to Pfister's statistic; the config's default and the library's names agree."""
+    from mvae.config import DHSIC_ESTIMATORS, Config
+
+    z = _random_variables(4, 128, 20, seed=16, dtype=torch.float32)
+    assert torch.equal(dhsic_estimate(z), dhsic(z))
+    assert torch.equal(dhsic_estimate(z, "median"), dhsic(z))
+    assert Config().dhsic_estimator == "median" == ESTIMATORS[0]
+    assert DHSIC_ESTIMATORS == ESTIMATORS
+    with pytest.raises(ValueError, match="unknown dHSIC estimator 'mean'"):
+        dhsic_estimate(z, "mean")
+
+
+def test_the_loss_uses_the_configured_estimator() -> None:
+    """mixture_loss's dhsic term is dhsic() under the default config (bit for bit) and
+    authors_dhsic() under ``dhsic_estimator: authors``, at beta > 0 and at beta = 0 alike."""
+    from mvae import MVAE, Config
+    from mvae.objective import mixture_loss
+
+    x = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    for beta in (1.0, 0.0):
+        for estimator, oracle in (("median", dhsic), ("authors", authors_dhsic)):
+            config = Config(components=3, latent_dim=4, hidden_dim=16, device="cpu", beta=beta,
+                            dhsic_estimator=estimator)
+            torch.manual_seed(0)
+            out = MVAE(config)(x)
+            terms = mixture_loss(out, x, config)
+            assert torch.equal(terms.dhsic.detach(), oracle(out.z).detach())
+            assert terms.dhsic.requires_grad == (beta > 0)
+
+
+def test_authors_estimator_traces_as_one_graph() -> None:
+    """As for dhsic: no host reads or data-dependent shapes, so a CUDA graph can capture it."""
+    torch._dynamo.reset()
+    compiled = torch.compile(authors_dhsic, fullgraph=True, backend="aot_eager", dynamic=False)
+    z = _random_variables(3, 32, 4, seed=17).requires_grad_(True)
+    value = compiled(z)
+    (grad,) = torch.autograd.grad(value, z)
+    (eager_grad,) = torch.autograd.grad(authors_dhsic(z), z)
+    assert float(value.detach()) == pytest.approx(float(authors_dhsic(z).detach()), rel=1e-12)
     torch.testing.assert_close(grad, eager_grad)

@@ -151,3 +151,90 @@ def test_single_component_is_not_an_error() -> None:
 def test_bad_shape_is_rejected() -> None:
     with pytest.raises(ValueError, match=r"\(K, N, d\)"):
         component_diversity(torch.randn(50, 3))
+
+
+# --- The authors' dHSIC estimator beside the median one -----------------------------------------
+
+def _authors_oracle(z: torch.Tensor) -> float:
+    """The authors' dHSIC of (K, n, d) codes from hyppo's own RBF kernels and V-statistic at
+    the fixed gamma = 1 / (2 h^2), h = 2 Gamma((d + 1) / 2) / Gamma(d / 2) (scipy's gamma)."""
+    from hyppo.d_variate import dHsic
+    from scipy.special import gamma
+
+    d = z.shape[-1]
+    h = 2 * gamma(0.5 * (d + 1)) / gamma(0.5 * d)
+    value = dHsic(compute_kernel="gaussian", gamma=1 / (2 * h * h)).statistic(
+        *[c.numpy() for c in z])
+    return float(np.sqrt(value))
+
+
+def _dependent_codes(seed: int, n: int = 130) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(3, n, 4, generator=g, dtype=torch.float64)
+    x[1] += 0.8 * x[0]
+    return x
+
+
+def test_component_diversity_reports_the_authors_estimator_beside_the_median_one() -> None:
+    from mvae.dhsic import dhsic
+
+    x = _dependent_codes(20, n=120)
+    res = component_diversity(x, max_samples=500)
+    assert res["dhsic"] == pytest.approx(float(dhsic(x)), rel=1e-10)  # the median one, as before
+    assert res["dhsic_authors"] == pytest.approx(_authors_oracle(x), rel=1e-9)
+    assert res["dhsic_authors_identical"] == pytest.approx(_authors_oracle(x[:1].expand_as(x)),
+                                                           rel=1e-9)
+    assert res["dhsic_authors_independent"] < res["dhsic_authors"] < res["dhsic_authors_identical"]
+    single = component_diversity(torch.randn(1, 50, 3))
+    assert single["dhsic_authors"] is None and single["dhsic_authors_independent"] is None
+
+
+def test_dhsic_range_under_the_authors_estimator_matches_hyppo_batch_by_batch() -> None:
+    x = _dependent_codes(21)
+    res = dhsic_range(x, batch_size=64, shuffles=2, seed=3, estimator="authors")
+    batches = [x[:, :64], x[:, 64:128]]
+    assert res["n"] == 64
+    assert res["observed"] == pytest.approx(sum(map(_authors_oracle, batches)) / 2, rel=1e-9)
+    assert res["identical"] == pytest.approx(
+        sum(_authors_oracle(b[:1].expand_as(b)) for b in batches) / 2, rel=1e-9)
+    perm = torch.Generator().manual_seed(3)  # the same permutation stream as dhsic_range's
+    shuffled = [_authors_oracle(torch.stack([c[torch.randperm(64, generator=perm)] for c in b]))
+                for b in batches for _ in range(2)]
+    assert res["independent"] == pytest.approx(sum(shuffled) / 4, rel=1e-9)
+    assert res["observed"] != pytest.approx(dhsic_range(x, batch_size=64)["observed"], rel=0.1)
+    with pytest.raises(ValueError, match="unknown dHSIC estimator"):
+        dhsic_range(x, estimator="mean")
+
+
+@pytest.mark.parametrize("estimator", ["authors", None])
+def test_the_diversity_step_reports_dhsic_under_the_runs_estimator(tmp_path, estimator) -> None:
+    """A run trained with the authors' estimator gets its penalty-side dHSIC on their scale
+    beside the median one; a config without the key (every archived run) reads as median."""
+    import json
+
+    import yaml
+
+    from mvae.config import Config
+    from mvae.steps import diversity_step
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = Config(name="probe", components=3, latent_dim=4, batch_size=64).to_dict()
+    if estimator is None:
+        del config["dhsic_estimator"]
+    else:
+        config["dhsic_estimator"] = estimator
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (run_dir / "provenance.json").write_text("{}")
+    codes, sampled = _dependent_codes(22), _dependent_codes(23)
+    np.savez(tmp_path / "latents.npz", test_codes=codes.numpy(), test_sampled=sampled.numpy())
+    diversity_step(tmp_path / "latents.npz", run_dir, tmp_path / "diversity.json", max_codes=500)
+    out = json.loads((tmp_path / "diversity.json").read_text())
+    assert out["dhsic_estimator"] == (estimator or "median")
+    assert out["penalty"] == {"codes": "z ~ q(z | x), one draw",
+                              **dhsic_range(sampled, batch_size=64)}  # the median one, unchanged
+    batches = [sampled[:, :64], sampled[:, 64:128]]
+    assert out["penalty_authors"]["n"] == 64
+    assert out["penalty_authors"]["observed"] == pytest.approx(
+        sum(map(_authors_oracle, batches)) / 2, rel=1e-9)
+    assert out["dhsic_authors"] == pytest.approx(_authors_oracle(codes), rel=1e-9)

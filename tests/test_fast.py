@@ -24,7 +24,8 @@ def _grads(model: MVAE) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("sampler", ["dirichlet", "gamma"])
 @pytest.mark.parametrize("switches", [{}, dict(reconstruction="expected", kl_reduction="mean",
                                                normalize_alpha=True, dirichlet_prior=0.25),
-                                      dict(kl_weight=0.25)])
+                                      dict(kl_weight=0.25),
+                                      dict(dhsic_estimator="authors", beta=3.0)])
 def test_fast_loss_and_gradients_match_the_looped_reference(K, sampler, switches) -> None:
     config = Config(components=K, weight_sampler=sampler, **SMALL, **switches)
     torch.manual_seed(0)
@@ -206,7 +207,8 @@ def test_binarize_needs_bernoulli_pixels() -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("switches", [{}, dict(binarize=True, normalize_alpha=True,
                                                dirichlet_prior=0.25, kl_reduction="mean"),
-                                      dict(weight_sampler="gamma", beta=100.0)])
+                                      dict(weight_sampler="gamma", beta=100.0),
+                                      dict(dhsic_estimator="authors", beta=100.0)])
 def test_cuda_graph_steps_train_like_eager_steps_on_the_gpu(switches) -> None:
     """On a GPU the captured step (the training default there) starts from the untouched model
     (warm-up undone) and, on the same batches, ends where eager steps end: the two differ only in

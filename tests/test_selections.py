@@ -19,7 +19,8 @@ PRESETS = Path(__file__).resolve().parents[1] / "pipeline" / "config"
 OTHER_VALUES = {
     "dataset": "fashion_mnist", "latent_dim": 21, "architecture": "conv", "hidden_dim": 499,
     "hidden_layers": 3, "conv_channels": [1, 2, 3, 4, 5], "likelihood": "gaussian",
-    "gaussian_std": 0.2, "beta": 2.0, "beta_warmup": 5, "dirichlet_prior": 0.5,
+    "gaussian_std": 0.2, "beta": 2.0, "beta_warmup": 5, "dhsic_estimator": "authors",
+    "dirichlet_prior": 0.5,
     "normalize_alpha": True, "kl_reduction": "mean", "kl_weight": 0.5,
     "reconstruction": "expected", "weight_sampler": "gamma", "binarize": True, "lr": 2e-3,
     "epochs": 99, "batch_size": 64, "device": "cpu", "precision": "bf16-emulated",
@@ -139,3 +140,29 @@ def test_seed_groups_pool_only_repeats_of_one_mnist_setting() -> None:
     members = {run for runs in groups.values() for run in runs}
     assert not members & {"kw-again", "kw-lone", "d2-s0", "d2-s1"}
     assert all(exp.runs[run].dataset == "mnist" for run in members)
+
+
+def test_the_dhsic_estimators_are_compared_by_what_the_runs_are() -> None:
+    """The authors' estimator at K = 4 and beta 1 and 100 beside the median one at the same
+    betas, and the beta = 0 arm (no estimator in the loss) under both; runs at other betas of
+    the median estimator, at another K or changing another key stay out."""
+    exp = load_preset("paper", PRESETS)
+    beta0 = ["mnist-k4-beta0", "mnist-k4-beta0-s1", "mnist-k4-beta0-s2"]
+    authors = {f"{b}": [f"mnist-k4-hsicauth-beta{b}-s{s}" for s in range(3)] for b in (1, 100)}
+    assert select(exp).dhsic_estimators == {
+        "median": {"0": beta0, "1": ["mnist-k4-s0", "mnist-k4-s1", "mnist-k4-s2"],
+                   "100": ["mnist-k4-beta1e2"]},
+        "authors": {"0": beta0, **authors}}
+    base = exp.runs["mnist-k4-hsicauth-beta1-s0"]
+    extra = {
+        "other-k": dataclasses.replace(base, name="other-k", components=3),
+        "other-lr": dataclasses.replace(base, name="other-lr", lr=2e-3),
+        "warmup": dataclasses.replace(base, name="warmup", beta_warmup=5),
+    }
+    exp.runs = {**exp.runs, **extra}
+    chosen = {run for betas in select(exp).dhsic_estimators.values()
+              for runs in betas.values() for run in runs}
+    assert not chosen & set(extra)
+    assert "mnist-k4-beta1e3" not in chosen and "mnist-k4-hsicauth-beta1-s0" in chosen
+    exp.runs = {n: c for n, c in exp.runs.items() if c.dhsic_estimator == "median"}
+    assert select(exp).dhsic_estimators == {}

@@ -18,11 +18,21 @@ data-dependent shapes and host reads, so the statistic can sit inside a CUDA-gra
 training step. The statistic is returned as is (no square root, no clamping): it is a squared norm
 and so non-negative in exact arithmetic, but rounding can leave it a hair below zero, so a caller
 that takes its square root should clamp first.
+
+A second estimator, :func:`authors_dhsic`, is the one in the authors' public TensorFlow code
+(repository dtuzi123/Mixture-of-VAE, ``HSIC_Support.py``: ``bandwidth``, ``K`` and ``dHSIC``,
+called on the K sampled codes in ``MixtureGaussian_Dirichlet.py``'s ``autoencoder``): the
+square root of the same V-statistic, with a fixed Gaussian bandwidth that depends only on the
+dimension d of each variable, ``h(d) = 2 Gamma((d + 1) / 2) / Gamma(d / 2)``
+(:func:`latent_bandwidth`; their kernel is ``exp(-gamma |x - y|^2)`` with
+``gamma = 1 / (2 h^2)``). :func:`dhsic_estimate` picks one of the two by name
+(:data:`ESTIMATORS`), as the ``dhsic_estimator`` config key does.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 
 import torch
@@ -145,17 +155,9 @@ def _bandwidth_for(bandwidth: Tensor | float, k: int, count: int) -> Tensor | fl
     return bandwidth
 
 
-def dhsic(z: Tensor | Sequence[Tensor], bandwidth: Tensor | float | None = None) -> Tensor:
-    """dHSIC of K variables observed on the same n samples.
-
-    ``z`` is a (K, n, d) tensor or a sequence of K tensors of shape (n, d_k), whose dimensions may
-    differ. ``bandwidth`` overrides the median heuristic: a float for all variables, or a (K,)
-    tensor with one value each. Returns a scalar tensor in ``z``'s dtype, differentiable in ``z``.
-
-    A single variable is trivially jointly independent, so K = 1 gives exactly 0 (still attached
-    to the graph, so ``backward`` through a loss that includes it works).
-    Malformed input raises ``ValueError`` early rather than failing deep inside a broadcast.
-    """
+def _variables(z: Tensor | Sequence[Tensor]) -> tuple[Tensor | list[Tensor], int]:
+    """``z`` checked as K variables on the same n >= 1 samples: ``(variables, K)``, where the
+    variables are the (K, n, d) tensor itself or a list of (n, d_k) tensors."""
     if isinstance(z, Tensor):
         if z.dim() != 3:
             raise ValueError(f"dhsic expects a (K, n, d) tensor or a sequence of (n, d_k) "
@@ -176,6 +178,21 @@ def dhsic(z: Tensor | Sequence[Tensor], bandwidth: Tensor | float | None = None)
         raise ValueError("dhsic needs at least one variable, got K=0")
     if n < 1:
         raise ValueError("dhsic needs at least one sample, got n=0")
+    return variables, count
+
+
+def dhsic(z: Tensor | Sequence[Tensor], bandwidth: Tensor | float | None = None) -> Tensor:
+    """dHSIC of K variables observed on the same n samples.
+
+    ``z`` is a (K, n, d) tensor or a sequence of K tensors of shape (n, d_k), whose dimensions may
+    differ. ``bandwidth`` overrides the median heuristic: a float for all variables, or a (K,)
+    tensor with one value each. Returns a scalar tensor in ``z``'s dtype, differentiable in ``z``.
+
+    A single variable is trivially jointly independent, so K = 1 gives exactly 0 (still attached
+    to the graph, so ``backward`` through a loss that includes it works).
+    Malformed input raises ``ValueError`` early rather than failing deep inside a broadcast.
+    """
+    variables, count = _variables(z)
     if bandwidth is not None:
         _bandwidth_for(bandwidth, 0, count)  # validates a tensor bandwidth's shape
     first = variables[0]
@@ -193,3 +210,77 @@ def dhsic(z: Tensor | Sequence[Tensor], bandwidth: Tensor | float | None = None)
             for k, v in enumerate(variables)
         ])
     return dhsic_from_grams(grams)
+
+
+#: The dHSIC estimators by name (the ``dhsic_estimator`` config key): ``median``, :func:`dhsic`
+#: with Pfister's median heuristic (the default), and ``authors``, :func:`authors_dhsic`.
+ESTIMATORS = ("median", "authors")
+
+
+def latent_bandwidth(d: int) -> float:
+    """The authors' fixed Gaussian bandwidth for d-dimensional variables,
+    ``h(d) = 2 Gamma((d + 1) / 2) / Gamma(d / 2)``.
+
+    Their code states it as ``gamma = 1 / (2 h(d)^2)`` in ``exp(-gamma |x - y|^2)``, calling it
+    the median heuristic "in the case of Gaussian random variables". ``sqrt(2) Gamma((d + 1) / 2)
+    / Gamma(d / 2)`` is the mean norm of a standard normal d-vector, so ``h(d)`` is sqrt(2) times
+    that: the mean distance between two independent draws from the prior N(0, I_d) (about
+    sqrt(2 d) for large d). It depends on d alone, not on the codes, so it neither follows the
+    codes' spread nor passes gradient. Computed with log-gammas so that large d does not
+    overflow.
+    """
+    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        raise ValueError(f"latent_bandwidth needs a dimension d >= 1, got {d!r}")
+    return 2.0 * math.exp(math.lgamma(0.5 * (d + 1)) - math.lgamma(0.5 * d))
+
+
+def authors_gram(x: Tensor) -> Tensor:
+    """Gaussian Gram matrix of (n, d) or (K, n, d) codes at the authors' bandwidth
+    :func:`latent_bandwidth` (d), ``exp(-|x - y|^2 / (2 h(d)^2))``.
+
+    The coefficient is a Python float, so the kernel needs no tensor built on the host (a
+    CUDA-graph capture refuses that copy)."""
+    h = latent_bandwidth(x.shape[-1])
+    return torch.exp(_squared_distances(x) * (-0.5 / (h * h)))
+
+
+def authors_from_grams(grams: Tensor) -> Tensor:
+    """The authors' statistic from (K, n, n) Gram matrices: the square root of
+    :func:`dhsic_from_grams`, clamped as :func:`authors_dhsic` explains."""
+    value = dhsic_from_grams(grams)
+    return value.clamp_min(torch.finfo(value.dtype).tiny).sqrt()
+
+
+def authors_dhsic(z: Tensor | Sequence[Tensor]) -> Tensor:
+    """dHSIC as the authors' code computes it: ``sqrt(V)``, V the V-statistic of the module
+    docstring with Gaussian kernels at the fixed bandwidth :func:`latent_bandwidth` of each
+    variable's dimension.
+
+    ``z`` is as for :func:`dhsic`. The square root changes what the penalty rewards: its
+    gradient is that of V scaled by 1 / (2 sqrt(V)), large where V is small. V is a squared norm,
+    non-negative in exact arithmetic; it is clamped at the smallest positive normal number of its
+    dtype before the root, so rounding below zero gives ~1e-19 (float32) instead of NaN, and a V
+    of exactly 0 (all codes equal) passes a zero gradient instead of 0 * inf. The authors'
+    ``tf.sqrt`` has no clamp: above the clamp the two compute the same function. K = 1 gives
+    exactly 0, attached to the graph, as :func:`dhsic` does.
+    """
+    variables, count = _variables(z)
+    first = variables[0]
+    if count == 1:
+        return first.new_zeros(()) + 0 * first.sum()
+    if isinstance(variables, Tensor):
+        grams = authors_gram(variables)
+    else:  # dimensions, and so bandwidths, may differ: one Gram at a time
+        grams = torch.stack([authors_gram(v) for v in variables])
+    return authors_from_grams(grams)
+
+
+def dhsic_estimate(z: Tensor | Sequence[Tensor], estimator: str = "median") -> Tensor:
+    """dHSIC of ``z`` by the named estimator (:data:`ESTIMATORS`): ``median`` is exactly
+    :func:`dhsic` with its median heuristic, ``authors`` :func:`authors_dhsic`."""
+    if estimator == "median":
+        return dhsic(z)
+    if estimator == "authors":
+        return authors_dhsic(z)
+    raise ValueError(f"unknown dHSIC estimator {estimator!r}; choose one of "
+                     f"{', '.join(ESTIMATORS)}")

@@ -19,16 +19,29 @@ depends on the bandwidth. :func:`dhsic_range` therefore puts it between two refe
 same codes: **independent** (each component's rows shuffled across images, which keeps every
 marginal and destroys the dependence) and **identical** (every component given the first one's
 codes). The gap between the observed value and the independent one is all a penalty can remove.
+
+Both dHSIC estimators (:data:`mvae.dhsic.ESTIMATORS`) are reported, each with its own
+references: ``median`` (the keys without a suffix, as before) and ``authors`` (the square root at
+the authors' fixed bandwidth, keys ``dhsic_authors*``), so runs trained under either penalty,
+and runs without one (beta = 0), can be read on both scales.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from mvae.dhsic import dhsic_from_grams, gaussian_gram, median_bandwidth
+from mvae.dhsic import (
+    ESTIMATORS,
+    authors_from_grams,
+    authors_gram,
+    dhsic_from_grams,
+    gaussian_gram,
+    median_bandwidth,
+)
 
 
 def _matrix(x: Any, what: str) -> Tensor:
@@ -73,6 +86,15 @@ def _median_grams(z: Tensor) -> Tensor:
     return gaussian_gram(z, median_bandwidth(z))
 
 
+def _estimator(name: str) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+    """The Gram builder and the statistic of a dHSIC estimator (:data:`ESTIMATORS`)."""
+    if name == "median":
+        return _median_grams, dhsic_from_grams
+    if name == "authors":
+        return authors_gram, authors_from_grams
+    raise ValueError(f"unknown dHSIC estimator {name!r}; choose one of {', '.join(ESTIMATORS)}")
+
+
 def _shuffled(grams: Tensor, generator: torch.Generator) -> Tensor:
     """Each component's samples permuted independently (rows and columns of its Gram matrix):
     the same marginals, no dependence."""
@@ -84,32 +106,37 @@ def _shuffled(grams: Tensor, generator: torch.Generator) -> Tensor:
 
 
 def dhsic_range(codes: Any, batch_size: int | None = None, shuffles: int = 5,
-                seed: int = 0) -> dict[str, float]:
+                seed: int = 0, estimator: str = "median") -> dict[str, float]:
     """dHSIC of K components' codes (K, N, d) beside its independent and identical references.
 
     With ``batch_size`` the three numbers are means over the disjoint batches of that size (what
     the training penalty sees: one batch at a time); without, they use all N codes. "independent"
-    is the mean over ``shuffles`` seeded shuffles. Returns ``{"n", "observed", "independent",
-    "identical"}``.
+    is the mean over ``shuffles`` seeded shuffles. ``estimator`` names the dHSIC estimator
+    (:data:`mvae.dhsic.ESTIMATORS`); all three numbers use it. Returns ``{"n", "observed",
+    "independent", "identical"}``.
     """
+    grams, statistic = _estimator(estimator)
     z = torch.as_tensor(codes).detach().cpu().to(torch.float64)
     if z.dim() != 3 or z.shape[0] < 2:
         raise ValueError(f"codes must be (K >= 2, N, d), got {tuple(z.shape)}")
     n = z.shape[1] if batch_size is None else batch_size
     if not 2 <= n <= z.shape[1]:
         raise ValueError(f"batch_size must be in [2, {z.shape[1]}], got {batch_size}")
-    return _range_from_grams([_median_grams(z[:, s:s + n])
-                              for s in range(0, z.shape[1] - n + 1, n)], shuffles, seed)
+    return _range_from_grams([grams(z[:, s:s + n])
+                              for s in range(0, z.shape[1] - n + 1, n)], shuffles, seed,
+                             statistic)
 
 
-def _range_from_grams(batches: list[Tensor], shuffles: int, seed: int) -> dict[str, float]:
+def _range_from_grams(batches: list[Tensor], shuffles: int, seed: int,
+                      statistic: Callable[[Tensor], Tensor] = dhsic_from_grams
+                      ) -> dict[str, float]:
     """:func:`dhsic_range` from each batch's (K, n, n) Gram matrices."""
     generator = torch.Generator().manual_seed(seed)
     n = batches[0].shape[-1]
-    observed = [float(dhsic_from_grams(g)) for g in batches]
-    independent = [float(dhsic_from_grams(_shuffled(g, generator)))
+    observed = [float(statistic(g)) for g in batches]
+    independent = [float(statistic(_shuffled(g, generator)))
                    for g in batches for _ in range(shuffles)]
-    identical = [float(dhsic_from_grams(g[:1].expand_as(g))) for g in batches]
+    identical = [float(statistic(g[:1].expand_as(g))) for g in batches]
     return {"n": n, "observed": sum(observed) / len(observed),
             "independent": sum(independent) / len(independent),
             "identical": sum(identical) / len(identical)}
@@ -125,8 +152,9 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
     "pairwise_hsic": K x K list (0 on the diagonal: a variable's HSIC with itself is not a
     diversity measure), "mean_offdiag_hsic": float, "dhsic": float, "n_cka": N,
     "n_kernel": samples used, "dhsic_identical" and "dhsic_independent": the references of
-    :func:`dhsic_range` on the same subsample}``. K = 1 has no pairs: empty lists and ``None``
-    statistics.
+    :func:`dhsic_range` on the same subsample; "dhsic_authors", "dhsic_authors_identical" and
+    "dhsic_authors_independent": the same three under the authors' estimator}``. K = 1 has no
+    pairs: empty lists and ``None`` statistics.
     """
     z = torch.as_tensor(codes)
     if z.dim() != 3 or z.shape[1] < 2:
@@ -138,7 +166,8 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
     if k == 1:
         return {**result, "pairwise_cka": [], "mean_offdiag_cka": None, "pairwise_hsic": [],
                 "mean_offdiag_hsic": None, "dhsic": None, "dhsic_identical": None,
-                "dhsic_independent": None}
+                "dhsic_independent": None, "dhsic_authors": None,
+                "dhsic_authors_identical": None, "dhsic_authors_independent": None}
     if m < n:
         index = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:m]
         sub = z[:, index.sort().values]
@@ -154,10 +183,15 @@ def component_diversity(codes: Any, max_samples: int = 2000, seed: int = 0) -> d
             hsic[i][j] = hsic[j][i] = float(dhsic_from_grams(grams[[i, j]]))
     pairs = k * (k - 1) / 2
     reference = _range_from_grams([grams], shuffles=5, seed=seed)
+    del grams  # K (m, m) matrices: free them before the authors' set is built
+    authors = _range_from_grams([authors_gram(sub)], shuffles=5, seed=seed,
+                                statistic=authors_from_grams)
     return {**result, "pairwise_cka": cka,
             "mean_offdiag_cka": sum(cka[i][j] for i in range(k) for j in range(i + 1, k)) / pairs,
             "pairwise_hsic": hsic,
             "mean_offdiag_hsic": sum(hsic[i][j] for i in range(k)
                                      for j in range(i + 1, k)) / pairs,
             "dhsic": reference["observed"], "dhsic_identical": reference["identical"],
-            "dhsic_independent": reference["independent"]}
+            "dhsic_independent": reference["independent"],
+            "dhsic_authors": authors["observed"], "dhsic_authors_identical": authors["identical"],
+            "dhsic_authors_independent": authors["independent"]}

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvae.config import Config
+from mvae.config import DHSIC_ESTIMATORS, Config
 from mvae.presets import Experiment
 
 #: Keys that tell runs of one setup apart without changing what the setup is.
@@ -69,6 +69,11 @@ class Selections:
     ablation: dict[str, list[str]] = field(default_factory=dict)
     #: The dHSIC-weight sweep at the Table II mixture's K and seed: {beta as text: run}.
     betas: dict[str, str] = field(default_factory=dict)
+    #: The dHSIC estimators compared at the Table II mixture's K: {estimator: {beta as text:
+    #: [runs, by seed]}}, at beta = 0 and at every beta a run with another estimator than the
+    #: preset's has (``dhsic_estimator``, :mod:`mvae.dhsic`). At beta = 0 no estimator enters the
+    #: loss, so the beta = 0 runs stand under every estimator. Empty without such runs.
+    dhsic_estimators: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     #: MNIST runs under the authors' reading (all of :data:`AUTHORS_SETTINGS`), any beta.
     authors: list[str] = field(default_factory=list)
     #: The authors' reading across K at the paper's beta: {K: [runs]} (Table I, second reading).
@@ -153,6 +158,9 @@ def select(experiment: Experiment, table2_k: int = 4) -> Selections:
                          key=lambda n: runs[n].seed)
         if without:
             sel.ablation = {"with_dhsic": mixture, "without_dhsic": without}
+        sel.dhsic_estimators = _estimators(
+            {n: c for n, c in mnist({"beta", "dhsic_estimator"}).items()
+             if c.components == main.components}, ref.dhsic_estimator)
     authors = mnist({*AUTHORS_SETTINGS, "beta", "beta_warmup"})
     sel.authors = [n for n, c in authors.items() if has_authors_settings(c)]
     sel.authors_sweep = _by_k({n: c for n, c in mnist(AUTHORS_SETTINGS).items()
@@ -189,6 +197,25 @@ def _seed_groups(runs: dict[str, Config]) -> dict[str, list[str]]:
         setting = repr(sorted((k, v) for k, v in c.to_dict().items() if k not in ("name", "seed")))
         groups.setdefault(settings.setdefault(setting, name), {}).setdefault(c.seed, name)
     return {first: list(seeds.values()) for first, seeds in groups.items() if len(seeds) > 1}
+
+
+def _estimators(runs: dict[str, Config], default: str) -> dict[str, dict[str, list[str]]]:
+    """:attr:`Selections.dhsic_estimators` from the runs of one K that differ from the paper's
+    setup at most in beta and the dHSIC estimator; ``default`` is the preset's estimator."""
+    betas = {c.beta for c in runs.values() if c.dhsic_estimator != default and c.beta > 0}
+    if not betas:
+        return {}
+    present = {default, *(c.dhsic_estimator for c in runs.values())}
+    out: dict[str, dict[str, list[str]]] = {}
+    for estimator in sorted(present, key=lambda e: (e != default, DHSIC_ESTIMATORS.index(e))):
+        by_beta: dict[str, list[str]] = {}
+        for beta in sorted({0.0, *betas}):
+            chosen = [n for n, c in runs.items()
+                      if c.beta == beta and (beta == 0 or c.dhsic_estimator == estimator)]
+            if chosen:
+                by_beta[f"{beta:g}"] = sorted(chosen, key=lambda n: runs[n].seed)
+        out[estimator] = by_beta
+    return out
 
 
 def _by_k(runs: dict[str, Config]) -> dict[int, list[str]]:

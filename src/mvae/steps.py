@@ -256,7 +256,9 @@ def diversity_step(latents: str | Path, run_dir: str | Path, out: str | Path,
 
     Besides the posterior means, ``"penalty"`` measures dHSIC where the training penalty does:
     on sampled codes z ~ q(z | x), one batch of the run's batch size at a time, beside its
-    independent and identical references (:func:`mvae.diversity.dhsic_range`).
+    independent and identical references (:func:`mvae.diversity.dhsic_range`), with the median
+    estimator; ``"penalty_authors"`` does the same with the authors' estimator, whichever one
+    the run trained with (``"dhsic_estimator"``: archived configs without the key mean median).
     """
     import numpy as np
     import torch
@@ -272,6 +274,9 @@ def diversity_step(latents: str | Path, run_dir: str | Path, out: str | Path,
     if codes.shape[0] > 1:
         batch = min(int(config["batch_size"]), sampled.shape[1])
         result["penalty"] = {"codes": "z ~ q(z | x), one draw", **dhsic_range(sampled, batch)}
+        result["penalty_authors"] = {"codes": "z ~ q(z | x), one draw",
+                                     **dhsic_range(sampled, batch, estimator="authors")}
+        result["dhsic_estimator"] = Config.from_dict(config).dhsic_estimator
     write_json(Path(out), {"run": config["name"], "n_codes": int(codes.shape[1]), **result,
                            "provenance": _run_record(Path(run_dir))})
 
