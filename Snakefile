@@ -15,7 +15,7 @@ import sys
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
-from mvae.config import ConfigError
+from mvae.config import DATASETS, ConfigError
 from mvae.presets import PresetError, load_preset
 from mvae.selections import select
 from mvae.verdicts import SUMMARY_CHECKS
@@ -79,7 +79,7 @@ BASELINES = SEL.baselines
 
 wildcard_constraints:
     run="|".join(RUNS) or "NO_RUNS",
-    dataset="mnist|fashion_mnist|cifar10",
+    dataset="|".join(DATASETS),  # every dataset of the registry (mvae.data.registry)
 
 include: "pipeline/rules/common.smk"
 if not COMMITTED:

@@ -22,7 +22,8 @@ BOOK = ROOT / "book"
 CHROMIUM = Path("/usr/bin/chromium")
 CHAPTERS = ["01_intro", "02_vae", "03_model", "04_dhsic", "05_mnist_reconstructions",
             "06_latent_spaces", "07_probes", "08_cifar10", "09_claims", "10_beyond",
-            "11_differences", "12_reproducing", "13_own_images", "references"]
+            "11_differences", "12_reproducing", "13_own_images", "14_disentanglement",
+            "references"]
 
 # A minimal 1x1 PNG (the figures' content does not matter to the loaders).
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -123,7 +123,7 @@ def test_every_dataset_tries_its_registry_sources_in_order(tmp_path):
     for name, entry in registry.REGISTRY.items():
         listed = [s for s, _ in sources.sources_for(name, tmp_path, "somewhere", False)]
         assert listed == [s.label for s in entry.sources], name
-        assert listed[0] == "official"
+        assert listed[0] == ("render" if name == "dsprites" else "official")
 
 
 # --------------------------------------------------------------------------- package registries

@@ -59,11 +59,14 @@ def claims_tables(exp: Experiment) -> list[str]:
                              ("nll", sel.nll), ("rate_distortion", sel.kl_vaes),
                              ("table1_readings", sel.authors_sweep),
                              ("authors_switches", sel.switches),
-                             ("cifar_capacity", sel.cifar_capacity)) if has]
+                             ("cifar_capacity", sel.cifar_capacity),
+                             ("disentanglement", sel.disentanglement)) if has]
 
 
 def claims_figures(exp: Experiment) -> list[str]:
-    return ["rate_distortion"] if select(exp).kl_vaes else []
+    sel = select(exp)
+    return (["rate_distortion"] if sel.kl_vaes else []) + (
+        ["disentanglement_traversals"] if sel.disentanglement else [])
 
 
 def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
@@ -78,6 +81,9 @@ def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
               "baselines": len(sel.baselines)}
     if sel.nll:
         counts["nll"] = len(sel.nll)
+    scored = {run for runs in sel.disentanglement.values() for run in runs}
+    if scored:
+        counts["disentanglement"] = len(scored)
     if exp.settings["fetch_fid_weights"]:
         counts["fid_weights"] = 1
     if book:
@@ -95,7 +101,8 @@ def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
     counts = job_counts(done.stdout)
     assert counts == expected_counts(preset, book=preset != "tiny")
     if preset == "paper":
-        assert counts["train"] == 62 and counts["total"] == 390 and counts["nll"] == 2
+        assert counts["train"] == 93 and counts["total"] == 574 and counts["nll"] == 2
+        assert counts["disentanglement"] == 9
         # every configuration of the grid is a train job
         for k in range(1, 11):
             assert f"{tmp_path}/paper/runs/mnist-k{k}-s0/done.json" in done.stdout

@@ -166,3 +166,32 @@ def test_the_dhsic_estimators_are_compared_by_what_the_runs_are() -> None:
     assert "mnist-k4-beta1e3" not in chosen and "mnist-k4-hsicauth-beta1-s0" in chosen
     exp.runs = {n: c for n, c in exp.runs.items() if c.dhsic_estimator == "median"}
     assert select(exp).dhsic_estimators == {}
+
+
+def test_the_disentanglement_trio_is_chosen_by_what_the_runs_are() -> None:
+    """dSprites: every seed of the first mixture's setting, the VAEs that differ from it in K
+    alone (one component's latent size) and those whose latent size is the concatenation's;
+    a run that changes anything else (the learning rate, another latent size, another K) stays
+    out, and no dSprites run enters a paper table."""
+    exp = load_preset("paper", PRESETS)
+    assert select(exp).disentanglement == {
+        role: [f"dsprites-{kind}-s{seed}" for seed in range(3)]
+        for role, kind in (("mixture", "k4"), ("vae_small", "k1"), ("vae_wide", "k1-d40"))}
+    base = Config(name="dsp-k4-s0", dataset="dsprites", components=4, latent_dim=10,
+                  hidden_dim=64, epochs=1)
+    changes: dict[str, dict] = {
+        "dsp-k4-s0": {}, "dsp-k4-s1": {"seed": 1}, "dsp-k1-s0": {"components": 1},
+        "dsp-k1-d40-s0": {"components": 1, "latent_dim": 40},
+        "dsp-k1-d20": {"components": 1, "latent_dim": 20}, "dsp-k4-lr": {"lr": 2e-3},
+        "dsp-k1-lr": {"components": 1, "lr": 2e-3}, "dsp-k2": {"components": 2}}
+    extra = {n: dataclasses.replace(base, name=n, **kw) for n, kw in changes.items()}
+    exp.runs = {**{n: c for n, c in exp.runs.items() if c.dataset != "dsprites"}, **extra}
+    sel = select(exp)
+    assert sel.disentanglement == {"mixture": ["dsp-k4-s0", "dsp-k4-s1"],
+                                   "vae_small": ["dsp-k1-s0"], "vae_wide": ["dsp-k1-d40-s0"]}
+    assert sel.evaluations("dsp-k1-d40-s0")[-2:] == ["disentanglement.json", "traversals.npz"]
+    assert "disentanglement.json" not in sel.evaluations("dsp-k1-d20")
+    assert "disentanglement.json" not in sel.evaluations("mnist-k4-s0")
+    assert not _paper_runs(sel) & set(extra)
+    exp.runs = {n: c for n, c in exp.runs.items() if c.components == 1 or n not in extra}
+    assert select(exp).disentanglement == {}

@@ -166,6 +166,27 @@ rule nll:
         "../scripts/nll.py"
 
 
+rule disentanglement:
+    # dSprites runs (their factors are known): MIG and DCI of each component, the concatenation
+    # and the VAE codes, and each component's latent traversals (mvae.steps.disentanglement_step).
+    input:
+        done=f"{R}/runs/{{run}}/done.json",
+    output:
+        scores=f"{R}/eval/{{run}}/disentanglement.json",
+        traversals=f"{R}/eval/{{run}}/traversals.npz",
+    wildcard_constraints:
+        run=LIVE_RUNS,
+    params:
+        run_dir=lambda w: run_dir(w.run),
+    threads: SETTINGS["eval_threads"]
+    log:
+        f"{R}/logs/disentanglement/{{run}}.log",
+    benchmark:
+        f"{R}/benchmarks/disentanglement/{{run}}.tsv"
+    script:
+        "../scripts/disentanglement.py"
+
+
 rule evaluated:
     # One run trained and fully evaluated: `scripts/paper_grid.py` asks for this file, run by run,
     # then copies the run's small outputs into the committed results/<preset>/.

@@ -162,6 +162,18 @@ TABLES: dict[str, Product] = {p.name: p for p in [
             lambda s: bool(s.switches),
             "Each of the authors' switches alone at K = 4, beside our objective and all of them "
             "together.", enough=_some(lambda s: _flat(s.switches.values()))),
+    # The disentanglement test on dSprites (issue 40, item 5); self-contained on purpose.
+    Product("disentanglement", "mvae.disentanglement_table:disentanglement_table",
+            lambda s: [layout.eval_file(run, "disentanglement.json")
+                       for runs in s.disentanglement.values() for run in runs],
+            lambda s: bool(s.disentanglement),
+            "Disentanglement on dSprites (re-rendered from its factors): MIG and DCI of each "
+            "component of the K = 4 mixture alone (C1 the most used), of their concatenation, "
+            "and of VAEs with one component's latent size and with the concatenation's; mean, "
+            "sd and n over seeds.",
+            enough=lambda s, archived: bool(set(s.disentanglement.get("mixture", [])) & archived)
+            and any(set(s.disentanglement.get(role, [])) & archived
+                    for role in ("vae_small", "vae_wide"))),
 ]}
 
 FIGURES: dict[str, Product] = {p.name: p for p in [
@@ -217,6 +229,17 @@ FIGURES: dict[str, Product] = {p.name: p for p in [
             "over seeds (bars: ± 1 SE; the lent seed spread where a weight has one seed). A "
             "mixture below the line reconstructs better than a VAE spending the same rate.",
             "Scatter plot of per-image SSE against Gaussian KL, a line through the VAEs"),
+    # The disentanglement test on dSprites (issue 40, item 5); self-contained on purpose.
+    Product("disentanglement_traversals", "mvae.traversals:traversal_figure",
+            lambda s: [layout.eval_file(runs[0], "traversals.npz")
+                       for runs in s.disentanglement.values() if runs],
+            lambda s: bool(s.disentanglement),
+            "Latent traversals on dSprites (first seed of each model): for each component of "
+            "the K = 4 mixture (C1 the most used) and each VAE, its ten dimensions of largest KL "
+            "(nats, beside each row), one row each, the dimension set from -2.5 to 2.5 while "
+            "the others keep a test image's posterior mean. A disentangled dimension moves one "
+            "factor: position, scale, shape or rotation.",
+            "Grids of dSprites images, one row per latent dimension, one panel per code"),
 ]}
 
 

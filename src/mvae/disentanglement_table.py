@@ -1,0 +1,87 @@
+"""The disentanglement table: MIG and DCI on dSprites, per setting and code, over seeds.
+
+One row per (setting, code): the K = 4 mixture's components alone (C1 the most used, as in every
+table) and their concatenation, the VAE with one component's latent size and the VAE with the
+concatenation's; each metric's mean, standard deviation and number of seeds. The records are the
+pipeline's ``eval/<run>/disentanglement.json`` (:func:`mvae.steps.disentanglement_step`); which
+runs are which setting is :attr:`mvae.selections.Selections.disentanglement`. Components are
+exchangeable across seeds, so a row such as "C2" pools each seed's second most used component.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: The settings in the table's order, with the labels the book shows.
+SETTINGS = {"mixture": "M-VAE", "vae_small": "VAE, one component's latent size",
+            "vae_wide": "VAE, the concatenation's latent size"}
+#: The metrics: column name and where the record keeps it.
+METRICS = {"mig": ("mig", "mig"), "dci_d": ("dci", "disentanglement"),
+           "dci_c": ("dci", "completeness"), "dci_i_nrmse": ("dci", "informativeness_nrmse")}
+#: A dimension counts as active when its mean KL to the prior exceeds this (nats).
+ACTIVE_KL = 0.01
+
+
+def _records(paths: list[str | Path]) -> dict[str, dict[str, Any]]:
+    return {Path(p).parent.name: json.loads(Path(p).read_text()) for p in paths
+            if Path(p).name == "disentanglement.json"}
+
+
+def _stats(values: list[float]) -> tuple[float, float]:
+    arr = np.asarray(values, dtype=np.float64)
+    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else math.nan
+
+
+def _active(codes: dict[str, Any], code: str) -> int:
+    """Dimensions of ``code`` whose KL exceeds :data:`ACTIVE_KL` (a concatenation: its
+    components' together)."""
+    parts = [c for name, c in codes.items() if name != "concatenated"] \
+        if code == "concatenated" else [codes[code]]
+    return int(sum((np.asarray(c.get("kl_per_dim", [])) > ACTIVE_KL).sum() for c in parts))
+
+
+def _provenance(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    commits, devices = set(), set()
+    for rec in records.values():
+        prov = rec.get("provenance", {})
+        if prov.get("device"):
+            devices.add(prov["device"])
+        git = prov.get("git")
+        if isinstance(git, dict):
+            commits.add(f"{git.get('commit')}{'+dirty' if git.get('dirty') else ''}")
+    return {"commits": sorted(commits), "devices": sorted(devices),
+            "seeds": {run: rec["config"].get("seed") for run, rec in records.items()},
+            "configs": {run: rec["config"] for run, rec in records.items()}}
+
+
+def disentanglement_table(paths: list[str | Path],
+                          selection: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The table (see the module docstring) and the provenance of its runs. Settings without an
+    archived run are left out; per-factor MIG columns are named ``mig_<factor>``."""
+    records = _records(paths)
+    chosen = selection.get("disentanglement", {})
+    rows = []
+    for setting, label in SETTINGS.items():
+        runs = [run for run in chosen.get(setting, []) if run in records]
+        for code in dict.fromkeys(c for run in runs for c in records[run]["codes"]):
+            have = [run for run in runs if code in records[run]["codes"]]
+            entries = [records[run]["codes"][code] for run in have]
+            row: dict[str, Any] = {"setting": setting, "model": label, "code": code,
+                                   "dims": entries[0]["dims"], "n": len(have),
+                                   "runs": ", ".join(have)}
+            for column, (group, key) in METRICS.items():
+                row[f"{column}_mean"], row[f"{column}_sd"] = _stats(
+                    [e[group][key] for e in entries])
+            for i, factor in enumerate(entries[0]["factors"]):
+                row[f"mig_{factor}"] = _stats([e["mig"]["per_factor"][i] for e in entries])[0]
+            row["active_dims"] = _stats([_active(records[run]["codes"], code)
+                                         for run in have])[0]
+            row["source"] = records[have[0]].get("source", "")
+            rows.append(row)
+    return pd.DataFrame(rows), _provenance(records)

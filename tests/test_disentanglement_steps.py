@@ -1,0 +1,102 @@
+"""The disentanglement step on tiny dSprites runs (a small rendered subset, one epoch), and what
+is built from its files: the table over seeds and the traversal figure."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from data_helpers import with_spec
+
+from mvae import MVAE, Config
+from mvae.disentanglement_table import disentanglement_table
+from mvae.steps import disentanglement_step
+from mvae.train import train
+from mvae.traversals import STEPS, traversal_figure, traversals
+
+SMALL = dict(dataset="dsprites", latent_dim=3, hidden_dim=16, hidden_layers=1, epochs=1,
+             batch_size=30, device="cpu")
+
+
+def test_traversals_vary_one_dimension_of_each_components_own_code() -> None:
+    torch.manual_seed(0)
+    model = MVAE(Config(components=2, **SMALL)).eval()
+    image = torch.rand(1, 64, 64)
+    got = traversals(model, image, steps=5, span=2.0)
+    assert got.shape == (2, 3, 5, 1, 64, 64)
+    mu = model.latent_means(image[None])[:, 0]                     # (K, d)
+    for k in range(2):
+        z = mu[k].repeat(5, 1)
+        z[:, 1] = torch.linspace(-2, 2, 5)                          # dimension 2 of component k
+        alone = torch.sigmoid(model.decoder.component(z, k)).reshape(5, 1, 64, 64)
+        assert torch.allclose(got[k, 1], alone, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A K = 2 mixture (two seeds) and a VAE trained for one epoch on 90 rendered images, and
+    the step's files for each (in eval/<run>/, as the pipeline lays them out)."""
+    root = tmp_path_factory.mktemp("dsprites")
+    out = {}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        with_spec(monkeypatch, "dsprites", split_sizes=(90, 60), array_sha256={})
+        for name, changes in {"mix-s0": {"components": 2},
+                              "mix-s1": {"components": 2, "seed": 1},
+                              "vae": {"components": 1}}.items():
+            config = Config(name=name, data_dir=str(root / "data"), **SMALL, **changes)
+            train(config, root / "runs" / name, progress=False)
+            eval_dir = root / "eval" / name
+            eval_dir.mkdir(parents=True)
+            disentanglement_step(root / "runs" / name, eval_dir / "disentanglement.json",
+                                 eval_dir / "traversals.npz")
+            out[name] = eval_dir
+    return out
+
+
+def test_the_step_scores_every_code_and_stores_traversals(runs) -> None:
+    rec = json.loads((runs["mix-s0"] / "disentanglement.json").read_text())
+    assert list(rec["codes"]) == ["C1", "C2", "concatenated"] and rec["n_images"] == 60
+    assert rec["factors"] == ["shape", "scale", "orientation", "pos_x", "pos_y"]
+    assert "NOT the original file" in rec["source"]
+    weights = [rec["codes"][c]["mean_weight"] for c in ("C1", "C2")]
+    assert weights == sorted(weights, reverse=True)  # C1 is the most used
+    assert sorted(rec["codes"][c]["component"] for c in ("C1", "C2")) == [0, 1]
+    concatenated = rec["codes"]["concatenated"]
+    assert concatenated["dims"] == 6 and concatenated["dci"]["n_test"] == 30
+    for code in rec["codes"].values():
+        assert 0 <= code["mig"]["mig"] <= 1 and 0 <= code["dci"]["disentanglement"] <= 1
+        assert len(code["mig"]["per_factor"]) == 5
+    vae = json.loads((runs["vae"] / "disentanglement.json").read_text())
+    assert list(vae["codes"]) == ["VAE"] and len(vae["codes"]["VAE"]["kl_per_dim"]) == 3
+    with np.load(runs["mix-s0"] / "traversals.npz") as z:
+        assert z["traversals"].shape == (2, 3, STEPS, 1, 64, 64)
+        assert z["traversals"].dtype == np.uint8 and z["kl"].shape == (2, 3)
+        assert z["seed_factors"].shape == (5,)
+        assert np.allclose(z["kl"][0], rec["codes"]["C1"]["kl_per_dim"])
+
+
+def test_the_table_pools_seeds_and_the_figure_draws_every_code(runs, tmp_path) -> None:
+    paths = [runs[r] / "disentanglement.json" for r in runs]
+    selection = {"disentanglement": {"mixture": ["mix-s0", "mix-s1"], "vae_small": ["vae"],
+                                     "vae_wide": []}}
+    table, prov = disentanglement_table(paths, selection)
+    assert list(table.code) == ["C1", "C2", "concatenated", "VAE"]
+    assert list(table.n) == [2, 2, 2, 1] and set(prov["seeds"].values()) == {0, 1}
+    recs = [json.loads((runs[r] / "disentanglement.json").read_text())
+            for r in ("mix-s0", "mix-s1")]
+    migs = [r["codes"]["C2"]["mig"]["mig"] for r in recs]
+    row = table[table.code == "C2"].iloc[0]
+    assert row.mig_mean == pytest.approx(np.mean(migs))
+    assert row.mig_sd == pytest.approx(np.std(migs, ddof=1))
+    assert np.isnan(table[table.code == "VAE"].iloc[0].mig_sd)
+    assert {"mig_shape", "mig_pos_y", "dci_d_mean", "dci_i_nrmse_sd"} <= set(table.columns)
+
+    figure = traversal_figure([runs[r] / "traversals.npz" for r in ("mix-s0", "vae")],
+                              selection)
+    assert len([ax for ax in figure.axes if ax.images]) == 3      # C1, C2, the VAE
+    assert [ax.get_title() for ax in figure.axes if ax.images] == [
+        "M-VAE C1 (mix-s0)", "M-VAE C2 (mix-s0)", "VAE (vae)"]
+    figure.savefig(tmp_path / "t.png")
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
