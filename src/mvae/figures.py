@@ -37,6 +37,67 @@ from mvae.tables import rank_by_usage  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 
+#: A figure is drawn for the book's article column: about 660 CSS pixels wide at a 1280 px
+#: window (sphinx-book-theme, with the page's contents beside the article). Drawn at that width,
+#: one point of type is 100/72 px on screen, so the smallest text (:data:`MIN_TEXT_PT`) stays
+#: legible; a wider figure would be shrunk to the column and its text with it.
+PAGE_WIDTH = 6.6
+#: CSS pixels per inch of a figure drawn for the page (its width in inches x 100 = its width on
+#: screen); the PNG carries :data:`PIXEL_RATIO` times as many pixels, sharp on dense screens.
+SCREEN_DPI = 100
+PIXEL_RATIO = 2
+#: The resolution of the pipeline's PNGs (``figures/<name>.png``, :func:`draw_figure`).
+PIPELINE_DPI = 150
+#: The smallest type a figure uses (tick labels, legends): 7 pt is 9.7 px on screen.
+MIN_TEXT_PT = 7.0
+#: The PNG text chunk that records a figure's smallest type in the PNG's own pixels, so that
+#: ``scripts/check_book.py`` can tell its size on screen from the width the page shows it at.
+TEXT_PX_KEY = "mvae-min-text-px"
+
+
+def smallest_text_pt(fig: Figure) -> float:
+    """The size in points of the smallest visible, non-empty text of ``fig`` (tick labels,
+    legends, annotations, titles), after drawing it (tick labels exist only once drawn); 0 for
+    a figure without text."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    hidden = {id(t) for ax in fig.axes for t in _hidden_texts(ax)}
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
+    return float(min(sizes)) if sizes else 0.0
+
+
+def _hidden_texts(ax: Any) -> list[Any]:
+    """The texts of ``ax`` that are not drawn though each says it is visible: all of a hidden
+    axes, and the axis and tick labels of one switched off (``ax.axis("off")``)."""
+    from matplotlib.text import Text
+
+    if not ax.get_visible():
+        return ax.findobj(Text)
+    if ax.axison:
+        return []
+    return [ax.xaxis.label, ax.yaxis.label,
+            *(t for axis in (ax.xaxis, ax.yaxis) for t in axis.get_ticklabels(which="both"))]
+
+
+def text_px_metadata(fig: Figure, dpi: float) -> dict[str, str]:
+    """PNG metadata recording the smallest text of ``fig`` in pixels of a PNG saved at ``dpi``
+    (:data:`TEXT_PX_KEY`; the value ends with ";" so a reader knows where the number stops)."""
+    return {TEXT_PX_KEY: f"{smallest_text_pt(fig) * dpi / 72:.2f};"}
+
+
+def png_bytes(fig: Figure, dpi: float = SCREEN_DPI * PIXEL_RATIO) -> bytes:
+    """``fig`` as PNG bytes at ``dpi`` (tight bounding box), with its smallest text recorded
+    (:func:`text_px_metadata`); the figure is closed."""
+    import io
+
+    buffer = io.BytesIO()
+    metadata = text_px_metadata(fig, dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata=metadata)
+    plt.close(fig)
+    return buffer.getvalue()
+
 
 def _by_run(paths: list[str | Path], name: str) -> dict[str, Path]:
     """{run: path} for the files called ``name`` among ``paths`` (eval/<run>/<name>)."""
@@ -59,7 +120,9 @@ def _usage_ranked(weights: np.ndarray) -> list[tuple[str, int, float]]:
 def image_rows(rows: list[tuple[str, np.ndarray]], title: str = "") -> Figure:
     """A grid of images, one labelled row per entry; arrays are uint8 (n, C, H, W)."""
     n = max(len(a) for _, a in rows)
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n + 1.8, 1.15 * len(rows) + 0.4),
+    # the page's width: a label column of 1.3 in, the images sharing the rest (at most 0.9 in)
+    side = min(0.9, (PAGE_WIDTH - 1.3) / n)
+    fig, axes = plt.subplots(len(rows), n, figsize=(side * n + 1.3, side * len(rows) + 0.45),
                              squeeze=False)
     for r, (label, images) in enumerate(rows):
         for c in range(n):
@@ -74,10 +137,10 @@ def image_rows(rows: list[tuple[str, np.ndarray]], title: str = "") -> Figure:
                     ax.imshow(img[0], cmap="gray", vmin=0, vmax=255)
                 else:
                     ax.imshow(np.transpose(img, (1, 2, 0)))
-        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8.5)
     if title:
-        fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(h_pad=0.3, w_pad=0.2)
     return fig
 
 
@@ -105,6 +168,24 @@ def fig2_components(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return image_rows(rows, "Reconstructions by each component (one-hot w) and by the mixture")
 
 
+def reconstructions_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+    """The paper's Figs. 1 and 2 in one grid, for the page: the same test digits reconstructed
+    by the VAE and by the mixture, then by each mixture component alone (one-hot w, C1 the most
+    used, its mean weight under its name), so that one figure shows what the paper's two show
+    apart."""
+    ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
+    sel = {role: run for role, run in runs["figures"].items() if run in ex}
+    first = ex[sel.get("mixture", sel.get("vae"))]
+    rows = [("test images", first["images"])]
+    rows += [(_model_label(role, ex[sel[role]]), ex[sel[role]]["mixture"])
+             for role in ("vae", "mixture") if role in sel]
+    if "mixture" in sel:
+        mixture = ex[sel["mixture"]]
+        rows += [(f"{label} alone\nE[w] {mean_w:.2f}", mixture["components"][i])
+                 for label, i, mean_w in _usage_ranked(mixture["weights"])]
+    return image_rows(rows, "Test digits, their reconstructions, and each component alone")
+
+
 def fig3_latents(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Fig. 3: 2-D latent means of the test set per component (and the VAE), coloured by class."""
     files = _by_run(paths, "latents_2d.npz")
@@ -115,33 +196,37 @@ def fig3_latents(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
         for label, i, _ in _usage_ranked(weights):
             name = "VAE" if len(codes) == 1 else f"M-VAE {label}"
             panels.append((f"{name}\n({run})", codes[i], labels))
-    # 3 panels a row at 2.7 in: the book's ~720 px column shows the PNG at about 0.6 of its
-    # size, so axis labels and legend stay readable (5 a row needed a 2400 px image)
+    # three panels a row across the page's width, the digit legend in one row below them
     cols = min(len(panels), 3)
     nrows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(2.7 * cols, 2.7 * nrows + 0.6), squeeze=False)
+    side = PAGE_WIDTH / cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(PAGE_WIDTH, side * nrows + 0.7),
+                             squeeze=False)
     palette = sns.color_palette("tab10", 10)
     for ax, (title, xy, y) in zip(axes.flat, panels, strict=False):
         for c in range(10):
             m = y == c
-            ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=palette[c], label=str(c),
+            ax.scatter(xy[m, 0], xy[m, 1], s=3, alpha=0.6, color=palette[c], label=str(c),
                        rasterized=True)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("$z_1$")
-        ax.set_ylabel("$z_2$")
+        ax.set_title(title, fontsize=8.5)
+        ax.set_xlabel("$z_1$", fontsize=8.5, labelpad=1)
+        ax.set_ylabel("$z_2$", fontsize=8.5, labelpad=1)
+        ax.tick_params(labelsize=7.5, pad=1)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="digit", loc="center right", markerscale=3, frameon=False)
-    fig.suptitle("2-D latent means of the test set, coloured by class", fontsize=12)
-    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    fig.legend(handles, labels, title="digit", loc="lower center", ncol=10, markerscale=3,
+               frameon=False, fontsize=8, title_fontsize=8, columnspacing=1.0,
+               handletextpad=0.2)
+    fig.suptitle("2-D latent means of the test set, coloured by class", fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
 def fig4_knn_vs_k(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Fig. 4: probe accuracy on the concatenated codes against K, error bars = seed std."""
     table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.8))
     styles = {"knn": ("KNN, posterior means", "o-"), "knn_sampled": ("KNN, z ~ q", "o:"),
               "mlp": ("MLP, posterior means", "s--"),
               "linear_svm": ("linear SVM, posterior means", "^:")}
@@ -158,8 +243,9 @@ def fig4_knn_vs_k(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     ax.set_xlabel("number of components K (K = 1: VAE)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_xticks(table["K"])
-    ax.set_title("Classifiers on latent codes against K\n(error bars: std over seeds)")
-    ax.legend()
+    ax.set_title("Classifiers on latent codes against K (error bars: sd over seeds)",
+                 fontsize=10)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -189,17 +275,22 @@ def ablation_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     metrics = [("dhsic", "dHSIC of the codes"), ("mean_offdiag_cka", "mean CKA between components"),
                ("knn_concatenated", "KNN accuracy"), ("sse_per_image", "test SSE per image")]
     metrics = [m for m in metrics if m[0] in table and table[m[0]].notna().any()]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics), 3.6), squeeze=False)
-    for ax, (col, title) in zip(axes.flat, metrics, strict=True):
+    cols = min(len(metrics), 2)
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH, 2.6 * rows + 0.4), squeeze=False)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis("off")
+    for ax, (col, title) in zip(axes.flat, metrics, strict=False):
         sns.barplot(x="label", y=col, data=table, ax=ax, hue="label", legend=False,
                     palette="Set2", errorbar="sd", capsize=0.15)
         sns.stripplot(x="label", y=col, data=table, ax=ax, color="black", size=4,
                       jitter=False)  # no random jitter: the same archive, the same figure
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("")
         ax.set_ylabel("")
+        ax.tick_params(labelsize=8)
     fig.suptitle("Ablation: training with (beta=1) and without (beta=0) the dHSIC term",
-                 fontsize=12)
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -236,14 +327,14 @@ def weights_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     spreads to 0 and 1."""
     ex = _examples(next(iter(_by_run(paths, "examples.npz").values())))
     weights = ex["weights"].astype(np.float32)                      # (K, N)
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.2))
     bins = np.linspace(0, 1, 41)
     for label, i, _ in _usage_ranked(weights):
         ax.hist(weights[i], bins=bins, histtype="step", lw=1.8, label=label)
     ax.set_xlabel("expected weight E[w_i | x] of a test image")
     ax.set_ylabel("test images")
     ax.set_title(f"Learned mixing weights ({runs['figures'].get('mixture', '')}, "
-                 f"{weights.shape[1]} test images)")
+                 f"{weights.shape[1]} test images)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -258,7 +349,7 @@ def loss_terms_figure(history: pd.DataFrame, title: str) -> Figure:
     beta = history.get("beta")
     terms = [("train.reconstruction", "reconstruction"), ("train.kl_gauss", "Gaussian KL"),
              ("train.kl_dirichlet", "Dirichlet KL")]
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.6))
     for col, label in terms:
         ax.plot(history["epoch"], history[col], lw=1.8, label=label)
     if beta is not None:
@@ -283,7 +374,7 @@ def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
     from mvae.tables import curve_se, vae_curve
 
     table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(PAGE_WIDTH, 7.4), sharey=True)
     styles = {"paper": ("o", "mixture, paper objective"),
               "authors' settings": ("s", "mixture, authors' settings")}
     others_markers = iter("^vPX*hp<>")  # one marker per further objective (a switch alone)
@@ -322,27 +413,30 @@ def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
         ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xticks([10, 20, 50, 100])
-        ax.set_xlabel(label + ", log scale")
+        ax.set_xlabel(label + ", log scale", fontsize=9)
+        ax.set_ylabel("test SSE per image", fontsize=9)
+        ax.tick_params(labelsize=8)
     low, high = axes[0].get_ylim()
     axes[0].set_ylim(low - 0.05 * (high - low), high)  # room for the labels below the curve
-    axes[0].set_ylabel("test SSE per image")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.suptitle("Rate against distortion, MNIST test set")
-    fig.subplots_adjust(bottom=0.3, wspace=0.08, right=0.88)  # before the colour bar's axes
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle("Rate against distortion, MNIST test set", fontsize=10)
+    fig.subplots_adjust(bottom=0.2, top=0.94, hspace=0.32, left=0.1, right=0.86)
     mappable = plt.cm.ScalarMappable(cmap="viridis", norm=plt.Normalize(1, 10))
-    fig.colorbar(mappable, cax=fig.add_axes([0.9, 0.3, 0.012, 0.58]), label="K")
+    bar = fig.colorbar(mappable, cax=fig.add_axes([0.89, 0.2, 0.015, 0.74]))
+    bar.set_label("K", fontsize=9)
+    bar.ax.tick_params(labelsize=8)
     return fig
 
 
 def draw_figure(name: str, paths: list[str | Path], runs: dict[str, Any], png: str | Path,
                 svg: str | Path) -> None:
     """Draw figure ``name`` (:data:`mvae.registry.FIGURES`) from its input files and save it as
-    PNG (150 dpi) and SVG."""
+    PNG (150 dpi, its smallest text recorded: :func:`text_px_metadata`) and SVG."""
     from mvae.registry import build
 
     fig = build("figure", name, paths, runs)
     Path(png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=150)
+    fig.savefig(png, dpi=PIPELINE_DPI, metadata=text_px_metadata(fig, PIPELINE_DPI))
     fig.savefig(svg)
     plt.close(fig)
