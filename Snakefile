@@ -15,6 +15,7 @@ import sys
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
+from mvae.archive import ArchiveError, refuse_unmanifested
 from mvae.config import DATASETS, ConfigError
 from mvae.presets import PresetError, load_preset
 from mvae.selections import select
@@ -57,8 +58,13 @@ except (ConfigError, PresetError) as err:
 
 RUNS = EXP.runs
 SETTINGS = EXP.settings
-R = os.path.join(str(config.get("results_dir", "results")), os.path.basename(EXP.preset)
-                 .removesuffix(".yaml").removesuffix(".yml"))
+# The preset's name (its `name:`, else its file's name; mvae.presets keeps the preset folder's
+# names, `paper` above all, for their own files) names its results folder.
+R = os.path.join(str(config.get("results_dir", "results")), EXP.folder)
+try:  # an archive whose manifest is gone: nothing is built from it or trained into it
+    refuse_unmanifested(R)
+except ArchiveError as err:
+    raise WorkflowError(f"mvae pipeline: {err}") from None
 DATA = str(config.get("data_dir") or os.environ.get("MVAE_DATA_DIR") or "data")
 CIFAR10_PATH = config.get("cifar10_path") or os.environ.get("MVAE_CIFAR10_PATH")
 # Every job reads the dataset cache that the data rule filled (mvae.data reads these variables),

@@ -109,16 +109,16 @@ def test_the_split_is_fixed_and_a_given_split_is_kept(tmp_path):
     ((24, 24, 3), "mlp", "gaussian"), ((32, 32), "mlp", "bernoulli"),
     ((32, 32, 1), "mlp", "bernoulli")])
 def test_auto_picks_the_architecture_from_the_shape(tmp_path, shape, architecture, likelihood):
-    path = _npz(tmp_path / "x.npz", n=10, shape=shape)
+    path = _npz(tmp_path / "x.npz", n=20, shape=shape)
     config = Config(dataset=str(path)).validate()
     assert (config.resolved_architecture, config.resolved_likelihood) == (architecture,
                                                                           likelihood)
 
 
 def test_grey_pngs_give_one_channel(tmp_path):
-    folder = _png_folder(tmp_path / "grey", per_class=10, size=(12, 8), mode="L", classes=("x",))
+    folder = _png_folder(tmp_path / "grey", per_class=20, size=(12, 8), mode="L", classes=("x",))
     own = read_own_images(folder)
-    assert own.image_shape == (1, 8, 12) and len(own.train_labels) + len(own.test_labels) == 10
+    assert own.image_shape == (1, 8, 12) and len(own.train_labels) + len(own.test_labels) == 20
 
 
 # --------------------------------------------------------------------------- one-line errors
@@ -167,11 +167,11 @@ def test_other_mistakes_name_the_path(tmp_path):
     _npz(labels, n=20)
     np.savez(labels, images=np.zeros((20, 8, 8), np.uint8), labels=np.arange(19))
     assert "labels must be 20 integers" in _config_error(str(labels))
-    few = _npz(tmp_path / "few.npz", n=9)
-    assert "at least 10" in _config_error(str(few))
+    few = _npz(tmp_path / "few.npz", n=19)
+    assert "at least 20" in _config_error(str(few))
     assert "train_subset is for the built-in datasets" in _config_error(
         str(_npz(tmp_path / "ok.npz")), train_subset=10)
-    grey = _npz(tmp_path / "grey28.npz", n=10)
+    grey = _npz(tmp_path / "grey28.npz", n=20)
     assert "architecture conv needs square images" in _config_error(str(grey),
                                                                      architecture="conv")
     mixed = _png_folder(tmp_path / "mixed", per_class=5, classes=("a",))

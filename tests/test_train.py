@@ -200,6 +200,10 @@ def test_a_run_from_before_a_new_config_key_still_resumes_and_loads(tmp_path, bl
     stored = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     del stored["binarize"]
     (tmp_path / "run" / "config.yaml").write_text(yaml.safe_dump(stored))
+    # nor did such a run record its checkpoint's SHA-256 (mvae.checkpoints)
+    provenance = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    del provenance["checkpoint"]
+    (tmp_path / "run" / "provenance.json").write_text(json.dumps(provenance))
     load_run(tmp_path / "run")
     assert train(config, tmp_path / "run", progress=False, datasets=blobs).finished
 

@@ -15,7 +15,13 @@ TABLES = [name for name, t in registry.TABLES.items() if t.available(SEL)]
 FIGURES = [name for name, f in registry.FIGURES.items() if f.available(SEL)]
 
 
-from mvae.archive import ArchiveError, provenance_target, require_intact
+from mvae.archive import (
+    ArchiveError,
+    forced_by,
+    provenance_target,
+    rebuilt_prefixes,
+    require_intact,
+)
 
 # A rebuild's own record goes beside the archive, not over its committed provenance.json, unless
 # the grid refreshes the archive itself (`archive_provenance=true`, scripts/paper_grid.py).
@@ -88,9 +94,19 @@ def _enough(table):
     return bool(TABLE_INPUTS[table]())
 
 
+def _forced_report():
+    """The report products this invocation rebuilds by force (`--forcerun table figure`, as the
+    grid's refresh does, or `--forceall`): an edit of theirs is replaced, not refused. Read from
+    the command line: Snakemake sets workflow.dag_settings only after the Snakefile is parsed."""
+    settings = getattr(workflow, "dag_settings", None)
+    if settings is not None:
+        return rebuilt_prefixes(settings.forcerun or (), bool(settings.forceall))
+    return rebuilt_prefixes(*forced_by(sys.argv[1:]))
+
+
 if COMMITTED:
-    try:
-        require_intact(R, require_manifest=False)
+    try:  # archived files, and the tables, figures and claims the book reads (their manifest)
+        require_intact(R, require_manifest=False, rebuilt=_forced_report())
     except ArchiveError as err:
         raise WorkflowError(f"mvae pipeline: {err}") from None
     TABLE_INPUTS = {name: _only_archived(f) for name, f in TABLE_INPUTS.items()}

@@ -7,9 +7,11 @@ reader's machine's, not the archive's; the record then names the archive's own r
 """
 
 from mvae.archive import note_rebuild
+from mvae.guard import stop_unless_writable
 from mvae.steps import gather_provenance, logged
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
+stop_unless_writable(sm.output, "report")  # no link, no archive without its manifest
 with logged(sm.log[0]):
     gather_provenance(sm.params.preset, sm.params.runs, sm.params.settings,
                       list(sm.input.benchmarks), sm.output[0])

@@ -10,9 +10,12 @@ archive as if the runs had just finished there, without any checkpoint.
 The manifest. ``results/<preset>/MANIFEST.sha256`` holds the SHA-256 of every archived file, one
 ``<sha256>  <path>`` line each (the format of ``sha256sum``: ``cd results/paper && sha256sum -c
 MANIFEST.sha256`` checks it too). :func:`export_run` adds a run's files as it copies them;
-:func:`create_manifest` writes one for an archive that has none. :func:`verify_archive` lists,
-one line each, every archived file that is missing, edited, truncated or not in the manifest,
-and deletes nothing::
+:func:`create_manifest` writes one for an archive that has none. It also covers the report
+products built from them (:data:`REPORT_PATTERNS`: tables, figures, claims.md, which the book
+reads): the rules that rebuild them record them (:func:`record_products`), so a table edited by
+hand is named, not read. :func:`verify_archive` lists, one line each, every archived file that is
+missing, edited, truncated or not in the manifest, and every edited report product, and deletes
+nothing::
 
     python -m mvae.archive verify results/paper        # exit 1 and one line per problem
     python -m mvae.archive manifest results/paper      # once, for an archive without a manifest
@@ -23,7 +26,12 @@ re-evaluated: :func:`frozen_runs` names those runs for the pipeline, which makes
 (``pipeline/rules/train.smk``), and :func:`stop_if_archived` stops a job script that would
 replace an archived file before it touches anything.
 
-No path here is written, replaced or removed through a symbolic link (:mod:`mvae.files`).
+An archive knows itself without its manifest: a folder holding finished runs without their
+checkpoints is one (:func:`mvae.guard.archived_runs`), and with its manifest gone nothing is built
+from it or written into it (:func:`refuse_unmanifested`) until the manifest is restored.
+
+Whether a path may be written at all is :mod:`mvae.guard`'s call; no path here is written,
+replaced or removed through a symbolic link (:mod:`mvae.files`).
 """
 
 from __future__ import annotations
@@ -54,6 +62,9 @@ MANIFEST = "MANIFEST.sha256"
 
 #: A manifest line: 64 hex digits, two spaces (or " *", sha256sum's binary mark), a path.
 _LINE = re.compile(r"(?P<digest>[0-9a-f]{64}) [ *](?P<path>\S.*)")
+
+#: What the report rules rebuild from the archived files, and the book reads (relative paths).
+REPORT_PATTERNS = ("tables/*.csv", "tables/*.json", "figures/*.png", "figures/*.svg", "claims.md")
 
 
 class ArchiveError(RuntimeError):
@@ -101,6 +112,19 @@ def archive_members(dest: Path) -> list[str]:
                   if p.is_symlink() or p.is_file())
 
 
+def is_report_product(rel: str) -> bool:
+    """Whether ``rel`` (relative to an archive) is a table, figure or claims page."""
+    return any(PurePosixPath(rel).match(pattern) and len(PurePosixPath(rel).parts) == len(
+        PurePosixPath(pattern).parts) for pattern in REPORT_PATTERNS)
+
+
+def report_members(dest: Path) -> list[str]:
+    """Every report product (:data:`REPORT_PATTERNS`) ``dest`` holds, as POSIX paths."""
+    dest = Path(dest)
+    found = {p for pattern in REPORT_PATTERNS for p in dest.glob(pattern)}
+    return sorted(p.relative_to(dest).as_posix() for p in found if p.is_symlink() or p.is_file())
+
+
 def owner(rel: str) -> str | None:
     """The run (or ``baselines:<dataset>``) an archived path belongs to."""
     parts = PurePosixPath(rel).parts
@@ -135,9 +159,12 @@ def export_run(source: Path, dest: Path, run: str) -> list[Path]:
     source, dest = Path(source), Path(dest)
     relative = (baseline_files(source, run.split(":", 1)[1]) if run.startswith("baselines:")
                 else archived_files(source, run))
+    from mvae import guard
+
     for rel in relative:
         _no_links(source, rel, "archive")
         _no_links(dest, rel, "archive")
+    guard.check_all([dest / rel for rel in relative], "archive")  # not over a lost manifest
     for rel in relative:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -220,7 +247,7 @@ def create_manifest(dest: Path, replace: bool = False) -> dict[str, str]:
         if not replace and (dest / MANIFEST).exists():
             raise ArchiveError(f"{dest / MANIFEST} exists; verify the archive against it "
                                f"(python -m mvae.archive verify {dest}), or pass --replace")
-        members = archive_members(dest)
+        members = archive_members(dest) + report_members(dest)
         for rel in members:
             _no_links(dest, rel, "archive")
         entries = {rel: sha256_file(dest / rel) for rel in members}
@@ -238,6 +265,58 @@ def update_manifest(dest: Path, relative: Iterable[str]) -> None:
             entries = {rel: sha256_file(dest / rel) for rel in archive_members(dest)}
         entries.update({rel: sha256_file(dest / rel) for rel in relative})
         write_manifest(dest, entries)
+
+
+#: The report products a rule forced to rerun (``--forcerun RULE``) rebuilds, as path prefixes:
+#: a table rebuilt reruns the claims that read it.
+REBUILT_BY = {"table": ("tables/", "claims.md"), "figure": ("figures/",),
+              "claims": ("claims.md", "tables/verdicts")}
+
+
+def rebuilt_prefixes(forced: Iterable[str], forceall: bool = False) -> tuple[str, ...]:
+    """The report products that ``--forcerun`` (rule names) or ``--forceall`` rebuild anyway."""
+    if forceall:
+        return ("tables/", "figures/", "claims.md")
+    return tuple(prefix for rule in forced for prefix in REBUILT_BY.get(str(rule), ()))
+
+
+def forced_by(argv: list[str]) -> tuple[set[str], bool]:
+    """The rules a Snakemake command line forces (``--forcerun``/``-R RULE ...``) and whether
+    it forces all (``--forceall``/``-F``). The workflow reads its own command line: Snakemake
+    hands the Snakefile its DAG settings only after parsing it, too late for a check made then."""
+    forced: set[str] = set()
+    forceall, taking = False, False
+    for arg in argv:
+        if arg in ("--forceall", "-F"):
+            forceall, taking = True, False
+        elif arg in ("--forcerun", "-R"):
+            taking = True
+        elif arg.startswith("--forcerun="):
+            forced.add(arg.split("=", 1)[1])
+            taking = True
+        elif arg.startswith("-"):
+            taking = False
+        elif taking:
+            forced.add(arg)
+    return forced, forceall
+
+
+def record_products(outputs: Iterable[str | Path]) -> list[str]:
+    """Record the SHA-256 of the report products among ``outputs`` (just rebuilt by a report
+    rule) in the manifest of the archive they lie in; nothing outside an archive. Returns what
+    was recorded, relative to the archive."""
+    by_archive: dict[Path, list[str]] = {}
+    for output in map(Path, outputs):
+        results = _results_of(output)
+        if results is None:
+            continue
+        rel = Path(os.path.abspath(output)).relative_to(
+            Path(os.path.abspath(results))).as_posix()
+        if is_report_product(rel) and output.is_file() and not output.is_symlink():
+            by_archive.setdefault(results, []).append(rel)
+    for results, relative in by_archive.items():
+        update_manifest(results, relative)
+    return [rel for relative in by_archive.values() for rel in relative]
 
 
 def _damage(path: Path) -> str | None:
@@ -260,10 +339,14 @@ def _damage(path: Path) -> str | None:
     return None
 
 
-def verify_archive(dest: Path, runs: Iterable[str] | None = None) -> list[str]:
+def verify_archive(dest: Path, runs: Iterable[str] | None = None,
+                   rebuilt: Iterable[str] = ()) -> list[str]:
     """Every way ``dest`` differs from its manifest, one line each, naming the file: missing,
-    edited, truncated, a link, or archived material the manifest does not list. ``runs`` (run
-    names, ``baselines:<dataset>``) limits the check to those. Reads only; deletes nothing."""
+    edited, truncated, a link, or archived material the manifest does not list; and a report
+    product (table, figure, claims.md) that differs from the one its rule recorded. ``runs``
+    (run names, ``baselines:<dataset>``) limits the check to those. A report product missing,
+    or under one of the ``rebuilt`` prefixes (``tables/``: a rebuild by force is about to replace
+    it), is not a problem: it is rebuilt and recorded again. Reads only; deletes nothing."""
     dest = Path(dest)
     manifest = dest / MANIFEST
     try:
@@ -274,12 +357,22 @@ def verify_archive(dest: Path, runs: Iterable[str] | None = None) -> list[str]:
         return [f"{manifest}: missing, so nothing in {dest} can be checked; write it once from "
                 f"the committed files: python -m mvae.archive manifest {dest}"]
     wanted = None if runs is None else set(runs)
+    rebuilt = tuple(rebuilt)
     problems = []
     for rel, digest in sorted(entries.items()):
-        if wanted is not None and owner(rel) not in wanted:
+        product = is_report_product(rel)
+        if product and (wanted is not None or rel.startswith(rebuilt) or not (
+                dest / rel).is_file()):
+            continue
+        if not product and wanted is not None and owner(rel) not in wanted:
             continue
         path = dest / rel
-        if path.is_symlink():
+        if product and not path.is_symlink() and sha256_file(path) != digest:
+            problems.append(f"{path}: edited by hand (its SHA-256 differs from the one its rule "
+                            f"recorded in {manifest}), and committed mode builds the book from "
+                            f"it: restore it (git checkout -- {path}), or rebuild the report "
+                            "(snakemake ... --forcerun table figure claims)")
+        elif path.is_symlink():
             problems.append(f"{path}: a symbolic link, not the archived file")
         elif not path.is_file():
             problems.append(f"{path}: missing (listed in {manifest}); restore it (git checkout "
@@ -294,13 +387,27 @@ def verify_archive(dest: Path, runs: Iterable[str] | None = None) -> list[str]:
     return problems
 
 
+def refuse_unmanifested(dest: str | Path) -> None:
+    """Raise :class:`ArchiveError` when ``dest`` is an archive (it holds finished runs without
+    their checkpoints) whose manifest is gone: deleting the manifest must not turn every check
+    off (:func:`mvae.guard.missing_manifest` says what to do)."""
+    from mvae import guard
+
+    dest = Path(dest)
+    if not (dest / MANIFEST).exists() and dest.is_dir() and guard.is_archive(dest):
+        raise ArchiveError(guard.missing_manifest(dest))
+
+
 def require_intact(dest: Path, runs: Iterable[str] | None = None, *,
-                   require_manifest: bool = True) -> None:
+                   require_manifest: bool = True, rebuilt: Iterable[str] = ()) -> None:
     """:func:`verify_archive`, as an :class:`ArchiveError` listing every problem, one a line.
-    Without ``require_manifest``, a folder with no manifest passes (nothing to check it by)."""
+    Without ``require_manifest``, a folder with no manifest passes only when it is no archive
+    (no finished run without its checkpoint: nothing archived to check);
+    ``rebuilt``: report products about to be rebuilt (:func:`verify_archive`)."""
+    refuse_unmanifested(dest)
     if not require_manifest and not (Path(dest) / MANIFEST).exists():
         return
-    problems = verify_archive(dest, runs)
+    problems = verify_archive(dest, runs, rebuilt)
     if problems:
         raise ArchiveError(f"the archive {dest} does not match its manifest ({len(problems)} "
                            f"problem{'s' * (len(problems) > 1)}); nothing was built from it:\n"
@@ -349,29 +456,17 @@ def _results_of(path: Path) -> Path | None:
 
 def archived_output(outputs: Iterable[str | Path], run_dir: str | Path | None = None
                     ) -> str | None:
-    """Why a job must not write ``outputs``, or None: one of them is an archived file (in its
-    archive's manifest) and the run's checkpoint (in ``run_dir``) is absent, so the job could
-    not recompute it, only destroy it. Jobs with no run folder (baselines) pass None."""
-    for output in map(Path, outputs):
-        results = _results_of(output)
-        if results is None:
-            continue
-        rel = output.relative_to(results).as_posix()
-        if rel not in (read_manifest(results) or {}):
-            continue
-        checkpoint = Path(run_dir) / layout.CHECKPOINT if run_dir is not None else None
-        if checkpoint is not None and checkpoint.exists():
-            continue
-        run = owner(rel) or rel
-        why = (f"{checkpoint} is absent, so this job cannot recompute it"
-               if checkpoint is not None else "the archive's files are not recomputed in place")
-        hint = (retrain_hint(results, run) if not run.startswith("baselines:") else
-                f"to recompute them, run the pipeline with --config results_dir=OTHER and "
-                f"archive them with python -m mvae.archive export OTHER/{results.name} "
-                f"{results} {run}")
-        return (f"{output} is an archived result (listed in {results / MANIFEST}) and {why}; "
-                "this job stopped before writing anything (if Snakemake removed the file before "
-                f"the job started, restore it: git checkout -- {output}); {hint}")
+    """Why a pipeline job must not write ``outputs``, or None (:func:`mvae.guard.refusal` for a
+    job): one of them is an archived file (in its archive's manifest) and the run's checkpoint
+    (in ``run_dir``) is absent, so the job could not recompute it, only destroy it; or it lies
+    in an archive whose manifest is gone, or is reached through a link. Jobs with no run folder
+    (baselines) pass None."""
+    from mvae import guard
+
+    for output in outputs:
+        reason = guard.refusal(output, "job", run_dir=run_dir)
+        if reason:
+            return reason
     return None
 
 
@@ -452,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
             files = export_run(args.source, args.dest, run)
             print(f"{run}: {len(files)} files archived in {args.dest}")
         return 0
-    except (ArchiveError, LinkError, OSError) as err:
+    except (ArchiveError, LinkError, OSError, RuntimeError) as err:
         print(f"mvae.archive: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
 

@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from mvae.config import DATASETS, ConfigError, load_config
+from mvae.config import DATASETS, ConfigError, load_config, short_repr
+from mvae.limits import MAX_IWAE_SAMPLES
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -57,22 +58,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _at_least_one(what: str):
-    """An argparse type: a whole number >= 1 (``what`` names it in the error)."""
+def _at_least_one(what: str, maximum: int | None = None):
+    """An argparse type: a whole number >= 1, and <= ``maximum`` when given (``what`` names it
+    in the error)."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {what} >= 1, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be {what} >= 1, got {text[:40]!r}") from None
         if value < 1:  # a negative --until-epoch used to do nothing, silently
             raise argparse.ArgumentTypeError(f"must be {what} >= 1, got {value}")
+        if maximum is not None and value > maximum:  # 10**20 samples: days, not an answer
+            raise argparse.ArgumentTypeError(
+                f"must be {what} from 1 to {maximum:,}, got {short_repr(value)}")
         return value
 
     return parse
 
 
-_samples = _at_least_one("a whole number")  # --iwae-samples: importance samples
+# --iwae-samples: importance samples, each thousand the better part of an hour on one CPU core
+_samples = _at_least_one("a whole number", MAX_IWAE_SAMPLES)
 _epoch = _at_least_one("an epoch number")   # --until-epoch
 
 
@@ -88,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until-epoch", type=_epoch, help="stop after this epoch; rerun to resume")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--fresh", action="store_true",
-                   help="start afresh: move what the run folder holds (a finished, archived or "
-                        "damaged run) to <parent>/.replaced/<name>-<time>/ first")
+                   help="start afresh: move what the run folder holds (a finished, copied or "
+                        "damaged run) to <parent>/.replaced/<name>-<time>/ first; never in an "
+                        "archive (results/paper)")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="config overrides (before, after or between the options)")
     p.set_defaults(func=_train)

@@ -216,6 +216,7 @@ class Config:
             _integer(key, getattr(self, key), minimum=1)
         _integer("seed", self.seed, minimum=0, maximum=MAX_SEED)
         _integer("beta_warmup", self.beta_warmup, minimum=0)
+        _model_size(self, facts.image_shape)
         if self.components > 1 and self.batch_size < 2:
             raise ConfigError(f"batch_size must be >= 2 with components={self.components}: the "
                               "dHSIC between components is a batch statistic; got 1")
@@ -483,6 +484,32 @@ def _integer(key: str, value: Any, *, minimum: int, maximum: int | None = None) 
         raise ConfigError(f"{key} must be an integer from {minimum} to {maximum} "
                           f"({maximum.bit_length()} bits, what torch's generator takes), got "
                           f"{short_repr(value)}")
+
+
+def _model_size(config: Config, image_shape: tuple[int, int, int]) -> None:
+    """Refuse, naming the key, a model too large to allocate (``hidden_dim=1000000000`` failed
+    in torch's allocator, naming nothing): about ``components`` x the weights of one encoder and
+    decoder, against :data:`mvae.limits.MAX_WEIGHTS`."""
+    from mvae.limits import MAX_WEIGHTS
+
+    pixels = image_shape[0] * image_shape[1] * image_shape[2]
+    h, layers, d = config.hidden_dim, config.hidden_layers, config.latent_dim
+    if config.resolved_architecture == "mlp":
+        one = (pixels + d) * h + 2 * (layers - 1) * h * h + h * (2 * d + 1) + h * pixels
+    else:  # five 3x3 convolutions each way, a linear layer at 4x4 each way
+        channels = [c if isinstance(c, int) else 1 for c in config.conv_channels]
+        one = 18 * sum(a * b for a, b in zip(channels, channels[1:], strict=False)) + 16 * (
+            channels[-1] * (2 * d + 1) + channels[0] * d)
+    weights = config.components * one
+    if weights <= MAX_WEIGHTS:
+        return
+    defaults = {"hidden_dim": 500, "hidden_layers": 2, "latent_dim": 20, "components": 4}
+    key = max(defaults, key=lambda k: getattr(config, k) / defaults[k])
+    raise ConfigError(
+        f"{key}={short_repr(getattr(config, key))} makes a model of about {weights:.2g} weights "
+        f"(components={config.components}, hidden_dim={h}, hidden_layers={layers}, latent_dim="
+        f"{d}, {pixels} pixels), more than the {MAX_WEIGHTS:,} one run may hold (8 GiB of "
+        f"float32, before Adam's two moments); lower {key}")
 
 
 def short_repr(value: Any) -> str:

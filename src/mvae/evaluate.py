@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -147,6 +148,17 @@ def mixture_diagnostics(model: MVAE, images: Tensor, batch_size: int = 1000,
         record["mean_image_sse"] = baseline_sse
     record["verdict"] = mixture_kind(record)
     return record
+
+
+def example_order(labels: np.ndarray, n: int) -> np.ndarray:
+    """Indices of ``n`` example images (fewer if there are fewer): the first image of each
+    class in class order, then the other images in order. On the paper's datasets (ten classes,
+    at most ten examples) these are the first image of classes 0, 1, ...; your own images may
+    have fewer classes than examples, or no labels (all 0)."""
+    labels = np.asarray(labels)
+    first = np.array([np.flatnonzero(labels == c)[0] for c in np.unique(labels)], dtype=np.int64)
+    rest = np.setdiff1d(np.arange(len(labels)), first, assume_unique=True)
+    return np.concatenate([first, rest])[:n]
 
 
 @torch.no_grad()

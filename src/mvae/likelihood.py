@@ -28,6 +28,7 @@ from torch import Tensor
 from torch.distributions import Gamma, Normal
 from tqdm import tqdm
 
+from mvae.limits import MAX_IWAE_SAMPLES
 from mvae.model import MVAE
 from mvae.objective import mixture_log_likelihood
 
@@ -88,8 +89,13 @@ def iwae_log_likelihood(model: MVAE, images: Tensor, samples: int = 1000,
     Evaluated in eval mode, ``chunk`` samples at a time (memory: chunk x K x batch x D floats),
     combined exactly with logsumexp. Returns the estimates on the CPU; the mean negated is the
     NLL that VAE papers report. ``progress`` shows a bar over the images: at S = 1000 a K = 4
-    model takes the better part of an hour on one CPU core.
+    model takes the better part of an hour on one CPU core, so ``samples`` is bounded by
+    :data:`mvae.limits.MAX_IWAE_SAMPLES` (a ValueError before any work).
     """
+    if isinstance(samples, bool) or not isinstance(samples, int) or not (
+            1 <= samples <= MAX_IWAE_SAMPLES):
+        raise ValueError(f"samples must be a whole number from 1 to {MAX_IWAE_SAMPLES:,} (the "
+                         f"IWAE bound's importance samples per image), got {samples!r}")
     model.eval()
     device = next(model.parameters()).device
     out = []

@@ -2,9 +2,15 @@
 
 A preset file ``<preset folder>/<preset>.yaml`` holds
 
+``name``      optional: the preset's name and results folder (default: the file's name);
 ``defaults``  Config fields shared by every run of the preset;
 ``grid``      a list of named entries, each a mapping ``{name: ..., <Config field>: value}``;
 ``settings``  preset-level knobs that are not Config fields (probe subset, score images, ...).
+
+The results folder is decided by the preset's name, never by where its file lies. The names of
+the presets in the preset folder are theirs alone: a preset file given by path may not take one
+(``paper`` above all, whose results folder is the committed archive ``results/paper``), so a copy
+named ``paper.yaml`` elsewhere can never write into it.
 
 :func:`load_preset` turns it into an :class:`Experiment` and validates *every* entry before the
 workflow builds its DAG: a typo in entry 17 of the paper grid must cost a second, not the 16
@@ -20,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mvae.config import DATASETS, Config, ConfigError, load_yaml
+from mvae.limits import MAX_IWAE_SAMPLES
 
 #: The probe classifiers of Table II, in the tables' column order: the one list of them
 #: (:mod:`mvae.probes`, the tables and the book read it here; this module imports no scikit-learn,
@@ -43,6 +50,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 #: Settings with bounds beyond "a positive integer": (minimum, maximum or None).
 SETTING_BOUNDS: dict[str, tuple[int, int | None]] = {
+    "nll_samples": (1, MAX_IWAE_SAMPLES),  # importance samples: hours per thousand on a CPU
     "diversity_max": (2, None),   # CKA / HSIC between components need two codes at least
     "figure_images": (1, 10),     # one test image per class: there are ten
 }
@@ -63,6 +71,12 @@ class Experiment:
     #: The preset's ``defaults`` as a Config: the paper's setup, against which the run
     #: selections (:mod:`mvae.selections`) decide what each run is.
     reference: Config = field(default_factory=Config)
+    #: The preset's name (``name:`` in the file, else the file's stem): its results folder.
+    folder: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.folder:
+            self.folder = Path(self.path).stem
 
     @property
     def datasets(self) -> list[str]:
@@ -102,10 +116,11 @@ def load_preset(preset: str, directory: str | Path,
         raise PresetError(str(err)) from None
     if not isinstance(raw, dict):
         raise PresetError(f"{path}: a preset file must be a mapping with defaults/grid/settings")
-    unknown = sorted(set(raw) - {"description", "defaults", "grid", "settings"})
+    unknown = sorted(set(raw) - {"name", "description", "defaults", "grid", "settings"})
     if unknown:
-        raise PresetError(f"{path}: unknown top-level key(s) {unknown}; allowed: description, "
-                          "defaults, grid, settings")
+        raise PresetError(f"{path}: unknown top-level key(s) {unknown}; allowed: name, "
+                          "description, defaults, grid, settings")
+    folder = _folder_name(path, raw.get("name", path.stem), directory)
     defaults = raw.get("defaults") or {}
     grid = raw.get("grid") or []
     if not isinstance(defaults, dict):
@@ -148,7 +163,28 @@ def load_preset(preset: str, directory: str | Path,
         reference = Config.from_dict({**defaults, "name": "defaults"})
     except ConfigError as err:
         raise ConfigError(f"preset {name!r}, defaults: {err}") from None
-    return Experiment(preset=name, path=path, runs=runs, settings=settings, reference=reference)
+    return Experiment(preset=name, path=path, runs=runs, settings=settings, reference=reference,
+                      folder=folder)
+
+
+def _folder_name(path: Path, name: object, directory: Path) -> str:
+    """The preset's name, which names its results folder: a plain name, and none of the preset
+    folder's own names unless this is that preset's file."""
+    if not isinstance(name, str) or not name or name.startswith(".") or not name.replace(
+            "-", "").replace("_", "").replace(".", "").isalnum():
+        raise PresetError(f"{path}: name must be letters, digits, '-', '_' or '.' (it names the "
+                          f"results folder results/<name>/), got {name!r}")
+    own = directory / f"{name}.yaml"
+    if own.is_file() and own.resolve() != path.resolve():
+        committed = " (the committed archive)" if name == "paper" else ""
+        raise PresetError(
+            f"{path}: the preset name {name!r} is reserved for {own}, whose results folder "
+            f"results/{name}/ is its own{committed}; name this preset otherwise (a 'name:' line "
+            "in the file, or another file name), so that its results go to their own folder")
+    if path.parent.resolve() == directory.resolve() and name != path.stem:
+        raise PresetError(f"{path}: name {name!r} differs from the file's name; a preset of "
+                          f"{directory} is named by its file")
+    return name
 
 
 def _setting_problem(key: str, value: Any) -> str | None:

@@ -17,18 +17,33 @@ evaluated here and the same run evaluated by Snakemake agree:
 :func:`evaluate_run` gathers them in ``evaluation.json`` and draws ``reconstructions.png`` and
 ``samples.png`` (:func:`mvae.figures.image_rows`). A folder that is missing, has not finished an
 epoch, or has not finished its epochs (unless asked) is refused before anything is computed, with
-a :class:`RunReportError` (or :class:`mvae.train.CheckpointError`) that says what to do.
+a :class:`RunReportError` (or :class:`mvae.checkpoints.CheckpointError`) that says what to do; so
+is a checkpoint whose bytes are not the ones training recorded, your own data files changed since
+the run started (:class:`mvae.checkpoints.DataChangedError`), more than
+:data:`mvae.limits.MAX_IWAE_SAMPLES` importance samples, and an output folder that
+:mod:`mvae.guard` keeps (an archive, a link, a run folder or a pipeline evaluation).
+
+Nothing is half-written: the files are made in a hidden folder beside the output folder and
+moved into it only when all of them exist, so a failure leaves the output folder as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 REPORT = "evaluation.json"
 RECONSTRUCTIONS_PNG = "reconstructions.png"
 SAMPLES_PNG = "samples.png"
+#: Every file an evaluation may write into its output folder.
+OUTPUTS = (REPORT, "reconstruction.json", "examples.npz", "nll.json", RECONSTRUCTIONS_PNG,
+           SAMPLES_PNG)
 
 
 class RunReportError(RuntimeError):
@@ -42,29 +57,30 @@ def check_run(run_dir: str | Path, *, allow_unfinished: bool = False,
     Returns ``{"config": Config, "epochs_done": int, "finished": bool}``. Raises
     :class:`RunReportError` for a missing folder, a run that has not finished its epochs (unless
     ``allow_unfinished``), a folder whose training was interrupted before it wrote
-    ``provenance.json``, or ``iwae_samples`` on a run without Bernoulli pixels; and
-    :class:`mvae.train.CheckpointError` for a folder without a readable ``config.yaml`` or
-    checkpoint of its own.
+    ``provenance.json``, or ``iwae_samples`` outside 1 to :data:`mvae.limits.MAX_IWAE_SAMPLES`
+    or on a run without Bernoulli pixels; and the errors of :func:`mvae.checkpoints.open_run`
+    for a folder without a readable ``config.yaml`` or checkpoint of its own, a checkpoint whose
+    bytes changed, or your own data files changed since the run started.
     """
-    from mvae.config import Config
+    from mvae.checkpoints import open_run, stored_config
     from mvae.layout import CHECKPOINT
-    from mvae.train import CheckpointError, load_checkpoint, resume_state, stored_config
+    from mvae.limits import MAX_IWAE_SAMPLES
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunReportError(f"{run_dir} is not a folder; give the run folder that mvae train "
                              "wrote (runs/<name> unless --run-dir said otherwise)")
-    stored = stored_config(run_dir)
-    if stored is None:
-        if not (run_dir / CHECKPOINT).exists():
-            raise RunReportError(f"{run_dir} holds no trained run (no config.yaml, no "
-                                 f"{CHECKPOINT}); train one there with mvae train --run-dir "
-                                 f"{run_dir}")
-        raise CheckpointError(f"{run_dir / 'config.yaml'} is missing or not a YAML mapping; "
-                              "train the run (again) to write it")
-    config = Config.from_dict(stored)
-    state = resume_state(run_dir, config) or load_checkpoint(run_dir / CHECKPOINT)
-    epochs_done = int(state["epoch"])
+    if iwae_samples is not None and (isinstance(iwae_samples, bool) or not isinstance(
+            iwae_samples, int) or not 1 <= iwae_samples <= MAX_IWAE_SAMPLES):
+        raise RunReportError(f"iwae_samples must be a whole number from 1 to "
+                             f"{MAX_IWAE_SAMPLES:,}, got {iwae_samples!r} (at 1,000 a K = 4 "
+                             "MNIST model takes the better part of an hour on one CPU core)")
+    if stored_config(run_dir) is None and not (run_dir / CHECKPOINT).exists():
+        raise RunReportError(f"{run_dir} holds no trained run (no config.yaml, no "
+                             f"{CHECKPOINT}); train one there with mvae train --run-dir "
+                             f"{run_dir}")
+    run = open_run(run_dir)  # its checkpoint's bytes, and your data files, as recorded
+    config, epochs_done = run.config, run.epochs_done
     resume = f"mvae train --config {run_dir / 'config.yaml'} --run-dir {run_dir}"
     if epochs_done < config.epochs and not allow_unfinished:
         raise RunReportError(f"{run_dir} has finished {epochs_done} of its {config.epochs} "
@@ -73,15 +89,11 @@ def check_run(run_dir: str | Path, *, allow_unfinished: bool = False,
     if not (run_dir / "provenance.json").is_file():
         raise RunReportError(f"{run_dir} has no provenance.json: its last training was "
                              f"interrupted; run `{resume}` to complete it")
-    if iwae_samples is not None:
-        if isinstance(iwae_samples, bool) or not isinstance(iwae_samples, int) \
-                or iwae_samples < 1:
-            raise RunReportError(f"iwae_samples must be an integer >= 1, got {iwae_samples!r}")
-        if config.resolved_likelihood != "bernoulli":
-            raise RunReportError(
-                f"the IWAE log-likelihood (--iwae-samples) covers Bernoulli pixels only (the "
-                f"digits' likelihood); run {config.name} uses the {config.resolved_likelihood} "
-                f"likelihood ({config.dataset})")
+    if iwae_samples is not None and config.resolved_likelihood != "bernoulli":
+        raise RunReportError(
+            f"the IWAE log-likelihood (--iwae-samples) covers Bernoulli pixels only (the "
+            f"digits' likelihood); run {config.name} uses the {config.resolved_likelihood} "
+            f"likelihood ({config.dataset})")
     return {"config": config, "epochs_done": epochs_done,
             "finished": epochs_done >= config.epochs}
 
@@ -155,19 +167,56 @@ def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, *,
     ``iwae_samples``, ``iwae`` (``samples``, ``nll``, ``nll_sem``, ``log_likelihood`` and the
     ``elbo`` of the same binarised images, nats per image); ``files``; ``provenance``.
     ``iwae_samples`` shows a progress bar: at 1000 samples (the pipeline's) a K = 4 MNIST model
-    takes the better part of an hour on one CPU core.
+    takes the better part of an hour on one CPU core. The output folder is checked
+    (:func:`check_out`) and the files are written whole or not at all (:func:`staged`).
     """
+    run_dir = Path(run_dir)
+    out = Path(out_dir) if out_dir is not None else run_dir / "evaluation"
+    check_out(out)
+    status = check_run(run_dir, allow_unfinished=allow_unfinished, iwae_samples=iwae_samples)
+    with staged(out) as stage:
+        record = _evaluate_into(run_dir, stage, out, status, iwae_samples)
+    return record
+
+
+def check_out(out: str | Path) -> None:
+    """Refuse an output folder :mod:`mvae.guard` keeps, for every file evaluation writes, before
+    anything is computed: inside an archive, through a link, a run folder or a pipeline
+    evaluation (:class:`mvae.guard.WriteRefused`, :class:`mvae.files.LinkError`)."""
+    from mvae import guard
+
+    guard.check_all([Path(out) / name for name in OUTPUTS], "evaluate")
+
+
+@contextlib.contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A hidden folder beside ``out`` to evaluate into; on success its files are moved into
+    ``out`` (each checked by :mod:`mvae.guard` again), on any failure it is removed and ``out``
+    is left as it was."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial"
+    stage.mkdir()
+    try:
+        yield stage
+        check_out(out)
+        out.mkdir(exist_ok=True)
+        for entry in sorted(stage.iterdir()):
+            os.replace(entry, out / entry.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _evaluate_into(run_dir: Path, stage: Path, out: Path, status: dict[str, Any],
+                   iwae_samples: int | None) -> dict[str, Any]:
+    """:func:`evaluate_run`'s work, written into ``stage``; the record names the files in
+    ``out``, where they end up."""
     from mvae.provenance import write_json
     from mvae.steps import nll_step, reconstruct_step
 
-    run_dir = Path(run_dir)
-    status = check_run(run_dir, allow_unfinished=allow_unfinished, iwae_samples=iwae_samples)
     config = status["config"]
-    out = Path(out_dir) if out_dir is not None else run_dir / "evaluation"
-    out.mkdir(parents=True, exist_ok=True)
-
-    reconstruct_step(run_dir, out / "reconstruction.json", out / "examples.npz")
-    recon = json.loads((out / "reconstruction.json").read_text())
+    reconstruct_step(run_dir, stage / "reconstruction.json", stage / "examples.npz")
+    recon = json.loads((stage / "reconstruction.json").read_text())
     record: dict[str, Any] = {
         "run": config.name, "run_dir": str(run_dir), "epochs_done": status["epochs_done"],
         "epochs": config.epochs, "finished": status["finished"], "test": loss_on_test_set(run_dir),
@@ -176,15 +225,16 @@ def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, *,
     files = {"report": str(out / REPORT), "reconstruction": str(out / "reconstruction.json"),
              "examples": str(out / "examples.npz")}
     if iwae_samples is not None:
-        nll_step(run_dir, out / "nll.json", iwae_samples)
-        nll = json.loads((out / "nll.json").read_text())
+        nll_step(run_dir, stage / "nll.json", iwae_samples)
+        nll = json.loads((stage / "nll.json").read_text())
         record["iwae"] = {"samples": nll["samples"], "nll": nll["nll"],
                           "nll_sem": nll["nll_sem"], "log_likelihood": -nll["nll"],
                           "elbo": nll["elbo"], "n_test": nll["n_test"],
                           "seconds": nll["seconds"]}
         files["nll"] = str(out / "nll.json")
-    files.update(draw_figures(out / "examples.npz", out))
+    drawn = draw_figures(stage / "examples.npz", stage)
+    files.update({key: str(out / Path(path).name) for key, path in drawn.items()})
     record["files"] = files
     record["provenance"] = recon["provenance"]
-    write_json(out / REPORT, record)
+    write_json(stage / REPORT, record)
     return record

@@ -63,11 +63,13 @@ def _retire_stale_run(run_dir: Path, config: Config) -> None:
     finished an epoch is left for :func:`mvae.train.train` to reuse. The folder's lock is held
     while it moves, so a run still training there is refused, not moved under its feet.
     """
+    from mvae import guard
     from mvae.files import run_lock
     from mvae.train import RunMismatchError, resume_state
 
     if not run_dir.is_dir():
         return
+    guard.check(run_dir, "train")  # never an archived run, nor through a link
     with run_lock(run_dir):
         try:
             resume_state(run_dir, config)
@@ -111,6 +113,7 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
     from mvae.evaluate import (
         component_interpolations,
         errors_by_mode,
+        example_order,
         generate,
         mean_image_sse,
         mixture_diagnostics,
@@ -132,9 +135,9 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
                                 "diagnostics": mixture_diagnostics(model, x,
                                                                    baseline_sse=baseline),
                                 "provenance": {**collect(device), **_run_record(Path(run_dir))}})
-    # one image per class first, so a row of examples shows different digits/objects
-    order = np.concatenate([np.flatnonzero(test.labels.numpy() == c)[:1] for c in range(10)])
-    pick = order[:n_examples]
+    # one image per class first, so a row of examples shows different digits/objects; then the
+    # next images (your own images may have fewer classes than examples, or none)
+    pick = example_order(test.labels.numpy(), n_examples)
     xs = x[pick].to(device)
     to8 = lambda t: (t.clamp(0, 1) * 255).round().to("cpu").numpy().astype(np.uint8)  # noqa: E731
     np.savez_compressed(out_examples, images=to8(xs), labels=test.labels[pick].numpy(),
@@ -142,8 +145,8 @@ def reconstruct_step(run_dir: str | Path, out_json: str | Path, out_examples: st
                         components=to8(model.reconstruct_components(xs)),
                         samples=to8(generate(model, n_examples, seed=0)),
                         # between the first two examples (two different classes)
-                        interpolations=to8(component_interpolations(model, x[pick[0]],
-                                                                    x[pick[1]])),
+                        interpolations=to8(component_interpolations(
+                            model, x[pick[0]], x[pick[min(1, len(pick) - 1)]])),
                         # E[w | x] of the first 2,000 test images: how the mixture is used
                         weights=mixture_weights(model, x[:2000]).numpy().astype(np.float16))
 

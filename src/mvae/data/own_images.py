@@ -13,8 +13,13 @@ one channel; if any image has colour, all are read as RGB (transparency dropped)
 
 The data record (each split's ``source``, which a run's ``provenance.json`` keeps) names the path
 and a SHA-256: of the ``.npz`` file, or of the folder's listing, one line
-``<sha256 of the file>  <path in the folder>`` per image in sorted order. Mistakes are one-line
-:class:`OwnImagesError` s naming the path (the config turns them into ``ConfigError`` s).
+``<sha256 of the file>  <path in the folder>`` per image in sorted order; :attr:`OwnImages.files`
+holds each file's own SHA-256, which a run pins when it starts (:mod:`mvae.checkpoints`).
+Mistakes are one-line :class:`OwnImagesError` s naming the path and the cause (the config turns
+them into ``ConfigError`` s): a file that is not a zip of ``.npy`` arrays (empty, text), an array
+whose header claims more bytes than the file holds or than this machine has, an image over
+Pillow's decompression-bomb limit, a split of fewer than :data:`MIN_SPLIT` images (the test loss
+of one image would read 0: dHSIC is a batch statistic, and a batch of one is skipped).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import math
 import os
 import zipfile
 from dataclasses import dataclass
@@ -37,6 +43,8 @@ from mvae.data.registry import REGISTRY
 SPLIT_SEED = 0
 #: One image in TEST_EVERY goes to the test split (a 90/10 split) when the file gives none.
 TEST_EVERY = 10
+#: Images a split needs at least: the loss averages batches of two or more.
+MIN_SPLIT = 2
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 GREY_MODES = ("1", "L", "LA")
 
@@ -58,6 +66,8 @@ class OwnImages:
     train_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
+    #: (file, SHA-256) of every file read: the .npz, or each image of the folder
+    files: tuple[tuple[str, str], ...] = ()
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -163,9 +173,10 @@ def _labels(array: np.ndarray | None, n: int, where: str) -> np.ndarray:
 def _fixed_split(images: np.ndarray, labels: np.ndarray, where: str
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     n = len(images)
-    if n < TEST_EVERY:
-        raise OwnImagesError(f"{where} holds {n} images; at least {TEST_EVERY} are needed for "
-                             f"a train/test split (one in {TEST_EVERY} is kept for testing)")
+    if n < TEST_EVERY * MIN_SPLIT:
+        raise OwnImagesError(f"{where} holds {n} images; at least {TEST_EVERY * MIN_SPLIT} are "
+                             f"needed for a train/test split (one in {TEST_EVERY} is kept for "
+                             f"testing, and the test loss needs {MIN_SPLIT} images at least)")
     perm = np.random.default_rng(SPLIT_SEED).permutation(n)
     test, train = np.sort(perm[:n // TEST_EVERY]), np.sort(perm[n // TEST_EVERY:])
     note = (f"split: {len(test)} of {n} images for testing, drawn by a permutation with seed "
@@ -173,9 +184,71 @@ def _fixed_split(images: np.ndarray, labels: np.ndarray, where: str
     return images[train], labels[train], images[test], labels[test], note
 
 
+def _split_size(images: np.ndarray, where: str) -> None:
+    if len(images) < MIN_SPLIT:
+        raise OwnImagesError(f"{where} holds {len(images)} image(s); a split needs at least "
+                             f"{MIN_SPLIT} (the loss averages batches of two or more images: "
+                             "dHSIC is a batch statistic, so one image would give a loss of 0)")
+
+
 # --------------------------------------------------------------------------- .npz
+def _memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_npz(path: str) -> None:
+    """Refuse, naming the cause, what ``np.load`` would misreport: an empty or non-zip file (numpy
+    tries to unpickle it and speaks of pickled data), and an array whose header claims more bytes
+    than its member holds, or than this machine's memory (numpy would try to allocate them)."""
+    save = "save your arrays with np.savez(path, images=..., labels=...)"
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if not head:
+        raise OwnImagesError(f"dataset {path} is empty (0 bytes), not an .npz archive; {save}")
+    if not zipfile.is_zipfile(path):
+        text = all(32 <= b < 127 or b in b"\t\r\n" for b in head)
+        what = "a text file" if text else f"a file starting with {head[:8]!r}"
+        raise OwnImagesError(f"dataset {path} is not an .npz archive (a zip of .npy arrays): it "
+                             f"is {what}; {save}")
+    memory = _memory_bytes()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                member = f"dataset {path}: array {info.filename[:-4]}"
+                with archive.open(info) as fh:
+                    try:
+                        version = np.lib.format.read_magic(fh)
+                        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                  else np.lib.format.read_array_header_2_0)
+                        shape, _, dtype = reader(fh)
+                    except (ValueError, OSError, EOFError) as err:
+                        raise OwnImagesError(f"{member} has a damaged .npy header ("
+                                             f"{' '.join(str(err).split())[:120]})") from None
+                    held = info.file_size - fh.tell()
+                if dtype.hasobject:
+                    raise OwnImagesError(f"{member} holds Python objects (dtype {dtype}), which "
+                                         "mvae never unpickles; store plain numeric arrays")
+                claimed = math.prod(shape) * dtype.itemsize
+                if claimed > held:
+                    raise OwnImagesError(f"{member}: its header claims shape {tuple(shape)} of "
+                                         f"{dtype} ({claimed:,} bytes) but the file holds "
+                                         f"{held:,}: damaged, or not written by numpy")
+                if memory is not None and claimed > memory:
+                    raise OwnImagesError(f"{member} is {claimed:,} bytes, more than this "
+                                         f"machine's memory ({memory:,} bytes)")
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise OwnImagesError(f"dataset {path} is a damaged .npz archive ("
+                             f"{' '.join(str(err).split())[:160]})") from None
+
+
 @functools.lru_cache(maxsize=1)
 def _read_npz(path: str, _signature: tuple[int, ...]) -> OwnImages:
+    _check_npz(path)
     digest = sha256_file(Path(path))
     try:
         archive = np.load(path, allow_pickle=False)
@@ -204,6 +277,7 @@ def _read_npz(path: str, _signature: tuple[int, ...]) -> OwnImages:
             parts = []
             for split in ("train", "test"):
                 images = _images(get(f"{split}_images"), f"dataset {path}: {split}_images")
+                _split_size(images, f"dataset {path}: {split}_images")
                 parts += [images, _labels(get(f"{split}_labels"), len(images),
                                           f"dataset {path}: {split}_labels")]
             if parts[0].shape[1:] != parts[2].shape[1:]:
@@ -222,7 +296,7 @@ def _read_npz(path: str, _signature: tuple[int, ...]) -> OwnImages:
     train_images, train_labels, test_images, test_labels, note = parts
     return OwnImages(path=path, kind="npz", sha256=digest, split_note=note, classes=(),
                      train_images=train_images, train_labels=train_labels,
-                     test_images=test_images, test_labels=test_labels)
+                     test_images=test_images, test_labels=test_labels, files=((path, digest),))
 
 
 # --------------------------------------------------------------------------- folder
@@ -252,6 +326,10 @@ def _decode(raw: bytes, where: str) -> np.ndarray:
                 raise OwnImagesError(f"{where} is a {img.mode} (16-bit or float) image; save it "
                                      "with 8 bits per channel")
             return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except Image.DecompressionBombError as err:  # not an OSError: it named no file
+        raise OwnImagesError(f"{where} is too large to decode safely ("
+                             f"{' '.join(str(err).split())[:160]}); resize it to the size the "
+                             "model should see") from None
     except (UnidentifiedImageError, OSError) as err:
         raise OwnImagesError(f"{where} is not a readable PNG or JPEG image ("
                              f"{' '.join(str(err).split())[:120]})") from None
@@ -269,10 +347,11 @@ def _read_folder(path: str, listing: tuple[tuple[str, int, int], ...]) -> OwnIma
                              f"class sub-folders ({sub}/); put every image in a class folder, "
                              "or none")
     classes = tuple(sorted({rel.split("/")[0] for rel in names})) if all(nested) else ()
-    manifest, decoded = hashlib.sha256(), []
+    manifest, decoded, files = hashlib.sha256(), [], []
     for rel in names:
         raw = (folder / rel).read_bytes()
-        manifest.update(f"{hashlib.sha256(raw).hexdigest()}  {rel}\n".encode())
+        files.append((f"{path.rstrip('/')}/{rel}", hashlib.sha256(raw).hexdigest()))
+        manifest.update(f"{files[-1][1]}  {rel}\n".encode())
         pixels = _decode(raw, f"{folder / rel}")
         if decoded and pixels.shape[:2] != decoded[0].shape[:2]:
             h, w = pixels.shape[:2]
@@ -290,4 +369,4 @@ def _read_folder(path: str, listing: tuple[tuple[str, int, int], ...]) -> OwnIma
     parts = _fixed_split(np.ascontiguousarray(images), labels, f"dataset folder {path}")
     return OwnImages(path=path, kind="folder", sha256=manifest.hexdigest(), split_note=parts[4],
                      classes=classes, train_images=parts[0], train_labels=parts[1],
-                     test_images=parts[2], test_labels=parts[3])
+                     test_images=parts[2], test_labels=parts[3], files=tuple(files))
