@@ -28,6 +28,16 @@ are skipped) it checks, in two ways:
    the local server, as for a reader without network. A screenshot of each page (1280 x 2400)
    is saved for a human to look at.
 
+For readers it also checks, statically, that no paragraph of the article (table cells aside) is
+longer than :data:`MAX_PARAGRAPH_WORDS` words and that every numbered figure ("Figure 5.1" in a
+caption) is cited by its number in the page's text outside the captions; and in the browser,
+that the page does not scroll sideways in a 390 px window (a phone; tables may scroll inside
+their own box there), and that every figure's smallest text is at least
+:data:`MIN_FIGURE_TEXT_PX` CSS pixels
+on screen at 1280 px: a figure drawn by ``mvae.figures`` records its smallest text in its PNG
+(the ``mvae-min-text-px`` text chunk), and the browser scales it by the width the page shows
+the image at. A screenshot at 390 px (``<page>-390.png``) is saved beside the one at 1280 px.
+
 ``--strict-results`` also fails on pages that show the book's "Results not available" note (use it
 when the pipeline's results are expected to be complete). Exit status 0 when every check passed,
 1 otherwise; a JSON report is written beside the screenshots. Chromium comes from Debian's
@@ -65,10 +75,16 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 MISSING_MARK = "Results not available"
 VOID_TAGS = ("img", "br", "hr", "meta", "link", "input", "source", "wbr", "col", "area")
 MIN_TEXT = 200  # characters of main text below which a page counts as empty
+#: A paragraph longer than this is a wall of text: split it (or make it a list or a table).
+MAX_PARAGRAPH_WORDS = 150
+#: The smallest text a figure may show on screen at a 1280 px window, in CSS pixels.
+MIN_FIGURE_TEXT_PX = 9.0
+#: The phone-sized window at which no page may scroll sideways.
+NARROW_WIDTH = 390
 
 PROBE_PAGE = r"""<!doctype html><html><head><meta charset="utf-8"><title>probe</title></head>
 <body><pre id="result">pending</pre>
-<iframe id="page" src="{src}" style="width:1280px;height:2400px;border:0"></iframe>
+<iframe id="page" src="{src}" style="width:{width}px;height:2400px;border:0"></iframe>
 <script>
 const frame = document.getElementById('page');
 function report() {{
@@ -113,10 +129,41 @@ function report() {{
       wide.push(label(e) + ` (${{Math.round(Math.max(r.width, e.scrollWidth))}} px in a ` +
                 `${{Math.round(box.width)}} px column)`);
   }}
+  // each figure's smallest text on screen: the PNG's own record (mvae.figures) scaled by the
+  // width the page shows the image at
+  const figureText = Array.from(column.querySelectorAll('figure.mvae-figure img')).map(i => {{
+    const src = i.getAttribute('src') || '';
+    let record = null;
+    if (src.startsWith('data:image/png;base64,')) {{
+      const bin = atob(src.slice(src.indexOf(',') + 1));
+      const at = bin.indexOf('mvae-min-text-px\u0000');
+      if (at >= 0) record = parseFloat(bin.slice(at + 17, bin.indexOf(';', at)));
+    }}
+    const shown = i.getBoundingClientRect().width;
+    return {{alt: (i.getAttribute('alt') || '').slice(0, 60), record: record,
+             shown: Math.round(shown), natural: i.naturalWidth,
+             screen: record === null || !i.naturalWidth ? null : record * shown / i.naturalWidth}};
+  }});
+  // what makes the page wider than the window: the innermost elements past its right edge
+  const view = d.documentElement.clientWidth;
+  const clipped = e => {{  // inside a box that scrolls or clips within the window
+    for (let a = e.parentElement; a && a !== d.body; a = a.parentElement)
+      if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(a).overflowX)
+          && a.getBoundingClientRect().right <= view + 1) return true;
+    return false;
+  }};
+  const past = Array.from(d.body.querySelectorAll('*')).filter(e => {{
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.right > view + 1 && getComputedStyle(e).position !== 'fixed'
+        && !clipped(e);
+  }});
+  const tooWide = past.filter(e => !past.some(o => o !== e && e.contains(o)))
+      .slice(0, 4).map(e => label(e) + ` (${{Math.round(e.getBoundingClientRect().right)}} px)`);
   document.getElementById('result').textContent = JSON.stringify({{
     title: d.title, images: images, bad_outputs: bad, missing_results: missing,
     text_length: column.innerText.trim().length, column_width: Math.round(box.width),
     math: d.querySelectorAll('mjx-container').length, raw_tex: rawTex, overflow: wide,
+    figure_text: figureText, too_wide: tooWide,
     page_overflow: d.documentElement.scrollWidth > d.documentElement.clientWidth + 1}});
 }}
 frame.addEventListener('load', () => {{
@@ -269,6 +316,47 @@ def short_tables(article: str, root: Path = ROOT) -> list[str]:
     return problems
 
 
+_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", re.S)
+_FIGCAPTION = re.compile(r"<figcaption\b.*?</figcaption>", re.S)
+_NUMBERED = re.compile(r"Figure (\d+\.\d+)")
+#: "Figure 5.1", "Figures 5.1 and 5.2", "Figures 9.3-9.8" (a range), "Fig. 5.1"
+_CITATION = re.compile(r"\bFig(?:ure)?s?\.?\s+(\d+\.\d+(?:\s*(?:,|and|to|or|-|–)\s*\d+\.\d+)*)")
+
+
+def long_paragraphs(article: str, limit: int | None = None) -> list[str]:
+    """Paragraphs of the article longer than ``limit`` words (default
+    :data:`MAX_PARAGRAPH_WORDS`), each as "<words> words: <its first words>"."""
+    limit = MAX_PARAGRAPH_WORDS if limit is None else limit
+    found = []
+    article = re.sub(r"<table\b.*?</table>", " ", article, flags=re.S)  # cells are not prose
+    for paragraph in _PARAGRAPH.finditer(article):
+        words = _text(paragraph.group(1)).split()
+        if len(words) > limit:
+            found.append(f"{len(words)} words: {' '.join(words[:8])} ...")
+    return found
+
+
+def _cited(text: str) -> set[str]:
+    """Every figure number the text cites, ranges ("9.3-9.8") expanded within a chapter."""
+    cited: set[str] = set()
+    for match in _CITATION.finditer(text):
+        group = match.group(1)
+        cited.update(re.findall(r"\d+\.\d+", group))
+        for a, first, b, last in re.findall(r"(\d+)\.(\d+)\s*[-–]\s*(\d+)\.(\d+)", group):
+            if a == b:
+                cited.update(f"{a}.{n}" for n in range(int(first), int(last) + 1))
+    return cited
+
+
+def uncited_figures(article: str) -> list[str]:
+    """Numbered figures ("Figure 5.1" in a caption) that the article's text outside the
+    captions never cites by number: a reader told "the figure" cannot tell which."""
+    captions = " ".join(_text(c) for c in _FIGCAPTION.findall(article))
+    numbered = list(dict.fromkeys(_NUMBERED.findall(captions)))
+    cited = _cited(_text(_FIGCAPTION.sub(" ", article)))
+    return [f"Figure {n}" for n in numbered if n not in cited]
+
+
 def static_check(page: Path, root: Path, offline: bool = False) -> dict:
     parser = _PageParser()
     parser.feed(page.read_text(encoding="utf-8"))
@@ -304,6 +392,12 @@ def static_check(page: Path, root: Path, offline: bool = False) -> dict:
         problems.append(f"{len(not_shown)} code cell(s) call plt.show() but show no image: "
                         f"{not_shown[:2]}")
     problems += short_tables(article)
+    long = long_paragraphs(article)
+    if long:
+        problems.append(f"{len(long)} paragraph(s) over {MAX_PARAGRAPH_WORDS} words: {long[:3]}")
+    uncited = uncited_figures(article)
+    if uncited:
+        problems.append(f"figures never cited by number in the text: {uncited}")
     text = " ".join(" ".join(parser.text_parts).split())
     if len(text) < MIN_TEXT:
         problems.append(f"page has almost no text ({len(text)} characters)")
@@ -317,8 +411,11 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         if self.path.startswith("/__probe__/"):
-            page = self.path[len("/__probe__"):]
-            body = PROBE_PAGE.format(src=html.escape(page, quote=True),
+            # /__probe__/<page>, or /__probe__/<width>/<page> for a window of that width
+            rest = self.path[len("/__probe__/"):]
+            first, _, after = rest.partition("/")
+            width, page = (int(first), "/" + after) if first.isdigit() else (1280, "/" + rest)
+            body = PROBE_PAGE.format(src=html.escape(page, quote=True), width=width,
                                      missing=MISSING_MARK).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -356,25 +453,43 @@ def _console_errors(stderr: str) -> list[str]:
             if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)]
 
 
-def browser_check(binary: str, base: str, rel: str, shot: Path, profile: Path,
-                  timeout: int, offline: bool = False) -> dict:
-    problems: list[str] = []
-    network = OFFLINE_FLAGS if offline else []
+def _probe(binary: str, base: str, rel: str, profile: Path, timeout: int, network: list[str],
+           width: int = 1280) -> tuple[dict, list[str], str]:
+    """(the probe's report, problems getting it, the browser's stderr) for ``rel`` shown in a
+    window ``width`` CSS pixels wide."""
+    where = rel if width == 1280 else f"{width}/{rel}"
     probe = _chromium(binary, [*network, "--enable-logging=stderr", "--v=0",
                                "--virtual-time-budget=15000", "--dump-dom",
-                               f"{base}/__probe__/{rel}"], profile, timeout)
+                               f"{base}/__probe__/{where}"], profile, timeout)
     start = probe.stdout.find('<pre id="result">')
     end = probe.stdout.find("</pre>", start)
-    result: dict = {}
     if start < 0 or end < 0:
-        problems.append(f"the browser returned no DOM (exit {probe.returncode}): "
-                        f"{probe.stderr.strip()[-300:]}")
-    else:
-        raw = html.unescape(probe.stdout[start + len('<pre id="result">'):end])
-        if raw == "pending":
-            problems.append("the page did not finish loading in the browser")
-        else:
-            result = json.loads(raw)
+        return {}, [f"the browser returned no DOM (exit {probe.returncode}): "
+                    f"{probe.stderr.strip()[-300:]}"], probe.stderr
+    raw = html.unescape(probe.stdout[start + len('<pre id="result">'):end])
+    if raw == "pending":
+        return {}, ["the page did not finish loading in the browser"], probe.stderr
+    return json.loads(raw), [], probe.stderr
+
+
+def small_figure_text(figures: list[dict], limit: float = MIN_FIGURE_TEXT_PX) -> list[str]:
+    """The figures (the probe's ``figure_text``) whose smallest text is below ``limit`` CSS
+    pixels on screen, or that do not record their smallest text (not drawn for the page)."""
+    problems = []
+    for figure in figures:
+        if figure.get("record") is None:
+            problems.append(f"{figure['alt']!r}: no record of its text size (draw it with "
+                            "mvae.figures / mvae.reporting.show_plot)")
+        elif figure["screen"] < limit:
+            problems.append(f"{figure['alt']!r}: text {figure['screen']:.1f} px on screen "
+                            f"({figure['natural']} px image shown at {figure['shown']} px)")
+    return problems
+
+
+def browser_check(binary: str, base: str, rel: str, shot: Path, profile: Path,
+                  timeout: int, offline: bool = False) -> dict:
+    network = OFFLINE_FLAGS if offline else []
+    result, problems, stderr = _probe(binary, base, rel, profile, timeout, network)
     if result:
         broken = [i["src"] for i in result["images"] if not i["ok"]]
         if broken:
@@ -391,15 +506,26 @@ def browser_check(binary: str, base: str, rel: str, shot: Path, profile: Path,
                             f"{result['overflow'][:4]}")
         if result.get("page_overflow"):
             problems.append("the page scrolls sideways")
-    errors = _console_errors(probe.stderr)
+        small = small_figure_text(result.get("figure_text") or [])
+        if small:
+            problems.append(f"{len(small)} figure(s) with text under {MIN_FIGURE_TEXT_PX:g} px "
+                            f"on screen: {small[:3]}")
+    narrow, narrow_problems, _ = _probe(binary, base, rel, profile, timeout, network,
+                                        NARROW_WIDTH)
+    problems += narrow_problems
+    if narrow.get("page_overflow"):
+        problems.append(f"at {NARROW_WIDTH} px the page scrolls sideways: "
+                        f"{narrow.get('too_wide') or 'nothing found past the window'}")
+    errors = _console_errors(stderr)
     if errors:
         problems.append(f"JavaScript console errors: {errors}")
     shot.parent.mkdir(parents=True, exist_ok=True)
-    snap = _chromium(binary, [*network, "--window-size=1280,2400",
-                              "--virtual-time-budget=10000", f"--screenshot={shot}",
-                              f"{base}/{rel}"], profile, timeout)
-    if not shot.is_file():
-        problems.append(f"no screenshot written (exit {snap.returncode})")
+    for width, target in ((1280, shot), (NARROW_WIDTH, shot.with_name(f"{shot.stem}-390.png"))):
+        snap = _chromium(binary, [*network, f"--window-size={width},2400",
+                                  "--virtual-time-budget=10000", f"--screenshot={target}",
+                                  f"{base}/{rel}"], profile, timeout)
+        if not target.is_file():
+            problems.append(f"no screenshot written at {width} px (exit {snap.returncode})")
     return {"browser": {k: result.get(k) for k in ("title", "text_length", "math",
                                                    "column_width")}
             | {"images_loaded": sum(i["ok"] for i in result.get("images", [])),
@@ -409,8 +535,10 @@ def browser_check(binary: str, base: str, rel: str, shot: Path, profile: Path,
 
 # --------------------------------------------------------------------------- driver
 def book_pages(root: Path) -> list[Path]:
+    """The chapters, the back matter and the API reference (``api/``), without Sphinx's
+    generated index and search pages and jupyter-book's redirect."""
     pages = []
-    for page in sorted(root.glob("*.html")):
+    for page in [*sorted(root.glob("*.html")), *sorted(root.glob("api/*.html"))]:
         if page.name in SKIP_PAGES:
             continue
         text = page.read_text(encoding="utf-8", errors="replace")

@@ -109,8 +109,8 @@ def test_the_browser_finds_wide_elements_and_raw_tex(check, tmp_path):
     for name, body in (("bad.html", bad), ("good.html", "<table><tr><td>narrow</td></tr></table>")):
         (site / name).write_text(
             '<html><body style="margin:0"><main><article class="bd-article" '
-            f'style="width:600px">{body}{filler}</article><aside style="width:600px"></aside>'
-            "</main></body></html>")
+            f'style="max-width:600px">{body}{filler}</article>'
+            '<aside style="max-width:600px"></aside></main></body></html>')
     results = {}
     with check.serve(site) as base:
         for name in ("bad.html", "good.html"):
@@ -122,3 +122,80 @@ def test_the_browser_finds_wide_elements_and_raw_tex(check, tmp_path):
     assert "wider than the column" in bad_problems and "table: wide" in bad_problems
     assert "mjx-container" in bad_problems
     assert "TeX not typeset" in bad_problems
+
+
+def test_a_paragraph_over_150_words_is_reported(check):
+    short = "<p>" + "word " * 150 + "</p>"
+    long = "<p>Too <em>many</em> " + "word " * 149 + "</p>"
+    assert check.long_paragraphs(short) == []
+    assert check.long_paragraphs(short + long) == ["151 words: Too many word word word word word "
+                                                   "word ..."]
+
+
+def test_every_numbered_figure_is_cited_in_the_text(check):
+    figure = ('<figure><img src="a.png"><figcaption><span class="caption-number">Figure 5.{n}.'
+              "</span> A caption naming Figure 5.{n} itself.</figcaption></figure>")
+    figures = "".join(figure.format(n=n) for n in (1, 2, 3, 4))
+    assert check.uncited_figures(figures) == ["Figure 5.1", "Figure 5.2", "Figure 5.3",
+                                              "Figure 5.4"]
+    cited = "<p>As Figures 5.1 and 5.2 show, and Figure 5.3 (top); Fig. 5.4 too.</p>" + figures
+    assert check.uncited_figures(cited) == []
+    ranged = "<p>Figures 5.1-5.3 and 5.4 are grids.</p>" + figures
+    assert check.uncited_figures(ranged) == []
+    assert check.uncited_figures("<p>Figures 5.2–5.4.</p>" + figures) == ["Figure 5.1"]
+
+
+def test_figure_text_is_measured_on_screen(check):
+    figures = [{"alt": "ok", "record": 20.0, "natural": 1320, "shown": 660, "screen": 10.0},
+               {"alt": "shrunk", "record": 20.0, "natural": 1980, "shown": 660,
+                "screen": 20.0 * 660 / 1980},
+               {"alt": "unknown", "record": None, "natural": 800, "shown": 660, "screen": None}]
+    problems = check.small_figure_text(figures)
+    assert len(problems) == 2
+    assert "'shrunk': text 6.7 px on screen (1980 px image shown at 660 px)" in problems[0]
+    assert "'unknown': no record of its text size" in problems[1]
+
+
+def test_the_browser_reads_a_figures_text_size_and_a_narrow_pages_width(check, tmp_path):
+    """A figure drawn by mvae.figures carries its smallest text in its PNG; shown at half its
+    pixels it passes, at a third it fails. A page wider than 390 px fails at that width."""
+    import base64
+
+    import matplotlib.pyplot as plt
+
+    from mvae import figures
+
+    browser = check.find_chromium(None)
+    if browser is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    fig, ax = plt.subplots(figsize=(6.6, 2))
+    ax.plot([0, 1], [0, 1])
+    ax.tick_params(labelsize=8)
+    png = figures.png_bytes(fig)                   # 200 dpi: 8 pt is 22.2 px in the PNG
+    width = int.from_bytes(png[16:20], "big")
+    data = base64.b64encode(png).decode()
+    site = tmp_path / "site"
+    site.mkdir()
+    filler = "<p>" + "words " * 80 + "</p>"
+
+    def page(shown: int, extra: str = "") -> str:
+        return ('<html><body style="margin:0"><main><article class="bd-article" '
+                'style="max-width:700px"><figure class="mvae-figure">'
+                f'<img src="data:image/png;base64,{data}" alt="plot" style="width:{shown}px;'
+                f'max-width:100%"><figcaption>Figure 1.1. A line.</figcaption></figure>'
+                f"{filler}{extra}</article></main></body></html>")
+
+    (site / "half.html").write_text(page(width // 2))
+    (site / "third.html").write_text(page(width // 3))
+    (site / "wide.html").write_text(page(width // 2, '<div style="width:900px">x</div>'))
+    found = {}
+    with check.serve(site) as base:
+        for name in ("half.html", "third.html", "wide.html"):
+            found[name] = " ".join(check.browser_check(
+                browser, base, name, tmp_path / f"{name}.png", tmp_path / "profile", 120,
+                offline=True)["problems"])
+    assert "figure(s) with text under" not in found["half.html"]
+    assert "at 390 px the page scrolls sideways" not in found["half.html"]
+    assert "1 figure(s) with text under 9 px on screen" in found["third.html"]
+    assert "at 390 px the page scrolls sideways" in found["wide.html"]
+    assert (tmp_path / "half.html.png").is_file() and (tmp_path / "half.html-390.png").is_file()

@@ -16,18 +16,22 @@ from __future__ import annotations
 import contextlib
 import html
 import json
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mvae import layout, registry
-from mvae.presets import PROBE_CLASSIFIERS
+from mvae.page_table import (  # noqa: F401  (the chapters' names for them)
+    LABELS,
+    PERCENT_PREFIXES,
+    PROBE_NAMES,
+    Table,
+    format_table,
+)
 
 ENV_RESULTS = "MVAE_RESULTS_DIR"
 ENV_PRESET = "MVAE_PRESET"
@@ -218,8 +222,9 @@ def provenance(name: str | None = None, preset: str | None = None,
     Reads ``tables/<name>.json`` (its ``provenance`` record: ``commits``, ``devices``,
     ``seeds`` {run: seed}, ``configs`` {run: config}) when ``name`` is given, and, for ``runs``
     named explicitly, ``runs/<run>/{config.yaml,provenance.json}``; with both, only those runs
-    are listed (a chapter that uses two runs of Table I shows two). Whatever is missing is left
-    out (the box then says "unknown"), never an error.
+    are listed, with their own commits and devices where their records name them (a chapter
+    that uses two runs of Table I shows two). Whatever is missing is left out (the box then
+    says "unknown"), never an error.
     """
     preset = preset or current_preset()
     root = results_dir(preset)
@@ -234,6 +239,7 @@ def provenance(name: str | None = None, preset: str | None = None,
         devices += [str(d) for d in record.get("devices", []) or []]
         seeds.update(record.get("seeds", {}) or {})
         configs.update(record.get("configs", {}) or {})
+    table_commits, table_devices = len(commits), len(devices)
     for run in runs:
         with contextlib.suppress(MissingResults):
             configs.setdefault(run, run_config(run, preset))
@@ -246,7 +252,9 @@ def provenance(name: str | None = None, preset: str | None = None,
             device = _find(record, _DEVICE_KEYS)
             if device:
                 devices.append(str(device))
-    if runs:  # a box about some runs of a table lists those runs only
+    if runs:  # a box about some runs of a table lists those runs only, and their commits
+        own_commits, own_devices = commits[table_commits:], devices[table_devices:]
+        commits, devices = own_commits or commits, own_devices or devices
         configs = {r: c for r, c in configs.items() if r in runs}
         seeds = {r: s for r, s in seeds.items() if r in runs}
     for run, cfg in configs.items():
@@ -296,21 +304,62 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def commit_range(runs: Iterable[str], preset: str | None = None) -> list[tuple[str, str, str]]:
+    """(commit, time, run) of each run's training, oldest first, from
+    ``runs/<run>/provenance.json`` (runs without one are left out): the order in which the
+    commits trained the runs, which a list of hashes does not tell."""
+    root = results_dir(preset)
+    found = []
+    for run in runs:
+        path = root / layout.run_file(run, "provenance.json")
+        if path.is_file():
+            record = read_json(path)
+            git = _find(record, ("git",))
+            if isinstance(git, Mapping) and git.get("commit"):
+                commit = f"{git['commit']}{'+dirty' if git.get('dirty') else ''}"
+                found.append((commit, str(record.get("time") or ""), run))
+    return sorted(found, key=lambda item: item[1])
+
+
+def _commit_summary(commits: list[str], trained: list[tuple[str, str, str]]) -> str:
+    """"40 commits, 0446328790e7 (2026-11-25) to 9a1b2c3d4e5f (2027-01-02)": how many, and the
+    first and last by training time where the runs record it."""
+    if not commits:
+        return "unknown"
+    count = _count(len(commits), "commit")
+    if len(commits) == 1:
+        return f"{count}: {_short_commit(commits[0])}"
+    if len(trained) < 2:
+        return count
+    (first, start, _), (last, end, _) = trained[0], trained[-1]
+    return (f"{count}, from {_short_commit(first)} ({start[:10]}) to {_short_commit(last)} "
+            f"({end[:10]}), by training time")
+
+
 def provenance_box(name: str | None = None, preset: str | None = None,
                    runs: Iterable[str] = (), config_keys: Iterable[str] = _CONFIG_KEYS) -> HTML:
-    """What a table came from, folded: one line (preset, runs, seeds, commits, devices) that
-    opens on a click into the full record (results file, every commit and device, each run's
-    config), so that it takes one line of the page, not a screen."""
+    """What a table came from, folded: one line (preset, runs, seeds, commits as a count and a
+    range, devices) that opens on a click into a summary of the record (the results file, linked
+    where the repository's address is set, with every commit and configuration in it; each
+    run's config), so that it takes one line of the page, not a screen."""
+    from mvae.pages import repository_url
+
     info = provenance(name, preset, runs)
     preset = info["preset"]
-    commits = [_short_commit(c) for c in info["commits"]]
+    commits = info["commits"]
     seeds = _unique(info["seeds"].values())
-    rows = [("preset", f"{preset}" + (" (small quick run, not the paper-scale run)"
-                                      if preset != DEFAULT_PRESET else "")),
-            ("results", f"results/{preset}/" + (f"tables/{name}.json" if name else "")),
-            ("commit", ", ".join(commits) or "unknown"),
-            ("device", "; ".join(info["devices"]) or "unknown"),
-            ("seeds", _range_or_list(seeds) or "unknown")]
+    commit_text = _commit_summary(commits, commit_range(info["runs"], preset))
+    record = f"results/{preset}/" + (f"tables/{name}.json" if name else "")
+    url = repository_url()
+    record_cell = (f'<a href="{html.escape(url)}/blob/main/{html.escape(record)}">'
+                   f"<code>{html.escape(record)}</code></a>" if url and name
+                   else f"<code>{html.escape(record)}</code>")
+    rows = [("preset", html.escape(f"{preset}" + (" (small quick run, not the paper-scale run)"
+                                                  if preset != DEFAULT_PRESET else ""))),
+            ("full record", record_cell + " (every commit, device and configuration)"),
+            ("commits", html.escape(commit_text)),
+            ("device", html.escape("; ".join(info["devices"]) or "unknown")),
+            ("seeds", html.escape(_range_or_list(seeds) or "unknown"))]
     keys = list(config_keys)
     config_rows = [(run, ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg))
                    for run, cfg in info["configs"].items()]
@@ -323,15 +372,18 @@ def provenance_box(name: str | None = None, preset: str | None = None,
     if info["devices"]:
         parts.append(_count(len(info["devices"]), "device"))
     summary = "Provenance: " + ", ".join(parts)
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>"
-                   for k, v in rows)
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
     body += "".join(f"<tr><th>{html.escape(run)}</th><td><code>{html.escape(v)}</code></td></tr>"
                     for run, v in config_rows)
     markup = (f'<details class="mvae-provenance"><summary>{html.escape(summary)} '
               '<span class="mvae-provenance-hint">(details)</span></summary>'
               f'<table class="provenance-box">{body}</table></details>')
-    text = summary + ". " + "; ".join(f"{k}: {v}" for k, v in rows + config_rows)
-    return HTML(markup, text)
+    text = summary + ". " + "; ".join(f"{k}: {_TAG.sub('', v)}" for k, v in rows) + "; " + \
+        "; ".join(f"{k}: {v}" for k, v in config_rows)
+    return HTML(markup, html.unescape(text))
+
+
+_TAG = re.compile(r"<[^>]+>")
 
 
 def preset_banner(preset: str | None = None) -> HTML:
@@ -420,150 +472,6 @@ def say(*sentences: Any) -> Any:
     return Markdown(" ".join(_markdown_cell(s) for s in sentences if s))
 
 
-#: Column headers of the results tables as the book shows them (short, with their unit); the
-#: CSV's own name stays in each header's tooltip. Columns not listed keep their name.
-LABELS = {
-    "sse_per_image": "SSE / image", "sse_std": "SSE sd", "sse_sampled": "SSE, sampled",
-    "sse_mean": "SSE / image", "sse_sd": "SSE sd", "mse_per_pixel": "MSE / pixel",
-    "best_component_sse": "best component SSE", "worst_component_sse": "worst component SSE",
-    "dominant_sse": "dominant component SSE", "mean_image_sse": "mean-image SSE",
-    "paper_sse_per_image": "paper SSE / image", "paper_setup": "paper setup",
-    "latent_dim": "d", "n_test": "test images", "parameters": "parameters",
-    "mean_offdiag_cka": "mean CKA", "knn_concatenated": "KNN (%)",
-    "mlp_concatenated": "MLP (%)", "linear_svm_concatenated": "linear SVM (%)",
-    "knn_mean_component": "KNN, one component (%)", "concentration_sum": "concentration sum",
-    "active_dims": "active dims", "beta_warmup": "beta warm-up",
-    "dhsic_independent": "dhsic shuffled", "dhsic_ceiling": "dhsic identical",
-    "penalty_dhsic": "penalty dhsic", "penalty_independent": "penalty shuffled",
-    "penalty_ceiling": "penalty identical", "effective_kl_weight": "KL weight",
-    "rate_gauss": "Gaussian KL", "rate_total": "total KL", "vae_sse_at_rate": "VAE SSE at rate",
-    "vae_sse_at_rate_se": "its SE",
-    "vae_kl_weight": "VAE KL weight", "vae_n_seeds": "VAE seeds", "vae_sse_mean": "VAE SSE",
-    "n_seeds": "seeds", "kl_dirichlet": "Dirichlet KL", "neg_elbo": "-ELBO",
-    "sampled_minus_deterministic_percent": "sampled - mean (%)",
-}
-#: Each probe classifier as the book names it.
-PROBE_NAMES = dict(zip(PROBE_CLASSIFIERS, ("MLP", "linear SVM", "KNN"), strict=True))
-#: Columns holding fractions of one that the book shows as percentages (probe accuracies).
-PERCENT_PREFIXES = PROBE_CLASSIFIERS
-
-
-def _is_fraction_column(name: str, values: pd.Series) -> bool:
-    numeric = pd.to_numeric(values, errors="coerce").dropna()
-    return (name.startswith(PERCENT_PREFIXES)
-            and not name.endswith(("_n_seeds", "percent", "_not_converged"))
-            and len(numeric) > 0 and numeric.abs().max() <= 1.0)
-
-
-def _is_whole_column(values: pd.Series) -> bool:
-    """Numbers that are all whole (K, seeds, epochs, image counts), shown without decimals."""
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return False
-    numeric = values.dropna()
-    return len(numeric) > 0 and bool(((numeric % 1) == 0).all())
-
-
-def _cell(value: Any, whole: bool, precision: int, na: str) -> tuple[str, bool]:
-    """(text, is a number) of one cell."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return na, False
-    if isinstance(value, bool | np.bool_):
-        return ("yes" if value else "no"), False
-    if isinstance(value, int | np.integer) or (whole and isinstance(value, float | np.floating)):
-        return f"{int(value):,}", True
-    if isinstance(value, float | np.floating):
-        return f"{value:,.{precision}f}", True
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value), False
-    return str(value), False
-
-
-class Table:
-    """A results table as the book shows it: short headers (:data:`LABELS`, the CSV's column
-    name in each header's tooltip), whole numbers without decimals, probe accuracies in percent,
-    numbers right-aligned, no index. With ``source`` the ``<table>`` names the CSV it shows
-    (``data-csv``, and ``data-csv-key``/``data-csv-where`` when it shows one row per distinct
-    ``key`` among the CSV rows where ``where`` is set), so ``scripts/check_book.py`` can fail a
-    page whose table lost rows of its CSV. ``to_html()`` as on a Styler; the caption is an
-    argument."""
-
-    def __init__(self, frame: pd.DataFrame, precision: int = 2, *, source: str | None = None,
-                 preset: str | None = None, key: str | None = None, where: str | None = None,
-                 caption: str = "", labels: Mapping[str, str] | None = None,
-                 percent: Iterable[str] | None = None, precisions: Mapping[str, int] | None = None,
-                 na: str = "–") -> None:
-        named = any(n is not None for n in frame.index.names)  # a pivot's rows: a column
-        self.frame = frame.reset_index() if named else frame.reset_index(drop=True)
-        self.precision, self.caption, self.na = precision, caption, na
-        self.labels = {**LABELS, **(labels or {})}
-        self.precisions = dict(precisions or {})
-        self.percent = set(percent) if percent is not None else {
-            c for c in self.frame.columns if _is_fraction_column(str(c), self.frame[c])}
-        self.attributes: dict[str, str] = {}
-        if source is not None:
-            preset = preset or current_preset()
-            csv = results_dir(preset) / "tables" / f"{source}.csv"
-            with contextlib.suppress(ValueError):
-                csv = csv.relative_to(repo_root())
-            self.attributes["data-csv"] = csv.as_posix()
-            if key:
-                self.attributes["data-csv-key"] = key
-            if where:
-                self.attributes["data-csv-where"] = where
-
-    def _header(self, column: Any) -> str:
-        name = str(column)
-        per_component = re.fullmatch(r"(knn|mlp|linear_svm)_(C\d+)", name)
-        capped = re.fullmatch(r"(knn|mlp|linear_svm)_not_converged", name)
-        label = self.labels.get(name, f"{PROBE_NAMES[per_component.group(1)]}, "
-                                f"{per_component.group(2)}" if per_component else
-                                f"{PROBE_NAMES[capped.group(1)]} hit its cap" if capped else name)
-        if name in self.percent and "%" not in label:
-            label += " (%)"
-        return (f'<th title="{html.escape(name)}">{html.escape(label)}</th>' if label != name
-                else f"<th>{html.escape(label)}</th>")
-
-    def to_html(self) -> str:
-        frame = self.frame
-        attrs = "".join(f' {k}="{html.escape(v)}"' for k, v in self.attributes.items())
-        parts = [f'<table class="mvae-table"{attrs}>']
-        if self.caption:
-            parts.append(f"<caption>{html.escape(self.caption)}</caption>")
-        parts.append("<thead><tr>" + "".join(self._header(c) for c in frame.columns)
-                     + "</tr></thead><tbody>")
-        whole = {c: _is_whole_column(frame[c]) for c in frame.columns}
-        numeric = {c: pd.api.types.is_numeric_dtype(frame[c])
-                   and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns}
-        for row in frame.itertuples(index=False):
-            cells = []
-            for column, value in zip(frame.columns, row, strict=True):
-                if column in self.percent and isinstance(value, float | int | np.number):
-                    value = 100 * float(value)
-                digits = self.precisions.get(
-                    column, min(self.precision, 2) if column in self.percent else self.precision)
-                text, number = _cell(value, whole[column] and column not in self.percent,
-                                     digits, self.na)
-                number = number or (text == self.na and numeric[column])
-                kind = "num" if number else "run" if column == "run" else ""
-                cells.append(f'<td class="{kind}">{html.escape(text)}</td>' if kind
-                             else f"<td>{html.escape(text)}</td>")
-            parts.append("<tr>" + "".join(cells) + "</tr>")
-        parts.append("</tbody></table>")
-        return "".join(parts)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __repr__(self) -> str:
-        return self.frame.to_string(index=False)
-
-
-def format_table(frame: pd.DataFrame, precision: int = 2, **options: Any) -> Table:
-    """``frame`` as a :class:`Table` (see there for ``source``, ``key``, ``where``, ``caption``,
-    ``labels``, ``percent`` and ``precisions``)."""
-    return Table(frame, precision, **options)
-
-
 _PAPER_FIGURE = re.compile(r"^Fig\. (\d+): (.*)$", re.S)
 
 
@@ -581,30 +489,43 @@ def _numbered(caption: str, number: str | None) -> tuple[str, str]:
 
 def show_figure(name: str, preset: str | None = None, width: int | None = None,
                 caption: str | None = None, number: str | None = None) -> Any:
-    """The pipeline's PNG inside a ``<figure>`` with a caption (numbered "Figure <number>" when
-    ``number`` is given) and alt text (the image embedded, so the page does not depend on where
-    results live), or the :class:`MissingResults` note."""
+    """Figure ``name`` inside a ``<figure>`` with a caption (numbered "Figure <number>" when
+    ``number`` is given) and alt text, or the :class:`MissingResults` note. The figure is drawn
+    again from its inputs at the page's width (:func:`mvae.pages.redraw`), so its text has the
+    size the page shows; where its inputs are not there, the pipeline's PNG is shown instead."""
+    from mvae.pages import redraw
+
+    default_caption, alt = registry.caption(name)
+    drawn = redraw(name, preset)
+    if drawn is not None:
+        return show_plot(drawn, caption or default_caption, alt, width, number)
     try:
         path = figure_path(name, preset)
     except MissingResults as missing:
         return missing
-    default_caption, alt = registry.caption(name)
-    return _figure(path.read_bytes(), caption or default_caption, alt, width, number)
+    from mvae.figures import PIPELINE_DPI, SCREEN_DPI
+
+    png = path.read_bytes()
+    return _figure(png, caption or default_caption, alt,
+                   width or round(_png_width(png) * SCREEN_DPI / PIPELINE_DPI), number)
 
 
 def show_plot(fig: Any, caption: str, alt: str, width: int | None = None,
               number: str | None = None) -> HTML:
-    """A matplotlib Figure drawn in the chapter, shown like the pipeline's figures: embedded PNG,
-    caption (numbered "Figure <number>" when given), alt text. The figure is closed, so the
-    notebook's inline backend does not draw it a second time."""
-    import io
+    """A matplotlib Figure drawn in the chapter, shown like the pipeline's figures: embedded PNG
+    (at twice the screen's resolution, with its smallest text recorded for the browser check:
+    :func:`mvae.figures.png_bytes`), caption (numbered "Figure <number>" when given), alt text,
+    as wide on the page as it was drawn (``width`` in CSS pixels to change that). The figure is
+    closed, so the notebook's inline backend does not draw it a second time."""
+    from mvae.figures import PIXEL_RATIO, png_bytes
 
-    import matplotlib.pyplot as plt
+    png = png_bytes(fig)
+    return _figure(png, caption, alt, width or round(_png_width(png) / PIXEL_RATIO), number)
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return _figure(buffer.getvalue(), caption, alt, width, number)
+
+def _png_width(png: bytes) -> int:
+    """The width in pixels of a PNG, from its header (IHDR)."""
+    return int.from_bytes(png[16:20], "big")
 
 
 def _figure(png: bytes, caption: str, alt: str, width: int | None,
@@ -635,13 +556,17 @@ def have(*names: str, preset: str | None = None) -> bool:
     return True
 
 
-def table_notes(name: str, preset: str | None = None) -> HTML:
-    """The data source(s) and the paper-side notes recorded in a table's rows, as a note box."""
+def table_notes(name: str, preset: str | None = None, runs: Iterable[str] | None = None) -> HTML:
+    """The data source(s) and the paper-side notes recorded in a table's rows (only the rows of
+    ``runs`` when given: a chapter's own dataset), as a note box."""
     try:
         meta = load_table_meta(name, preset)
     except MissingResults:
         return HTML("")
     rows = meta.get("rows", []) if isinstance(meta, Mapping) else []
+    if runs is not None:
+        keep = set(runs)
+        rows = [r for r in rows if isinstance(r, Mapping) and r.get("run") in keep]
     sources = _unique(r["source"] for r in rows if isinstance(r, Mapping) and r.get("source"))
     notes = _unique(r["paper_note"] for r in rows
                     if isinstance(r, Mapping) and r.get("paper_note"))
