@@ -21,9 +21,33 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 
 # %% [markdown]
 # # VAEs in brief
-#
+
+# %% tags=["remove-input"]
+from IPython.display import display
+
+from mvae import pages
+from mvae import reporting as rp
+
+rd = rp.load_table("rate_distortion") if rp.have("table:rate_distortion") else None
+if rd is not None:
+    vaes = rd[(rd.K == 1) & (rd.objective == "paper")].groupby("kl_weight")[
+        ["rate_gauss", "sse_per_image"]].mean()
+    if 1.0 in vaes.index and len(vaes) > 1:
+        elbo, low, high = vaes.loc[1.0], vaes.iloc[0], vaes.iloc[-1]
+        display(pages.takeaway(
+            f"A VAE's {pages.term('ELBO')} trades two terms, both in {pages.term('nats')}: how "
+            f"well the decoder rebuilds the image (the {pages.term('distortion')}) and how many "
+            f"nats the code spends (the {pages.term('rate')}). Trained on MNIST, our VAE spends "
+            f"{elbo.rate_gauss:.1f} nats per image and rebuilds a test digit with a squared "
+            f"error of {elbo.sse_per_image:.2f} summed over its pixels; made to pay "
+            f"{vaes.index[-1]:g} times as much for its code it spends {high.rate_gauss:.1f} nats "
+            f"and errs {high.sse_per_image:.2f}, made to pay {vaes.index[0]:g} times as much "
+            f"it spends {low.rate_gauss:.1f} and errs {low.sse_per_image:.2f}. Every comparison "
+            "of a mixture with a VAE in this book comes back to that trade."))
+
+# %% [markdown]
 # M-VAE is built from ordinary variational autoencoders {cite:p}`kingma2014autoencoding`, so this
-# chapter recalls the three ideas it reuses: the evidence lower bound (ELBO), the
+# chapter recalls the three ideas it reuses: the evidence lower bound ({term}`ELBO`), the
 # reparameterisation trick, and what the two terms of the ELBO do. The code cells run live
 # when the book is built (a few seconds on a CPU).
 #
@@ -50,8 +74,9 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # over the encoder makes $q_\phi$ a better posterior, and over the decoder a better model. The
 # first term rewards codes from which the decoder can rebuild $x$ (with Bernoulli pixels it is
 # minus the binary cross-entropy). The second keeps every posterior close to the prior, so that
-# codes drawn from $\mathcal N(0, I)$ decode to plausible images. For two diagonal Gaussians it
-# has a closed form,
+# codes drawn from $\mathcal N(0, I)$ decode to plausible images. This second term, a
+# {term}`KL divergence` measured in {term}`nats`, is the code's {term}`rate`: what describing
+# $z$ costs. For two diagonal Gaussians it has a closed form,
 #
 # $$
 # D_{\mathrm{KL}}\big(\mathcal N(\mu, \operatorname{diag}\sigma^2) \,\|\, \mathcal N(0, I)\big)
@@ -70,23 +95,29 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # $$ (eq-reparam)
 #
 # moves $\phi$ out of the distribution, so
-# $\nabla_\phi \mathbb E_q[f(z)] = \mathbb E_\varepsilon[\nabla_\phi f(\mu_\phi + \sigma_\phi \odot \varepsilon)]$
+#
+# $$
+# \nabla_\phi \mathbb E_q[f(z)]
+# = \mathbb E_\varepsilon\big[\nabla_\phi f(\mu_\phi + \sigma_\phi \odot \varepsilon)\big]
+# $$
+#
 # and one sample gives an unbiased, low-variance gradient estimate. The alternative that needs no
 # reparameterisation, the score-function (REINFORCE) estimator
 # $\mathbb E_q[f(z)\, \nabla_\phi \log q_\phi(z)]$, is also unbiased but far noisier. The cell
 # below compares the two on $f(z) = z^2$ with $z \sim \mathcal N(\mu, 1)$, where the true gradient
 # with respect to $\mu$ is $2\mu$. Each estimator is averaged over $n$ draws; an average of $n$
-# noisy draws is itself noisy, with a standard error of (spread of one draw)$/\sqrt n$, so
-# "unbiased" means that the average lands within a few standard errors of $2\mu$, not on it.
+# noisy draws is itself noisy, with a {term}`standard error` of (spread of one
+# draw)$/\sqrt n$, so "unbiased" means that the average lands within a few standard errors of
+# $2\mu$, not on it.
 
 # %%
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
-from IPython.display import display
 from torch import nn
 from torch.nn import functional as F
 
-from mvae import reporting as rp
+from mvae.figures import PAGE_WIDTH
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -96,18 +127,22 @@ eps = torch.randn(n, dtype=torch.float64)
 z = mu + eps
 reparam = 2 * z                      # d/dmu of (mu + eps)^2, eq. (eq-reparam)
 score = z**2 * (z - mu)              # f(z) * d/dmu log N(z; mu, 1)
-print(f"true gradient 2*mu = {2 * mu:.3f}; {n:,} draws per estimator")
+rows = []
 for name, draws in (("reparameterised", reparam), ("score-function", score)):
     sem = draws.std() / n**0.5                                # standard error of the mean
-    off = (draws.mean() - 2 * mu) / sem
-    print(f"{name:16s}: mean {draws.mean():.3f} +- {sem:.3f} (1 standard error), "
-          f"{abs(off):.1f} standard errors from 2*mu; spread of one draw {draws.std():.2f}")
-print(f"one score-function draw is {score.std() / reparam.std():.1f} times as noisy as one "
-      "reparameterised draw")
+    rows.append({"estimator": name, "mean of the draws": draws.mean().item(),
+                 "its standard error": sem.item(),
+                 "standard errors from 2 mu": abs((draws.mean() - 2 * mu) / sem).item(),
+                 "spread of one draw": draws.std().item()})
+display(rp.format_table(pd.DataFrame(rows), precision=3,
+                        caption=f"Two estimators of the gradient 2 mu = {2 * mu:.1f}, "
+                                f"{n:,} draws each"))
+display(rp.say(f"One score-function draw is {score.std() / reparam.std():.1f} times as noisy as "
+               "one reparameterised draw."))
 
 # %% [markdown]
 # Both averages sit within a few standard errors of the true gradient, as unbiased estimators
-# must; the last line says how much noisier one score-function draw is. With 1,000 draws instead
+# must; the line under the table says how much noisier one score-function draw is. With 1,000 draws instead
 # of 100,000 the standard errors are ten times larger, and the score-function average can land
 # visibly away from $2\mu$ by noise alone: that is the variance that makes it a poor gradient
 # estimator, not a bias. M-VAE needs the same trick twice: for its Gaussian codes, exactly as above,
@@ -157,7 +192,8 @@ for _ in range(steps):
     loss.backward()
     opt.step()
     log.append((recon.item(), kl.item()))
-print(f"after {steps} steps: reconstruction term {recon.item():.1f} nats, KL {kl.item():.2f} nats")
+display(rp.say(f"After {steps} steps: reconstruction term {recon.item():.1f} nats, KL (the "
+               f"rate) {kl.item():.2f} nats per point."))
 
 # %%
 with torch.no_grad():
@@ -166,62 +202,129 @@ with torch.no_grad():
     samples = vae.dec(torch.randn(400, 1))
     path = vae.dec(torch.linspace(-2.5, 2.5, 200).unsqueeze(1))
 
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+fig = plt.figure(figsize=(PAGE_WIDTH, 5.6))
+grid = fig.add_gridspec(2, 2, height_ratios=[2, 3])
+axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
 hist = torch.tensor(log)
 axes[0].plot(hist[:, 0], label="reconstruction (-log-likelihood)")
-axes[0].plot(hist[:, 1], label="KL to the prior")
-axes[0].set(yscale="log", xlabel="training step", ylabel="nats per point", title="the two ELBO terms")
+axes[0].plot(hist[:, 1], label="KL to the prior (the rate)")
+axes[0].set(yscale="log", xlabel="training step", ylabel="nats per point",
+            title="the two ELBO terms")
 axes[0].legend(fontsize=8)
 axes[1].scatter(*data[:400].T, s=4, alpha=0.4, label="data")
-axes[1].scatter(*recon_means.T, s=4, c=mu_codes.squeeze(), cmap="twilight", label="reconstructions")
+axes[1].scatter(*recon_means.T, s=4, c=mu_codes.squeeze(), cmap="twilight",
+                label="reconstructions")
 axes[1].set(title="data and reconstructions\n(colour: the 1-D code)", aspect="equal")
-axes[1].legend(fontsize=8, loc="center")
+axes[1].legend(fontsize=7.5, loc="center")
 axes[2].scatter(*samples.T, s=4, alpha=0.5, label="decoded prior samples")
-axes[2].plot(*path.T, c="k", lw=1, label="decoder along z in [-2.5, 2.5]")
+axes[2].plot(*path.T, c="k", lw=1, label="decoder, z in [-2.5, 2.5]")
 axes[2].set(title="generating: z ~ N(0, 1)", aspect="equal")
-axes[2].legend(fontsize=8, loc="center")
+axes[2].legend(fontsize=7.5, loc="center")
+for ax in axes:
+    ax.tick_params(labelsize=8)
+    ax.title.set_fontsize(9)
 fig.tight_layout()
 display(rp.show_plot(
-    fig, "A VAE with a one-dimensional code fitted to a noisy ring. Left: the two terms of the "
-    "negative ELBO during training (log scale). Middle: the data and their "
-    "reconstructions from the posterior means, coloured by the 1-D code. Right: decoded samples "
-    "of the prior z ~ N(0, 1) and the decoder's curve.",
+    fig, "A VAE with a one-dimensional code fitted to a noisy ring. Top: the two terms of the "
+    "negative ELBO during training (log scale). Bottom left: the data and their "
+    "reconstructions from the posterior means, coloured by the 1-D code. Bottom right: decoded "
+    "samples of the prior z ~ N(0, 1) and the decoder's curve.",
     "Three panels: falling loss curves, a ring of points with its reconstructions, and decoded "
     "prior samples along a curve", number="2.1"))
 
 # %% [markdown]
 # The decoder has learnt a curve through the plane, parameterised by the one-dimensional code, that
 # follows the ring; the encoder places each point at its position along the curve (the colours
-# change smoothly along it, Figure 2.1, middle). The KL term keeps the codes of all points inside the bulk of
-# $\mathcal N(0, 1)$, which is why decoding prior samples (right) gives points on the curve and not
+# change smoothly along it, Figure 2.1, bottom left). The KL term keeps the codes of all points inside the bulk of
+# $\mathcal N(0, 1)$, which is why decoding prior samples (bottom right) gives points on the curve and not
 # somewhere else. But the encoder, a continuous map from the plane to a line, cannot lay a circle
 # out on a line without cutting it somewhere: the curve leaves part of the ring uncovered (or
 # jumps across it), and the points there are reconstructed poorly.
+#
 # A model with several components, each free to cover a different part of the data, would not
 # need that compromise; this is the intuition behind mixtures of VAEs, which the next chapter
 # builds.
 
 # %% [markdown]
+# ## Summary
+#
+# * A VAE maximises the {term}`ELBO`: a reconstruction term and a KL term, both in nats; the KL
+#   term is the code's {term}`rate`.
+# * The reparameterisation trick writes a draw as a function of the encoder's outputs and
+#   parameter-free noise, and gives low-variance gradients; the score-function estimator is
+#   unbiased too, but far noisier (the table above).
+# * A one-dimensional code cannot lay a ring out on a line without cutting it (Figure 2.1): the
+#   intuition for mixing several VAEs, {doc}`03_model`.
+#
 # ## Exercises
 #
-# 1. **Noise, not bias.** In the estimator cell, set `n = 1000` and rerun it with a few seeds
-#    (`torch.manual_seed(s)` before the draws). How far from $2\mu$ does each average land, in
-#    standard errors? Repeat 200 times and count how often each lands more than two standard
-#    errors away: for an unbiased estimator, about one time in twenty.
-# 2. **The Gaussian KL.** Derive {eq}`eq-kl-gauss` for $d = 1$ from the definition
-#    $D_{\mathrm{KL}}(q \,\|\, p) = \mathbb E_q[\log q(z) - \log p(z)]$, then check it against
-#    `torch.distributions.kl_divergence(Normal(mu, sigma), Normal(0, 1))` for a few values.
-# 3. **A two-dimensional code.** Train `TinyVAE(latent=2)` on the same ring. Is the ring still cut
-#    somewhere? Which term of {eq}`eq-elbo` goes up, and why does the model pay it?
-# 4. **A weaker prior.** Weight the KL term by 0.1 in the training loop
-#    (`loss = recon + 0.1 * kl`). How do the reconstructions and the decoded prior samples of
-#    Figure 2.1 change?
+# **Exercise 1: noise, not bias.** In the estimator cell, set `n = 1000` and rerun it with a
+# few seeds (`torch.manual_seed(s)` before the draws). How far from $2\mu$ does each average
+# land, in standard errors? Repeat 200 times and count how often each lands more than two
+# standard errors away.
+#
+# :::{admonition} Solution
+# :class: dropdown
+# ```python
+# far = {"reparameterised": 0, "score-function": 0}
+# for s in range(200):
+#     torch.manual_seed(s)
+#     z = mu + torch.randn(1000, dtype=torch.float64)
+#     for name, draws in (("reparameterised", 2 * z), ("score-function", z**2 * (z - mu))):
+#         far[name] += abs(draws.mean() - 2 * mu) > 2 * draws.std() / 1000**0.5
+# print(far)
+# ```
+# Both counts come out near one in twenty (about 10 of 200), as for any unbiased estimator
+# whose average is close to normal: a miss by two standard errors is noise. The score-function
+# average misses by more in absolute terms, because its standard error is larger.
+# :::
+#
+# **Exercise 2: the Gaussian KL.** Derive {eq}`eq-kl-gauss` for $d = 1$ from the definition
+# $D_{\mathrm{KL}}(q \,\|\, p) = \mathbb E_q[\log q(z) - \log p(z)]$, then check it against
+# `torch.distributions.kl_divergence(Normal(mu, sigma), Normal(0, 1))` for a few values.
+#
+# :::{admonition} Solution
+# :class: dropdown
+# With $q = \mathcal N(\mu, \sigma^2)$ and $p = \mathcal N(0, 1)$,
+# $\log q(z) - \log p(z) = -\log\sigma - \frac{(z - \mu)^2}{2\sigma^2} + \frac{z^2}{2}$.
+# Under $q$, $\mathbb E[(z - \mu)^2] = \sigma^2$ and $\mathbb E[z^2] = \mu^2 + \sigma^2$, so
+# $D_{\mathrm{KL}} = -\log\sigma - \frac12 + \frac12(\mu^2 + \sigma^2)
+# = \frac12(\mu^2 + \sigma^2 - 1 - \log\sigma^2)$.
+# ```python
+# from torch.distributions import Normal, kl_divergence
+# m, s = torch.tensor(0.5), torch.tensor(2.)
+# print(kl_divergence(Normal(m, s), Normal(0, 1)), 0.5 * (m**2 + s**2 - 1 - (s**2).log()))
+# ```
+# :::
+#
+# **Exercise 3: a two-dimensional code.** Train `TinyVAE(latent=2)` on the same ring. Is the
+# ring still cut somewhere? Which term of {eq}`eq-elbo` goes up, and why does the model pay it?
+#
+# :::{admonition} Solution
+# :class: dropdown
+# With two dimensions the encoder can place the ring as a ring, so nothing is cut and the
+# reconstruction term falls. The KL term (the rate) goes up: two coordinates must now be
+# described instead of one. The model pays it because the reconstruction term falls by more;
+# the ELBO is the sum.
+# :::
+#
+# **Exercise 4: a weaker prior.** Weight the KL term by 0.1 in the training loop
+# (`loss = recon + 0.1 * kl`). How do the reconstructions and the decoded prior samples of
+# Figure 2.1 change?
+#
+# :::{admonition} Solution
+# :class: dropdown
+# The code may now cost more nats, so the encoder spreads the codes beyond the bulk of
+# $\mathcal N(0, 1)$: the reconstructions get closer to the data, but decoding prior samples
+# visits only the part of the curve that the spread-out codes leave near the origin, so the
+# samples cover the ring less evenly. It is the trade the box at the top measures on MNIST.
+# :::
 
 # %% [markdown]
 # ## Run it yourself
 #
 # {download}`Download this chapter as a Jupyter notebook <02_vae.ipynb>` (unexecuted). Its
 # first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
-# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
-# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
-# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.
+# on Colab it clones the repository ({{ repository_url }}), whose `results/paper/` holds the
+# committed results, and installs `mvae` (with a CPU build of PyTorch where torch is missing).
+# The launch button at the top of the page opens the same notebook on Binder or Colab.

@@ -21,7 +21,31 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 
 # %% [markdown]
 # # The M-VAE model
-#
+
+# %% tags=["remove-input"]
+from IPython.display import display
+
+from mvae import pages
+from mvae import reporting as rp
+
+t1 = rp.load_table("table1_reconstruction") if rp.have("table:table1_reconstruction") else None
+if t1 is not None:
+    main = t1[t1.paper_setup.astype(bool)]
+    params = main.groupby("K").parameters.first()
+    mixture = main[main.K == 4].run
+    if 1 in params.index and 4 in params.index and len(mixture):
+        diag = rp.load_json(f"eval/{mixture.iloc[0]}/reconstruction.json")["diagnostics"]
+        weights = sorted(diag["expected_w"], reverse=True)
+        display(pages.takeaway(
+            "M-VAE is $K$ whole VAEs whose decoded images are mixed with weights drawn from a "
+            "Dirichlet distribution that the encoders set, trained on one mixture "
+            f"{pages.term('ELBO')}. With $K = 4$ that is {params[4]:,} parameters against a "
+            f"VAE's {params[1]:,}. Trained on MNIST ({mixture.iloc[0]}), the mixture gives its "
+            f"four components the mean weights " + ", ".join(f"{w:.2f}" for w in weights)
+            + f", and a test image puts on average {100 * diag['dominant_share']:.0f}% of its "
+            "weight on one of them."))
+
+# %% [markdown]
 # ## The generative story
 #
 # M-VAE {cite:p}`ye2019mixtures` has $K$ components, each a VAE with its own encoder and decoder.
@@ -41,29 +65,46 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # $$ (eq-generative)
 #
 # Read {eq}`eq-generative` from the top: the weights, then one code per component, one decoded
-# image per component, and their weighted sum $\hat x$, the model's output.
+# image per component, and their weighted sum $\hat x$, the model's output. Figure 3.1 draws
+# it, with the penalty of {doc}`04_dhsic`, which acts on the codes of all $K$ components at
+# once.
+
+# %% tags=["hide-input"]
+from mvae.diagrams import model_diagram
+
+display(rp.show_plot(
+    model_diagram(), "M-VAE: the image goes to K encoders; each gives a Gaussian code z_i "
+    "(mean and variance) and one positive number a_i; the a_i set the Dirichlet distribution of "
+    "the weights w; the K decoders' images y_i are mixed with w into the output. dHSIC (dashed) "
+    "is computed on the K codes together; the KL terms keep each code near N(0, I) and the "
+    "weights near the Dirichlet prior.",
+    "Diagram: image, K encoders, codes z_1 to z_K inside a dashed dHSIC box, K decoders, the "
+    "Dirichlet weights from the encoders' a_i, and the weighted sum giving the output",
+    number="3.1"))
+
+# %% [markdown]
 #
 # The Dirichlet distribution lives on the probability simplex: a draw is a vector of $K$
 # non-negative weights summing to one. Its concentrations set both where the weights sit (the
 # mean is $a_i / \sum_j a_j$) and how spread they are (large concentrations give draws close to the
 # mean, concentrations below 1 push the draws to the corners, where one component takes almost
 # all the weight). The cell draws from three Dirichlet distributions over $K = 3$ components
-# (Figure 3.1).
+# (Figure 3.2).
 
 # %%
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
-from IPython.display import display
 from torch.distributions import Dirichlet
 
 import mvae
-from mvae import reporting as rp
+from mvae.figures import PAGE_WIDTH
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
 
 corners = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.5, 3**0.5 / 2]])
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 2.5))
 for ax, conc in zip(axes, ([0.25, 0.25, 0.25], [1.0, 1.0, 1.0], [8.0, 3.0, 3.0]), strict=True):
     w = Dirichlet(torch.tensor(conc)).sample((1500,))
     xy = w @ corners                                  # barycentric -> plane
@@ -71,8 +112,9 @@ for ax, conc in zip(axes, ([0.25, 0.25, 0.25], [1.0, 1.0, 1.0], [8.0, 3.0, 3.0])
     ax.scatter(*xy.T, s=2, alpha=0.4)
     for k, (cx, cy) in enumerate(corners):
         ax.annotate(f"$w_{k + 1}=1$", (cx, cy), ha="center", va="top" if cy == 0 else "bottom",
-                    fontsize=9, xytext=(0, -4 if cy == 0 else 4), textcoords="offset points")
-    ax.set(title=f"Dir({', '.join(f'{c:g}' for c in conc)})", aspect="equal")
+                    fontsize=8, xytext=(0, -4 if cy == 0 else 4), textcoords="offset points")
+    ax.set_title(f"Dir({', '.join(f'{c:g}' for c in conc)})", fontsize=9)
+    ax.set_aspect("equal")
     ax.axis("off")
 fig.tight_layout()
 display(rp.show_plot(
@@ -81,7 +123,7 @@ display(rp.show_plot(
     "push the draws to the corners and edges, equal ones of 1 spread them uniformly, large ones "
     "gather them near the mean a / sum(a).",
     "Three triangles filled with sample points: crowded at the corners, uniform, and clustered",
-    number="3.1"))
+    number="3.2"))
 
 # %% [markdown]
 # ## The mixture evidence lower bound
@@ -176,8 +218,9 @@ def dirichlet_kl_formula(a, b):
 
 a = torch.tensor([[2.0, 0.5, 1.3], [0.3, 0.3, 4.0]])          # two images, K = 3
 ours = mvae.objective.dirichlet_kl(a.T, prior=1.0)            # library: alpha is (K, B)
-print("formula :", dirichlet_kl_formula(a, torch.ones_like(a)).numpy().round(6))
-print("library :", ours.numpy().round(6))
+rp.format_table(pd.DataFrame({"concentrations a": [str(row.tolist()) for row in a],
+                              "formula": dirichlet_kl_formula(a, torch.ones_like(a)).numpy(),
+                              "library": ours.numpy()}), precision=6)
 
 # %% [markdown]
 # ### Sampling the weights with a gradient
@@ -201,25 +244,27 @@ config = mvae.Config(components=3, latent_dim=8, hidden_dim=64)
 model = mvae.MVAE(config)
 x = torch.rand(16, 1, 28, 28)
 out = model(x)
-for name in ("mu", "var", "alpha", "z", "w", "decoded"):
-    print(f"{name:8s} {tuple(getattr(out, name).shape)}")
-print("weights sum to one per image:", torch.allclose(out.w.sum(0), torch.ones(16)))
-print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
+display(rp.format_table(pd.DataFrame(
+    [{"tensor": name, "shape": str(tuple(getattr(out, name).shape))}
+     for name in ("mu", "var", "alpha", "z", "w", "decoded")]),
+    caption="What one forward pass returns"))
+display(rp.say(f"Weights sum to one per image: {torch.allclose(out.w.sum(0), torch.ones(16))}. "
+               f"Parameters: {sum(p.numel() for p in model.parameters()):,}."))
 
 # %% [markdown]
 # Every tensor carries the components in its first dimension: $K = 3$ components, $B = 16$
 # images, $d = 8$ latent dimensions and $D = 784$ pixels. `decoded` holds each component's
 # Bernoulli logits; `out.mixture_mean` is $\sum_i w_i \operatorname{sigmoid}(\text{logits}_i)$.
-# The loss and its terms, in nats per image:
+# The loss and its terms, in {term}`nats` per image:
 
 # %%
 terms = mvae.mixture_loss(out, x, config)
-for name in ("loss", "reconstruction", "kl_gauss", "kl_dirichlet", "dhsic"):
-    print(f"{name:15s} {getattr(terms, name).item():10.3f}")
+display(rp.format_table(pd.DataFrame([terms.as_dict()]), precision=3,
+                        caption="The loss and its terms, nats per image"))
 terms.loss.backward()
 grads = {name: p.grad is not None and bool(p.grad.abs().sum() > 0)
          for name, p in model.named_parameters()}
-print("every parameter receives a gradient:", all(grads.values()))
+display(rp.say(f"Every parameter receives a gradient: {all(grads.values())}."))
 
 # %% [markdown]
 # The reconstruction term dominates at initialisation (784 pixels' worth of cross-entropy); the
@@ -239,7 +284,7 @@ print("every parameter receives a gradient:", all(grads.values()))
 # * $\hat x = \sum_i w_i y_i$ and the Bernoulli log-likelihood of $x$ under it are the first term
 #   of {eq}`eq-melbo`; the Gaussian KL of each component, {eq}`eq-kl-gauss-3`, summed over the
 #   components, is the second; {eq}`eq-dirichlet-kl` is the third;
-# * dHSIC is the V-statistic of {doc}`04_dhsic` with the median-heuristic bandwidth, and
+# * dHSIC is the {term}`V-statistic` of {doc}`04_dhsic` with the median-heuristic bandwidth, and
 #   {eq}`eq-loss` adds it with weight $\beta$.
 #
 # $$
@@ -289,14 +334,13 @@ library = mvae.mixture_loss(model(x), x, config).as_dict()
 torch.manual_seed(2)
 mine = mvae_loss_by_hand(model, x)
 by_hand = {name: value.item() for name, value in mine.items()}
-print(f"{'term':14s} {'mixture_loss':>12s} {'by hand':>11s} {'difference':>10s}")
-for name in library:
-    print(f"{name:14s} {library[name]:12.5f} {by_hand[name]:11.5f} "
-          f"{by_hand[name] - library[name]:10.1e}")
 same = all(abs(by_hand[k] - library[k]) <= 1e-4 * max(1.0, abs(library[k]))
            for k in library)
 assert same, "the plain-PyTorch loss does not reproduce mvae.mixture_loss"
-print("the same numbers, up to float32 rounding:", same)
+display(rp.format_table(pd.DataFrame(
+    [{"term": k, "mixture_loss": library[k], "by hand": by_hand[k],
+      "difference": f"{by_hand[k] - library[k]:.1e}"} for k in library]), precision=5,
+    caption="The library's loss and the one written by hand, on the same draws"))
 
 # %% [markdown]
 # The two agree to float32 rounding (the cell stops the book's build if they do not). The
@@ -335,28 +379,86 @@ rp.format_table(pd.DataFrame(rows).T.rename_axis("objective"), precision=3)
 # %%
 vae = mvae.MVAE(mvae.Config(components=1, latent_dim=8, hidden_dim=64))
 with torch.no_grad():
-    print({k: round(v, 3) for k, v in mvae.mixture_loss(vae(x), x, vae.config).as_dict().items()})
+    single = mvae.mixture_loss(vae(x), x, vae.config).as_dict()
+rp.format_table(pd.DataFrame([single]), precision=3, caption="K = 1: the terms of a plain VAE")
 
 # %% [markdown]
+# ## Summary
+#
+# * M-VAE is $K$ VAEs (Figure 3.1): each encoder gives a Gaussian code and one Dirichlet
+#   concentration, the weights $w \sim \operatorname{Dir}(a)$ mix the decoders' images.
+# * Its objective, {eq}`eq-melbo`, is our reading of the paper's garbled eq. 8: the
+#   reconstruction of the mixed output, the $K$ Gaussian KLs summed, and the Dirichlet KL.
+# * Both draws, of the codes and of the weights, are reparameterised, so one optimiser trains
+#   everything; with $K = 1$ the objective is a VAE's negative {term}`ELBO`.
+# * The authors' code differs in several switches, each a config key ({doc}`11_differences`).
+#
 # ## Exercises
 #
-# 1. **The literal eq. 8.** Change `mvae_loss_by_hand` so that its first term is
-#    $\sum_i \mathbb E[w_i] \log p(x \mid y_i)$ (the `"expected"` switch of the table above) and
-#    check it against `mvae.mixture_loss` with `config.replace(reconstruction="expected")`.
-# 2. **The Dirichlet KL.** Plot {eq}`eq-dirichlet-kl` for $K = 3$, $b = (1, 1, 1)$ and
-#    $a = (c, c, c)$ as $c$ goes from 0.1 to 10. Where is it zero? Why does a blend, whose
-#    concentrations are all large, pay for it?
-# 3. **Another sampler.** Replace the Dirichlet draw by normalised Gamma draws,
-#    $g_i \sim \Gamma(a_i, 1)$, $w_i = g_i / \sum_j g_j$ (`torch.distributions.Gamma`), and compare
-#    with the library at `weight_sampler="gamma"`: are the numbers the same for the same seed?
-# 4. **One component.** Run `mvae_loss_by_hand` on the $K = 1$ model of the last cell. Which
-#    terms vanish, and which equation of {doc}`02_vae` is left?
+# **Exercise 1: the literal eq. 8.** Change `mvae_loss_by_hand` so that its first term is
+# $\sum_i \mathbb E[w_i] \log p(x \mid y_i)$ (the `"expected"` switch of the table above) and
+# check it against `mvae.mixture_loss` with `config.replace(reconstruction="expected")`.
+#
+# :::{admonition} Solution
+# :class: dropdown
+# Replace the mixed output by one log-likelihood per component, weighted by the expected
+# weights $a_i / \sum_j a_j$ (not by the draw $w$):
+# ```python
+# ew = a / a.sum(0, keepdim=True)                        # (K, B)
+# log_pxi = (t * y.log() + (1 - t) * (1 - y).log()).sum(-1)   # (K, B)
+# recon = -(ew * log_pxi).sum(0).mean()
+# ```
+# With the same `torch.manual_seed` before both calls, the terms agree with
+# `mvae.mixture_loss(model(x), x, config.replace(reconstruction="expected"))` to float32
+# rounding.
+# :::
+#
+# **Exercise 2: the Dirichlet KL.** Plot {eq}`eq-dirichlet-kl` for $K = 3$, $b = (1, 1, 1)$ and
+# $a = (c, c, c)$ as $c$ goes from 0.1 to 10. Where is it zero? Why does a blend, whose
+# concentrations are all large, pay for it?
+#
+# :::{admonition} Solution
+# :class: dropdown
+# ```python
+# c = torch.logspace(-1, 1, 50)
+# kl = dirichlet_kl_formula(c[:, None].expand(-1, 3), torch.ones(50, 3))
+# plt.semilogx(c, kl)
+# ```
+# It is zero at $c = 1$, where $\operatorname{Dir}(a)$ is the prior, and grows on both sides.
+# Large concentrations make the weights almost certain (a narrow distribution around the
+# mean), far from the uniform prior: a blend, which always uses the same shares, pays this KL
+# for every image.
+# :::
+#
+# **Exercise 3: another sampler.** Replace the Dirichlet draw by normalised Gamma draws,
+# $g_i \sim \Gamma(a_i, 1)$, $w_i = g_i / \sum_j g_j$ (`torch.distributions.Gamma`), and compare
+# with the library at `weight_sampler="gamma"`: are the numbers the same for the same seed?
+#
+# :::{admonition} Solution
+# :class: dropdown
+# The distribution is the same, so averages over many draws agree; single draws for the same
+# seed need not, because `Dirichlet.rsample` and `Gamma.rsample` consume the random stream
+# differently. The library's `"gamma"` sampler draws exactly as the normalised-Gamma code does,
+# so your draw and `weight_sampler="gamma"` agree for the same seed.
+# :::
+#
+# **Exercise 4: one component.** Run `mvae_loss_by_hand` on the $K = 1$ model of the last
+# cell. Which terms vanish, and which equation of {doc}`02_vae` is left?
+#
+# :::{admonition} Solution
+# :class: dropdown
+# With one component the Dirichlet has one category, so $w = 1$: its KL is zero (the library
+# skips it) and dHSIC has nothing to compare, so it is zero too. What is left is the
+# reconstruction term and one Gaussian KL: the negative ELBO {eq}`eq-elbo`. (The by-hand
+# function needs a small change for $K = 1$: a Dirichlet over one category cannot be sampled,
+# so set `w = torch.ones(1, n)`, as `MVAE.sample_weights` does.)
+# :::
 
 # %% [markdown]
 # ## Run it yourself
 #
 # {download}`Download this chapter as a Jupyter notebook <03_model.ipynb>` (unexecuted). Its
 # first cell sets it up wherever it runs: in a clone after `pip install -e .` it does nothing;
-# on Colab it clones the repository, whose `results/paper/` holds the committed results, and
-# installs `mvae` (with a CPU build of PyTorch where torch is missing). Where the book is
-# hosted, the launch button at the top of the page opens the same notebook on Binder or Colab.
+# on Colab it clones the repository ({{ repository_url }}), whose `results/paper/` holds the
+# committed results, and installs `mvae` (with a CPU build of PyTorch where torch is missing).
+# The launch button at the top of the page opens the same notebook on Binder or Colab.

@@ -14,9 +14,11 @@ nothing. Sphinx itself ignores the ``.ipynb`` (``exclude_patterns``), but:
   when that file sits beside the page's source, so Colab and Binder open the notebook, not the
   ``.py`` that Colab cannot read.
 
-The repository the setup cell clones is ``repository.url`` of ``book/_config.yml`` (set by the
-hosted build), else the checkout's ``origin`` remote, else the one already written in the
-notebook; the file is rewritten only when its content changes. ``tests/test_book.py`` fails when
+The repository the setup cell clones is ``repository.url`` of ``book/_config.yml`` (the one
+place the address is set; the hosted build sets the repository it builds from), else the
+checkout's ``origin`` remote, else the one already written in the notebook; the file is
+rewritten only when its content changes. The same address is the pages' ``{{ repository_url }}``
+(a MyST substitution). ``tests/test_book.py`` fails when
 a committed notebook no longer matches its chapter.
 """
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jupytext
 import nbformat
@@ -110,11 +113,24 @@ def write_notebooks(srcdir: Path, configured: str = "") -> list[Path]:
     return written
 
 
+#: What ``{{ repository_url }}`` reads where no address is set.
+NO_ADDRESS = "(no address set: repository.url in book/_config.yml)"
+
+
+def _on_config_inited(app: Sphinx, config: Any) -> None:
+    """``{{ repository_url }}`` in the pages: the address of ``repository.url``, the one place
+    it is set (jupyter-book passes it on as the theme's ``repository_url``)."""
+    configured = (config.html_theme_options or {}).get("repository_url", "") or ""
+    url = repository_url(configured, Path(app.srcdir)) or NO_ADDRESS
+    config.myst_substitutions = {**(config.myst_substitutions or {}), "repository_url": url}
+
+
 def _on_builder_inited(app: Sphinx) -> None:
     configured = (app.config.html_theme_options or {}).get("repository_url", "") or ""
     write_notebooks(Path(app.srcdir), configured)
 
 
 def setup(app: Sphinx) -> dict[str, bool]:
+    app.connect("config-inited", _on_config_inited)
     app.connect("builder-inited", _on_builder_inited)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

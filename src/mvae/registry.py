@@ -197,7 +197,8 @@ FIGURES: dict[str, Product] = {p.name: p for p in [
             _mixture_examples, _has_mixture,
             "Fig. 2: each component of the K = 4 mixture reconstructing the same test digits "
             "alone (one-hot weights), C1 the most used (its mean weight under its name). A "
-            "mixture's components are each good; a blend's are not.",
+            "component of a mixture reconstructs the digits that give it most weight; on the "
+            "others it may draw its own shape or nothing.",
             "Rows of test digits reconstructed by each mixture component alone"),
     Product("fig3_latents", "mvae.figures:fig3_latents",
             lambda s: _evals(s.latent2d, "latents_2d.npz"), lambda s: bool(s.latent2d),
