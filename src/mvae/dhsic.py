@@ -1,10 +1,13 @@
-"""dHSIC: the d-variable Hilbert-Schmidt independence criterion (Pfister et al., JRSS-B 2018).
+r"""dHSIC: the d-variable Hilbert-Schmidt independence criterion (Pfister et al., JRSS-B 2018).
 
-For K variables with Gram matrices K_1..K_K over the same n samples, the V-statistic is::
+For K variables with Gram matrices :math:`K_1, \dots, K_K` over the same n samples, the
+V-statistic is
 
-    dHSIC = (1/n^2) sum_ab prod_j K_j[a,b]
-            + prod_j (1/n^2) sum_ab K_j[a,b]
-            - (2/n) sum_a prod_j (1/n) sum_b K_j[a,b],
+.. math::
+
+    \mathrm{dHSIC} = \frac{1}{n^2} \sum_{a,b} \prod_j K_j[a,b]
+        + \prod_j \frac{1}{n^2} \sum_{a,b} K_j[a,b]
+        - \frac{2}{n} \sum_a \prod_j \frac{1}{n} \sum_b K_j[a,b],
 
 the squared RKHS distance between the embedding of the joint distribution and that of the product
 of the marginals: zero (in the population) exactly when the variables are jointly independent.

@@ -1,15 +1,23 @@
-"""The M-VAE objective: the negative mixture ELBO plus beta * dHSIC of the components' codes.
+r"""The M-VAE objective: the negative mixture ELBO plus beta * dHSIC of the components' codes.
 
-Our reading of the paper's (garbled) eq. 8, derived in the book's model chapter: with
-q(z, w | x) = Dir(w; a(x)) prod_i N(z_i; mu_i(x), var_i(x)) and the priors N(0, I) and Dir(alpha0),
+Our reading of the paper's (garbled) eq. 8, derived in the book's model chapter: with the
+approximate posterior
+:math:`q(z, w \mid x) = \mathrm{Dir}(w; a(x)) \prod_i \mathcal N(z_i; \mu_i(x), \sigma_i^2(x))`
+and the priors :math:`\mathcal N(0, I)` and :math:`\mathrm{Dir}(\alpha_0)`,
 
-    ELBO(x) = E_q[log p(x | sum_i w_i y_i(z_i))]
-              - sum_i KL(N(mu_i, var_i) || N(0, I))
-              - KL(Dir(a) || Dir(alpha0)),
+.. math::
 
-estimated with one reparameterised draw of (z, w). The loss we minimise per batch is
+    \begin{aligned}
+    \mathrm{ELBO}(x) = {}& \mathbb E_q\Big[\log p\Big(x \,\Big|\, \sum_i w_i\, y_i(z_i)\Big)\Big] \\
+    &- \sum_i \mathrm{KL}\big(\mathcal N(\mu_i, \sigma_i^2) \,\|\, \mathcal N(0, I)\big) \\
+    &- \mathrm{KL}\big(\mathrm{Dir}(a) \,\|\, \mathrm{Dir}(\alpha_0)\big),
+    \end{aligned}
 
-    L = mean_b[-ELBO(x_b)] + beta * dHSIC(z_1, .., z_K)
+estimated with one reparameterised draw of :math:`(z, w)`. The loss we minimise per batch is
+
+.. math::
+
+    L = \frac1B \sum_{b=1}^{B} -\mathrm{ELBO}(x_b) + \beta\, \mathrm{dHSIC}(z_1, \dots, z_K)
 
 where dHSIC is the V-statistic over the batch's latent samples (with ``dhsic_estimator:
 authors``, its square root at the authors' fixed bandwidth, :mod:`mvae.dhsic`). All terms are
