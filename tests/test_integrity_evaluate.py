@@ -173,3 +173,17 @@ def test_iwae_samples_have_an_upper_bound(runs, tmp_path: Path, capsys, samples:
     model, _ = load_run(runs["labelled"])
     with pytest.raises(ValueError, match="samples must be a whole number from 1 to"):
         iwae_log_likelihood(model, torch.zeros(2, 1, 8, 8), samples=int(samples))
+
+
+def test_a_presets_iwae_samples_are_bounded_too(tmp_path: Path) -> None:
+    """The pipeline's nll rule takes its samples from the preset's settings."""
+    import yaml
+
+    from mvae.presets import PresetError, load_preset
+
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump({"grid": [{"name": "a"}],
+                                    "settings": {"nll_samples": 10 ** 20}}))
+    with pytest.raises(PresetError, match=f"nll_samples must be an integer >= 1 and <= "
+                                          f"{MAX_IWAE_SAMPLES}"):
+        load_preset(str(path), Path(__file__).resolve().parents[1] / "pipeline" / "config")
