@@ -19,7 +19,7 @@ from mvae.archive import ArchiveError, refuse_unmanifested
 from mvae.config import DATASETS, ConfigError
 from mvae.presets import PresetError, load_preset
 from mvae.selections import select
-from mvae.verdicts import SUMMARY_CHECKS
+from mvae.claims import TABLES as CLAIM_TABLES
 
 min_version("9.0")
 

@@ -95,24 +95,7 @@ if l2 is not None:
 # component diversity; each line says which numbers decide it.
 
 # %% tags=["hide-input"]
-from mvae import verdicts
-
-t1 = rp.table_or_note("table1_reconstruction")
-runs = list(t1[t1.latent_dim == 2].run) if t1 is not None else []
-if runs:
-    two_d = t1[t1.latent_dim == 2].set_index("run")
-    vae_runs = [r for r in runs if two_d.loc[r, "K"] == 1]
-    vae_knn = None
-    if vae_runs:
-        vae_knn = rp.load_json(f"eval/{vae_runs[0]}/probes.json")["knn"]["concatenated"]
-    for run in (r for r in runs if two_d.loc[r, "K"] > 1):
-        with np.load(rp.results_dir() / "eval" / run / "latents_2d.npz") as z:
-            codes, weights = z["codes"], z["weights"]
-        knn = rp.load_json(f"eval/{run}/probes.json")["knn"]["components"]
-        cka = rp.load_json(f"eval/{run}/diversity.json").get("mean_offdiag_cka")
-        order = np.argsort(-weights.mean(axis=1), kind="stable")  # C1: the most used
-        display(rp.show_verdicts(
-            verdicts.latents_2d(codes[order], [knn[i] for i in order], vae_knn, cka)))
+display(rp.show_claims("fig3-no-collapse", "fig3-differ", "fig3-separates"))
 
 # %% [markdown]
 # ## Play with a trained model: walk along a latent dimension

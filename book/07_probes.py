@@ -184,10 +184,10 @@ if t2 is not None and f4 is not None:
 # concatenation).
 
 # %% tags=["hide-input"]
-from mvae import verdicts
 
 if t2 is not None:
-    display(rp.show_checks(t2_raw, verdicts.table2, verdicts.codes_vs_baselines))
+    display(rp.show_claims("t2-concat-vs-vae", "t2-concat-vs-wide-vae", "t2-concat-vs-components",
+                           "t2-components-vs-paper", "codes-vs-pixels", "codes-vs-pca"))
 
 # %% [markdown]
 # ## Fig. 4: accuracy against the number of components
@@ -211,7 +211,7 @@ if f4 is not None:
             f4p[col] = 100 * f4p[col]
     display(rp.format_table(f4p.rename(columns=shown), precision=2, source="fig4_knn_vs_k",
                             caption="Fig. 4's data: test accuracy (%) on the concatenated codes"))
-    display(rp.show_checks(f4, verdicts.knn_vs_k))
+    display(rp.show_claims("fig4-knn-grows"))
     display(rp.provenance_box("fig4_knn_vs_k"))
 
 # %% [markdown]

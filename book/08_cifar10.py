@@ -164,7 +164,7 @@ rp.provenance_box("table3_cifar")
 # %% [markdown]
 # ## What holds on CIFAR-10
 #
-# Each line is computed from Table III as it stands (`mvae.verdicts.table3`): the mixture against
+# Each line is computed from Table III as it stands (`mvae.claims.other.table3`): the mixture against
 # our VAE on the same images, and against the paper's error under the reading above. Then the
 # diagnostics of the claims chapter for the mixture: is it a mixture whose images choose a
 # component, a blend of components that only work together, or one component doing the work?
@@ -172,10 +172,8 @@ rp.provenance_box("table3_cifar")
 # %% tags=["hide-input"]
 import numpy as np
 
-from mvae import verdicts
-
 if t3 is not None:
-    display(rp.show_checks(t3, verdicts.table3, verdicts.fid))
+    display(rp.show_claims("t3-mixture-vs-vae", "t3-rmse", "t3-inception", "conclusion-generation"))
 t1 = rp.table_or_note("table1_reconstruction")
 if t1 is not None:
     for row in t1[(t1.dataset == "cifar10") & (t1.K > 1)].itertuples():
@@ -216,12 +214,12 @@ if t1 is not None:
 # %% tags=["hide-input"]
 capacity = rp.table_or_note("cifar_capacity")
 if capacity is None:  # the runs are not archived yet: the verdicts say what they need
-    display(rp.show_verdicts(verdicts.cifar_capacity(pd.DataFrame())))
+    display(rp.show_claims("t3w-vs-vae", "t3w-vs-large-vae"))
 else:
     cols = ["model", "run", "K", "conv_channels", "latent_dim", "epochs", "parameters",
             "sse_per_image", "mse_per_pixel"]
     display(rp.format_table(capacity[cols], precision=2, source="cifar_capacity"))
-    display(rp.show_checks(capacity, verdicts.cifar_capacity))
+    display(rp.show_claims("t3w-vs-vae", "t3w-vs-large-vae"))
     display(rp.provenance_box("cifar_capacity"))
 
 # %% [markdown]

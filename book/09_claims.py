@@ -20,47 +20,20 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # %% [markdown]
 # # Testing the paper's claims
 #
-# Reproducing a table is not the same as testing what the table is said to show. This chapter
-# asks seven questions of the trained models, each answered by numbers the pipeline wrote; the
-# sentences under each table are computed from those numbers, so they cannot disagree with them.
-#
-# 1. Does the dHSIC penalty at the paper's weight ($\beta = 1$) do anything, and from which
-#    $\beta$ on do the components differ?
-# 2. Is the trained model a *mixture* (each image handled mostly by one component that can
-#    reconstruct it) or a *blend* (every image a fixed weighted sum of components that are
-#    poor alone)? And do the authors' code settings change that?
-# 3. How much does the unstated evaluation mode move Table I?
-# 4. Did the models learn more than features that need no training (raw pixels, PCA, an
-#    untrained encoder, the mean image)?
-# 5. How good is the model as a density model, in nats, beside published VAEs?
-# 6. At the same rate (nats of KL per image), does a mixture reconstruct better or worse than a
-#    VAE?
-# 7. Read with the authors' objective instead of the paper's, does Table I change, and which of
-#    the authors' switches moves it?
-#
-# The verdict on every claim of the paper, and on our own checks, is on one page first: each
-# line says which numbers decide it and how many seeds stand behind them. A difference counts
-# only beyond twice its standard error over seeds; inside that, the verdict is "no detectable
-# difference". A side with one seed is lent one spread, the same for every reconstruction
-# verdict: the pooled standard deviation over seeds of the settings we ran with several seeds
-# (each line quotes it, how many settings and runs stand behind it, how far the settings' own
-# standard deviations range, and the p-value of Bartlett's test that they share one spread, which
-# pooling them assumes). A side with two or three seeds uses its own standard deviation, but never
-# less than that spread: a few seeds can agree by luck, and one or two degrees of freedom are no
-# ground for a standard error ten times smaller than the others. The settings' spreads do differ,
-# so every verdict is read a second time with the largest setting's standard deviation lent
-# instead of the pooled one; a verdict that this second reading changes is marked "fragile".
+# Every claim of the paper, and every check we add, gets a verdict computed from the tables the
+# pipeline writes (`tables/verdicts.csv`, one row per comparison; the same page is
+# `results/<preset>/claims.md`). The answer comes first; how a verdict is reached, in plain
+# words, comes next; then the comparisons behind each claim, and the questions that need more
+# than a table.
 
 # %% tags=["hide-input"]
 import itertools
 import math
 
 import matplotlib.pyplot as plt
-import numpy as np
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from mvae import reporting as rp
-from mvae import verdicts
 from mvae.figures import fig2_components, loss_terms_figure
 
 _figures = itertools.count(1)
@@ -74,26 +47,47 @@ def figure_number() -> str:
 rp.preset_banner()
 
 # %% [markdown]
-# ## The claims, one page
+# ## The verdicts
 #
-# The paper's claims in its order, then the checks we add. The same page is
-# `results/<preset>/claims.md`, written by the pipeline.
+# A row per claim: the paper's number, ours in short (a difference ± its standard error and its
+# adjusted p, or how many comparisons went which way) and the verdict. "n.d." is "no detectable
+# difference"; † and § mark a verdict that the sensitivity reading (below) changes.
 
 # %% tags=["hide-input"]
-claim_tables = {name: rp.load_table(name) for name in sorted(verdicts.SUMMARY_CHECKS)
-                if rp.have(f"table:{name}")}
-for title, checks in (("The paper's claims", verdicts.PAPER_CLAIMS),
-                      ("Our additional checks", verdicts.OUR_CHECKS)):
-    found = []
-    for check in checks:
-        if check.untestable:
-            claim, reason = check.untestable
-            found.append(verdicts.Verdict(claim, verdicts.NOT_TESTABLE, reason))
-        elif check.table in claim_tables:
-            found += check.verdicts(claim_tables[check.table])
-    display(Markdown(f"**{title}**"))
-    display(rp.show_verdicts(found))
+display(rp.show_claims(details=False))
 
+# %% [markdown]
+# ## How a verdict is reached
+#
+# **Seeds and their spread.** A model trained twice with different random seeds ends at
+# different numbers. The {term}`seed spread` is the standard deviation of one setting's result
+# over its seeds; a mean over $n$ seeds is uncertain by its {term}`standard error`, the spread
+# over $\sqrt{n}$. Where a setting was trained with one seed only, it has no spread of its own,
+# so it borrows the spread pooled over the settings we did train with several seeds.
+#
+# **One test for every comparison.** A difference is judged by a two-sided t test: the
+# difference over its standard error, read against Student's t distribution with the degrees of
+# freedom its spreads rest on (Welch's test where both sides have their own; the pooled
+# spread's where a side borrows it; $n - 2$ for a trend fitted to $n$ points). Few seeds give few
+# degrees of freedom and so a wide t distribution: two seeds that agree by luck cannot make a
+# difference look certain.
+#
+# **Many comparisons.** A claim such as "a mixture beats a VAE" is tested at nine values of $K$.
+# At a 5% error rate per test, one of nine tests would often come out "detectable" by chance
+# alone, so the p values of one claim are adjusted together ({term}`Holm's method <Holm>`): a
+# difference is detectable when its adjusted p is below 0.05. Inside that, the verdict is "no
+# detectable difference", which is not the same as "equal".
+#
+# **Matching a number.** "The paper's error is reached" needs evidence that ours is close, not
+# just no evidence that it is far: an {term}`equivalence test` (two one-sided tests) that the
+# difference lies within a margin stated in the claim's note.
+#
+# **Sensitivity.** Bartlett's test rejects one shared spread across our settings, so pooling is
+# an assumption: every comparison is read a second time with the largest setting's spread lent
+# instead of the pooled one, and a verdict that changes is marked † (to "no detectable
+# difference") or § (to another verdict). Each run counts once: two runs that trained the same
+# objective written two ways at the same seed (a KL weight of 1/4, and the average of four KLs)
+# are one piece of evidence.
 
 # %% [markdown]
 # ## 1. The dHSIC weight
@@ -369,7 +363,7 @@ if nll is not None and len(nll):
                      f"{row.samples:,.0f} importance samples; its ELBO is {row.elbo:.2f}, so the "
                      f"bound is {-row.elbo - row.nll:.2f} nats tighter."
                      for row in ours.itertuples() if not math.isnan(row.nll))))
-    display(rp.show_checks(nll, verdicts.nll))
+    display(rp.show_claims("nll"))
     display(rp.provenance_box("nll"))
 
 # %% [markdown]
@@ -395,13 +389,10 @@ if nll is not None and len(nll):
 rd = rp.table_or_note("rate_distortion")
 if rd is not None and len(rd):
     display(rp.show_figure("rate_distortion", number=figure_number()))
-    # K is in the run's name; the total KL is the figure's right panel and the verdicts' second
-    # reading (the column does not fit beside the curve's SE)
-    cols = ["run", "objective", "effective_kl_weight", "rate_gauss", "sse_per_image",
-            "vae_sse_at_rate", "vae_sse_at_rate_se", "difference"]
-    display(rp.format_table(rd.sort_values(["objective", "K"])[cols], precision=2,
-                            source="rate_distortion"))
-    display(rp.show_checks(rd, verdicts.rate_distortion))
+    display(rp.show_claims("rd-paper", "rd-paper-total", "rd-authors", "rd-authors-total"))
+    twins = rd[rd.same_as.fillna("") != ""] if "same_as" in rd else rd[:0]
+    display(rp.say(*(f"{t.run} also stands for {t.same_as}: the same objective at the same "
+                     "seed, written another way, counted once." for t in twins.itertuples())))
     display(rp.provenance_box("rate_distortion"))
 
 # %% [markdown]
@@ -413,68 +404,24 @@ if rd is not None and len(rd):
 # the same KL weight $1/K$, so that the comparison is not one of rates. Then each switch alone.
 
 # %% tags=["hide-input"]
-readings = rp.table_or_note("table1_readings")
-if readings is not None and len(readings):
-    cols = ["reading", "K", "n_seeds", "sse_mean", "sse_sd", "vae_kl_weight", "vae_n_seeds",
-            "vae_sse_mean", "difference", "paper_sse_per_image"]
-    display(rp.format_table(readings[cols], precision=2, source="table1_readings"))
-    display(rp.show_checks(readings, verdicts.table1_readings))
+display(rp.show_claims("t1a-mixture-vs-vae", "t1a-trend", "t1a-reached", "switches",
+                       "rd-switches", "rd-switches-total"))
+if rp.have("table:table1_readings"):
     display(rp.provenance_box("table1_readings"))
-switches = rp.table_or_note("authors_switches")
-if switches is not None and len(switches):
-    display(rp.format_table(switches[["variant", "n_seeds", "sse_mean", "sse_sd", "rate_gauss",
-                                      "kl_dirichlet", "neg_elbo", "difference"]], precision=2,
-                            source="authors_switches"))
-    display(rp.show_checks(switches, verdicts.authors_switches))
-    display(rp.provenance_box("authors_switches"))
 
 # %% [markdown]
-# Two of these runs say more beside the rate-distortion table of section 6. Averaging the $K$
-# KLs is a KL weight of $1/K$ on their sum, so the `kl_reduction: mean` run and the paper's
-# objective at `kl_weight` $1/K$ with the same seed optimise one objective written two ways; and
-# `reconstruction: expected`, the paper's eq. 8 read literally, is placed against the VAE curve
-# like any mixture.
+# ## 8. The seeds behind the spread
+#
+# The seed spread pools settings whose seeds were trained months apart, at different commits and
+# sometimes on different machines. For each setting with several seeds this table reads, from
+# git, whether the code that decides a run's numbers was the same at each seed's commit, and how
+# many of the commits between them that changed it a bit-identical pair of runs covers.
 
 # %% tags=["hide-input"]
-if rd is not None and len(rd):
-    sentences = []
-    for a in rd[rd.objective == "kl_reduction: mean"].itertuples():
-        twins = rd[(rd.objective == "paper") & (rd.K == a.K) & (rd.seed == a.seed)
-                   & np.isclose(rd.effective_kl_weight, a.effective_kl_weight)]
-        for t in twins.itertuples():
-            same = (a.sse_per_image, a.neg_elbo) == (t.sse_per_image, t.neg_elbo)
-            exact = a.K & (a.K - 1) == 0  # dividing by a power of two rounds like multiplying
-            sentences.append(
-                f"{a.run} (kl_reduction: mean) and {t.run} (kl_weight {t.kl_weight:g}), both seed "
-                f"{a.seed}: test SSE {a.sse_per_image:.4f} and {t.sse_per_image:.4f}, negative "
-                f"ELBO {a.neg_elbo:.4f} and {t.neg_elbo:.4f}. "
-                + ("They agree to every digit: " + ("with K a power of two, dividing by K and "
-                   "multiplying by 1/K round alike, so " if exact else "")
-                   + "the two trainings did the same arithmetic, and the pair is one seed of one "
-                   "objective, not two." if same else
-                   "They differ by "
-                   f"{a.sse_per_image - t.sse_per_image:+.2f} in SSE: the same objective, so the "
-                   "difference is run-to-run noise."))
-    spread = verdicts.SeedSpread.of(rd)
-    for e in rd[rd.objective == "reconstruction: expected"].itertuples():
-        if math.isnan(e.vae_sse_at_rate):
-            continue
-        run = verdicts.Sample(e.sse_per_image, math.nan, 1)
-        by_gauss = verdicts.compare(run, verdicts.Sample.read_off(
-            e.vae_sse_at_rate, e.vae_sse_at_rate_se), spread)
-        by_total = verdicts.compare(run, verdicts.Sample.read_off(
-            e.vae_sse_at_total_rate, e.vae_sse_at_total_rate_se), spread)
-        where = {"lower": "below the VAE curve (better for its rate)",
-                 "higher": "above the VAE curve (worse for its rate)"}
-        sentences.append(
-            f"Eq. 8 read literally ({e.run}): test SSE {e.sse_per_image:.2f} at a Gaussian KL of "
-            f"{e.rate_gauss:.1f} nats, against {e.vae_sse_at_rate:.2f} on the VAE curve at that "
-            f"rate, {by_gauss.text(note=False)}: "
-            + where.get(by_gauss.outcome, "no detectable difference from the VAE curve")
-            + f". Counting its Dirichlet KL of {e.kl_dirichlet:.1f} nats in the rate, it is "
-            f"{by_total.difference:+.2f} ± {by_total.se:.2f} from the curve: "
-            + where.get(by_total.outcome, "no detectable difference") + ".")
-    display(rp.say(*sentences))
+code = rp.table_or_note("seed_code")
+if code is not None and len(code):
+    display(rp.format_table(code[["group", "archived", "same_code", "changes", "witnessed",
+                                  "devices"]], precision=0, source="seed_code"))
 
 # %% [markdown]
 # ## Run it yourself

@@ -88,15 +88,16 @@ rp.preset_banner()
 rp.show_figure("ablation", number="10.1")
 
 # %% tags=["hide-input"]
-from mvae import verdicts
+from mvae.claims.other import ablation_effects
 
 if ab is not None:
     cols = ["run", "beta", "seed", "dhsic", "mean_offdiag_cka", "sse_per_image",
             "mlp_concatenated", "linear_svm_concatenated", "knn_concatenated"]
     display(rp.format_table(ab[[c for c in cols if c in ab.columns]], precision=4,
                             source="ablation_dhsic", caption="The ablation's runs"))
-    display(rp.show_checks(ab, verdicts.redundancy))
-    effects = verdicts.ablation_effects(ab)
+    display(rp.show_claims("sec4-redundant", "sec4-dhsic-differs", "sec4-authors-dhsic-differs",
+                           "sec4-authors-dhsic-cost"))
+    effects = ablation_effects(ab)
     if len(effects):
         display(rp.format_table(effects, caption="What the penalty changes: beta = 1 against "
                                 "beta = 0, a difference counting only beyond twice its "

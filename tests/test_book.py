@@ -193,14 +193,31 @@ def test_results_table_reads_like_a_table(fake_results):
     assert ">index<" not in rp.format_table(frame[frame.K > 2]).to_html()
 
 
-def test_verdicts_and_computed_sentences_render_as_markdown():
-    from mvae.verdicts import Verdict
-
-    table = rp.show_verdicts([Verdict("a | b", "holds", "K in [1, 10]: $5 *or* <6>")]).data
-    row = table.splitlines()[2]
-    assert row.count(" | ") == 2                       # three cells, the claim's pipe escaped
-    assert "\\$5" in row and "\\*or\\*" in row and "&lt;6&gt;" in row
+def test_computed_sentences_render_as_markdown():
     assert rp.say("one.", "", "two.").data == "one. two."
+    assert rp.say("K in [1, 10]: $5 *or* <6>").data == "K in \\[1, 10\\]: \\$5 \\*or\\* &lt;6&gt;"
+
+
+def test_a_chapter_shows_its_claims_from_the_verdicts_table(tmp_path, monkeypatch):
+    """The book renders the rows of tables/verdicts.csv through mvae.claims.page, as claims.md
+    does: a summary row per claim, then its comparisons; a missing table is a note."""
+    import pandas as pd
+
+    from mvae.claims import verdicts
+
+    t1 = pd.DataFrame([{"run": f"k{k}-s{i}", "K": k, "sse_per_image": v, "paper_setup": True,
+                        "best_component_sse": 2 * v, "worst_component_sse": 3 * v,
+                        "mean_image_sse": 52.9}
+                       for k, vs in {1: [8.4, 7.8, 8.4], 2: [9.6, 9.5, 9.8]}.items()
+                       for i, v in enumerate(vs)])
+    (tmp_path / "x" / "tables").mkdir(parents=True)
+    verdicts({"table1_reconstruction": t1}).to_csv(tmp_path / "x" / "tables" / "verdicts.csv",
+                                                    index=False)
+    monkeypatch.setenv(rp.ENV_RESULTS, str(tmp_path))
+    shown = rp.show_claims("t1-mixture-vs-vae", preset="x").data
+    assert "a mixture reconstructs better than a VAE" in shown and "K = 2" in shown
+    assert "vs our VAE" in shown and "t1-trend" not in shown
+    assert isinstance(rp.show_claims("t1-trend", preset="missing"), rp.MissingResults)
 
 
 def test_figures_are_numbered_with_the_papers_number_kept(fake_results):
@@ -357,8 +374,9 @@ FIGURE_LABEL = re.compile(r"\bFigure \d+\.\d+")
 
 
 def _paper_numbers() -> set[str]:
-    """Every number the paper states, as mvae.tables records it (Tables I-III, peers, NLL)."""
-    from mvae import tables
+    """Every number the paper states, as mvae.paper_numbers records it (Tables I-III, peers,
+    NLL)."""
+    from mvae import paper_numbers as tables
 
     found: set[str] = set()
 
@@ -392,7 +410,7 @@ def _prose(chapter: Path) -> str:
 def test_prose_quotes_no_measured_number_by_hand(chapter):
     """A measured number typed into prose goes stale the moment the grid reruns; the book prints
     measured numbers from the results files instead. So every decimal in hand-written prose must
-    be the paper's (mvae.tables) or a stated constant of the setup."""
+    be the paper's (mvae.paper_numbers) or a stated constant of the setup."""
     allowed = _paper_numbers() | set(PROSE_CONSTANTS)
     quoted = re.findall(r"(?<![\w.$])(\d+\.\d+)", FIGURE_LABEL.sub("", _prose(chapter)))
     stray = sorted({n for n in quoted if n not in allowed})

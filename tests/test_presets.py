@@ -53,8 +53,14 @@ def test_paper_grid_is_the_issue_grid() -> None:
     for n in sel.authors:
         c = runs[n]
         assert (c.normalize_alpha, c.dirichlet_prior, c.kl_reduction) == (True, 0.25, "mean")
-    assert sorted((runs[n].beta, runs[n].beta_warmup) for n in sel.authors
-                  if runs[n].components == 4) == [(1.0, 0), (10000.0, 0), (10000.0, 20)]
+    assert sorted((runs[n].beta, runs[n].beta_warmup, runs[n].seed) for n in sel.authors
+                  if runs[n].components == 4) == [(1.0, 0, 0), (1.0, 0, 1), (1.0, 0, 2),
+                                                  (10000.0, 0, 0), (10000.0, 20, 0)]
+    # the authors' reading with three seeds a side: their settings and the VAEs at 1/K
+    assert {k: len(v) for k, v in sel.authors_sweep.items()} == {2: 3, 4: 3, 8: 3, 10: 3}
+    assert all(len(sel.kl_vaes[1 / k]) == 3 for k in sel.authors_sweep)
+    # the VAE curve to the authors' rates: three seeds at each of 1/256, 1/512, 1/1024
+    assert all(len(sel.kl_vaes[2.0 ** -e]) == 3 for e in (8, 9, 10))
     assert sel.table2["wide_vae"] == ["mnist-k1-d80"]
     assert sel.baselines == {"mnist": "mnist-k4-s0", "fashion_mnist": "fashion-k4"}
     assert sorted(runs[n].components for n in sel.nll) == [1, 4]
@@ -65,7 +71,7 @@ def test_paper_grid_is_the_issue_grid() -> None:
     assert {1 / k for k in sel.authors_sweep} <= set(sel.kl_vaes) | {1.0}
     assert set(sel.switches) == {"normalize_alpha", "dirichlet_prior", "kl_reduction",
                                  "reconstruction"}
-    assert exp.datasets == ["mnist", "cifar10", "fashion_mnist"]
+    assert exp.datasets == ["mnist", "cifar10", "fashion_mnist", "dsprites"]
 
 
 @pytest.mark.parametrize("preset", ["quick", "tiny"])

@@ -105,8 +105,8 @@ def test_the_capacity_trio_is_chosen_by_what_the_runs_are() -> None:
     """CIFAR-10 at the authors' widths: the mixture, its VAE and the VAE grown to the mixture's
     size; Table III keeps its half-width pair, and a VAE that changes anything else (here the
     learning rate) is no control for capacity."""
+    from mvae.claims.other import SAME_SIZE
     from mvae.model import parameter_count
-    from mvae.verdicts import SAME_SIZE
 
     exp = load_preset("paper", PRESETS)
     sel = select(exp)

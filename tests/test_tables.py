@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mvae import Config, tables
+from mvae import Config, records, tables
 from mvae.model import parameter_count
+from mvae.paper_numbers import PAPER_TABLE1_MVAE, PAPER_TABLE1_VAE, PAPER_TABLE2
 
 
 def _write(root: Path, run: str, kind: str, record: dict) -> Path:
@@ -57,8 +58,8 @@ def test_table1_paper_numbers_sit_beside_the_matching_k_only(tmp_path: Path) -> 
     paths.append(_write(tmp_path, "b0", "reconstruction", _recon(7, 15.0, beta=0.0)))
     frame, _ = tables.table1(paths, {})
     paper = dict(zip(frame.run, frame.paper_sse_per_image, strict=True))
-    assert paper["k1"] == tables.PAPER_TABLE1_VAE
-    assert [paper[f"k{k}"] for k in (7, 8, 10)] == [tables.PAPER_TABLE1_MVAE[k]
+    assert paper["k1"] == PAPER_TABLE1_VAE
+    assert [paper[f"k{k}"] for k in (7, 8, 10)] == [PAPER_TABLE1_MVAE[k]
                                                    for k in (7, 8, 10)]
     assert math.isnan(paper["k4"]) and math.isnan(paper["d2"]) and math.isnan(paper["b0"])
     assert dict(zip(frame.run, frame.sse_per_image, strict=True))["k8"] == 12.0
@@ -80,9 +81,9 @@ def test_table2_rows_carry_the_paper_percent_of_their_feature_set(tmp_path: Path
     frame, _ = tables.table2(paths, {"table2": {"mixture": ["m0", "m1", "m2"], "vae": ["vae"],
                                                 "wide_vae": []}})
     knn = frame[frame.classifier == "knn"].set_index("features")
-    assert knn.loc["mixture", "paper_percent"] == tables.PAPER_TABLE2["knn"]["mixture"]
-    assert knn.loc["C3", "paper_percent"] == tables.PAPER_TABLE2["knn"]["C3"]
-    assert knn.loc["VAE", "paper_percent"] == tables.PAPER_TABLE2["knn"]["VAE"]
+    assert knn.loc["mixture", "paper_percent"] == PAPER_TABLE2["knn"]["mixture"]
+    assert knn.loc["C3", "paper_percent"] == PAPER_TABLE2["knn"]["C3"]
+    assert knn.loc["VAE", "paper_percent"] == PAPER_TABLE2["knn"]["VAE"]
     assert knn.loc["mixture", "ours_percent"] == pytest.approx(91.0)
     assert knn.loc["mixture", "ours_std_percent"] == pytest.approx(1.0)
     assert knn.loc["mixture", "n_seeds"] == 3
@@ -114,8 +115,8 @@ def test_table2_ranks_each_seeds_components_by_usage_before_averaging(tmp_path: 
     assert knn.loc["C1", "component_order"] == tables.COMPONENT_ORDER
     assert knn.loc["mixture", "component_order"] == ""
     # without diagnostics the stored order stays
-    assert tables.usage_order(None, 3) == [0, 1, 2]
-    assert tables.usage_order({"diagnostics": {"expected_w": usage}}, 4) == [1, 2, 0, 3]
+    assert records.usage_order(None, 3) == [0, 1, 2]
+    assert records.usage_order({"diagnostics": {"expected_w": usage}}, 4) == [1, 2, 0, 3]
 
 
 def test_authors_settings_names_components_by_usage_as_table2_does(tmp_path: Path) -> None:
@@ -129,7 +130,7 @@ def test_authors_settings_names_components_by_usage_as_table2_does(tmp_path: Pat
     row = frame.iloc[0]
     assert [row.knn_C1, row.knn_C2, row.knn_C3] == [0.9, 0.6, 0.4]
     assert row.component_order == tables.COMPONENT_ORDER
-    assert tables.rank_by_usage([0.1, 0.3, 0.3, 0.2]) == [1, 2, 3, 0]  # ties keep stored order
+    assert records.rank_by_usage([0.1, 0.3, 0.3, 0.2]) == [1, 2, 3, 0]  # ties keep stored order
 
 
 def test_tables_apply_the_current_verdict_rule_to_stored_diagnostics(tmp_path: Path) -> None:

@@ -120,8 +120,8 @@ if COMMITTED:
 
 
 def claim_tables():
-    """The tables this preset builds whose claims ``claims.md`` checks (mvae.verdicts)."""
-    return [t for t in TABLES if t in SUMMARY_CHECKS]
+    """The tables this preset builds whose claims ``claims.md`` checks (mvae.claims)."""
+    return [t for t in TABLES if t in CLAIM_TABLES]
 
 
 def claims_target():

@@ -1,8 +1,8 @@
 """Draw one figure as PNG and SVG (rule figure)."""
 
 from mvae.archive import record_products
-from mvae.figures import draw_figure
 from mvae.guard import stop_unless_writable
+from mvae.products import draw_figure
 from mvae.steps import logged
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)

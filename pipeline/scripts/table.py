@@ -2,8 +2,8 @@
 
 from mvae.archive import record_products
 from mvae.guard import stop_unless_writable
+from mvae.products import build_table
 from mvae.steps import logged
-from mvae.tables import build_table
 
 sm = snakemake  # type: ignore[name-defined]  # noqa: F821  (injected by Snakemake)
 stop_unless_writable(sm.output, "report")  # no link, no archive without its manifest

@@ -33,7 +33,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from mvae.tables import rank_by_usage  # noqa: E402
+from mvae.records import rank_by_usage  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 
@@ -371,9 +371,11 @@ def loss_terms_figure(history: pd.DataFrame, title: str) -> Figure:
 def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     """Per-image SSE against the rate, by the Gaussian KL (left) and with the Dirichlet KL
     (right): the VAEs' curve through their KL weights, every other run a point on it."""
-    from mvae.tables import curve_se, vae_curve
+    from mvae.claims.page import seed_spread
+    from mvae.rate_curve import point_estimates, vae_curve
 
-    table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
+    tables = {Path(p).stem: pd.read_csv(p) for p in paths if str(p).endswith(".csv")}
+    table, spread = tables["rate_distortion"], seed_spread(tables)
     fig, axes = plt.subplots(2, 1, figsize=(PAGE_WIDTH, 7.4), sharey=True)
     styles = {"paper": ("o", "mixture, paper objective"),
               "authors' settings": ("s", "mixture, authors' settings")}
@@ -382,10 +384,9 @@ def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
         styles[objective] = (next(others_markers, "^"), f"mixture, {objective}")
     for ax, x, label in ((axes[0], "rate_gauss", "Gaussian KL (nats per image)"),
                          (axes[1], "rate_total", "Gaussian + Dirichlet KL (nats per image)")):
-        points = {str(r.run): r._asdict() for r in table.itertuples()}
-        curve = vae_curve(points, x=x)
-        spread = table.seed_sd.dropna().iloc[0] if "seed_sd" in table else np.nan
-        ax.errorbar(curve[x], curve["sse_per_image"], yerr=curve_se(curve, spread), fmt="-",
+        curve = vae_curve(table, x=x)
+        bars = [e.se for e in point_estimates(curve, spread)]
+        ax.errorbar(curve[x], curve["sse_per_image"], yerr=bars, fmt="-",
                     color="black", lw=1.5, capsize=2, elinewidth=0.8, zorder=1,
                     label="VAE (K = 1) at KL weights, ± 1 SE")
         # each point's KL weight below and right of it, under the decreasing curve where no
@@ -429,13 +430,9 @@ def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
     return fig
 
 
-def draw_figure(name: str, paths: list[str | Path], runs: dict[str, Any], png: str | Path,
-                svg: str | Path) -> None:
-    """Draw figure ``name`` (:data:`mvae.registry.FIGURES`) from its input files and save it as
-    PNG (150 dpi, its smallest text recorded: :func:`text_px_metadata`) and SVG."""
-    from mvae.registry import build
-
-    fig = build("figure", name, paths, runs)
+def save_figure(fig: Figure, png: str | Path, svg: str | Path) -> None:
+    """Save ``fig`` as PNG (150 dpi, its smallest text recorded: :func:`text_px_metadata`) and
+    SVG, and close it."""
     Path(png).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=PIPELINE_DPI, metadata=text_px_metadata(fig, PIPELINE_DPI))
     fig.savefig(svg)

@@ -11,7 +11,7 @@ this module while it parses the workflow, and matplotlib is slow to import.
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +35,7 @@ class Product:
     enough: Callable[[Selections, set[str]], bool] | None = None
 
     def function(self) -> Callable[..., Any]:
-        module, name = self.builder.split(":")
-        return getattr(importlib.import_module(module), name)
+        return pkgutil.resolve_name(self.builder)
 
 
 def _evals(runs: Iterable[str], *names: str) -> list[str]:
@@ -56,13 +55,17 @@ def _baseline(s: Selections, dataset: str) -> list[str]:
     return [layout.baseline_file(dataset)] if dataset in s.baselines else []
 
 
-def _with_seed_spread(runs: Iterable[str], s: Selections) -> list[str]:
-    """The ``reconstruction.json`` and ``done.json`` of ``runs`` and the reconstruction files of
-    the runs behind the seed spread (:func:`mvae.tables.seed_spread`) that a verdict lends a
-    side with one seed."""
+def _rate_points(runs: Iterable[str]) -> list[str]:
+    """What a run's point on the rate-distortion plane is read from: its reconstruction record
+    (the error) and its ``done.json`` (the last epoch's test KL terms, the rate)."""
     runs = list(runs)
-    spread = [r for r in _flat(s.seed_groups.values()) if r not in runs]
-    return _evals(runs + spread, "reconstruction.json") + _done(runs)
+    return _evals(runs, "reconstruction.json") + _done(runs)
+
+
+def _estimator_runs(s: Selections) -> list[str]:
+    """The dHSIC-estimator ablation's runs, each once (beta = 0 is both estimators' arm)."""
+    return list(dict.fromkeys(_flat(runs for by_beta in s.dhsic_estimators.values()
+                                    for runs in by_beta.values())))
 
 
 def _readings_runs(s: Selections) -> list[str]:
@@ -145,20 +148,42 @@ TABLES: dict[str, Product] = {p.name: p for p in [
             lambda s: bool(s.latent2d),
             "Fig. 3's numbers: each component's 2-D code (spread, KNN accuracy alone) beside the "
             "2-D VAE's.", enough=lambda s, archived: set(s.latent2d) <= archived),
-    Product("rate_distortion", "mvae.tables:rate_distortion",
-            lambda s: _with_seed_spread(s.rate_distortion, s),
+    Product("rate_distortion", "mvae.control_tables:rate_distortion",
+            lambda s: _rate_points(s.rate_distortion),
             lambda s: bool(s.kl_vaes),
             "Rate against distortion: every MNIST run's Gaussian KL (nats per image) beside its "
             "reconstruction error, the VAE's curve through its KL weights.",
             enough=_some(lambda s: _flat(s.kl_vaes.values()))),
-    Product("table1_readings", "mvae.tables:table1_readings",
-            lambda s: _with_seed_spread(_readings_runs(s), s),
+    Product("dhsic_estimators", "mvae.control_tables:dhsic_estimators",
+            lambda s: _rate_points(_estimator_runs(s))
+            + _evals(_estimator_runs(s), "diversity.json", "probes.json"),
+            lambda s: bool(s.dhsic_estimators),
+            "The dHSIC ablation under each estimator: beta = 0, 1 and 100 at K = 4.",
+            enough=lambda s, archived: any(
+                set(runs) & archived for by_beta in list(s.dhsic_estimators.values())[1:]
+                for beta, runs in by_beta.items() if beta != "0")),
+    Product("seed_code", "mvae.control_tables:seed_code",
+            lambda s: _done(_flat(s.seed_groups.values())),
+            lambda s: bool(s.seed_groups),
+            "Training code per seed group: whether its runs trained the same code (git), and "
+            "the devices and commits it spans.",
+            enough=lambda s, archived: any(len(set(runs) & archived) > 1
+                                           for runs in s.seed_groups.values())),
+    Product("seed_spread", "mvae.control_tables:seed_spread",
+            lambda s: _evals(_flat(s.seed_groups.values()), "reconstruction.json"),
+            lambda s: bool(s.seed_groups),
+            "The seed spread: every run of the settings repeated over seeds, whose pooled sd "
+            "the verdicts lend a setting with one seed.",
+            enough=lambda s, archived: any(len(set(runs) & archived) > 1
+                                           for runs in s.seed_groups.values())),
+    Product("table1_readings", "mvae.control_tables:table1_readings",
+            lambda s: _rate_points(_readings_runs(s)),
             lambda s: bool(s.authors_sweep),
             "Table I under both readings: the paper's objective and the authors' (averaged KLs, "
             "a KL weight of 1/K), each K beside the VAE at the matched KL weight.",
             enough=_some(lambda s: _flat(s.authors_sweep.values()))),
-    Product("authors_switches", "mvae.tables:authors_switches",
-            lambda s: _with_seed_spread(_switch_runs(s), s),
+    Product("authors_switches", "mvae.control_tables:authors_switches",
+            lambda s: _rate_points(_switch_runs(s)),
             lambda s: bool(s.switches),
             "Each of the authors' switches alone at K = 4, beside our objective and all of them "
             "together.", enough=_some(lambda s: _flat(s.switches.values()))),
@@ -222,7 +247,8 @@ FIGURES: dict[str, Product] = {p.name: p for p in [
             "dHSIC, component similarity (CKA), KNN accuracy and reconstruction error.",
             "Bar charts comparing beta = 1 and beta = 0 on four measures"),
     Product("rate_distortion", "mvae.figures:rate_distortion_figure",
-            lambda s: [layout.table_file("rate_distortion", "csv")],
+            lambda s: [layout.table_file("rate_distortion", "csv")]
+            + ([layout.table_file("seed_spread", "csv")] if s.seed_groups else []),
             lambda s: bool(s.kl_vaes),
             "Rate against distortion on MNIST: each run's Gaussian KL (nats per image, the "
             "rate) and its test reconstruction error; the line joins the VAEs trained at "
@@ -242,14 +268,6 @@ FIGURES: dict[str, Product] = {p.name: p for p in [
             "factor: position, scale, shape or rotation.",
             "Grids of dSprites images, one row per latent dimension, one panel per code"),
 ]}
-
-
-def build(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call the builder of table or figure ``name`` (``kind``: "table" or "figure")."""
-    products = TABLES if kind == "table" else FIGURES
-    if name not in products:
-        raise ValueError(f"unknown {kind} {name!r}; known: {', '.join(products)}")
-    return products[name].function()(*args, **kwargs)
 
 
 def caption(name: str) -> tuple[str, str]:

@@ -444,24 +444,30 @@ def _markdown_cell(text: Any) -> str:
     return out.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
 
 
-def show_verdicts(verdicts: Iterable[Any]) -> Any:
-    """Verdicts (:class:`mvae.verdicts.Verdict`) as a Markdown table of claim, verdict and
-    evidence: formatted text on the page, not console output."""
+def show_claims(*ids: str, preset: str | None = None, details: bool = True) -> Any:
+    """The verdicts of the claims ``ids`` (default: every claim) as ``claims.md`` renders them,
+    from the table the pipeline writes (``tables/verdicts.csv``): a summary row per claim, then
+    (``details``) the comparison tables that hold them (:mod:`mvae.claims.page`). Without the
+    table, the note saying why."""
     from IPython.display import Markdown
 
-    rows = ["| claim | verdict | evidence |", "| --- | --- | --- |"]
-    rows += [f"| {_markdown_cell(v.claim)} | **{_markdown_cell(v.status)}** | "
-             f"{_markdown_cell(v.evidence)} |" for v in verdicts]
-    return Markdown("\n".join(rows))
+    from mvae.claims.page import GROUPS, group_table, markdown_table, summary_rows
 
-
-def show_checks(table: Any, *checks: Any) -> Any:
-    """The verdicts of each of ``checks`` (functions of :mod:`mvae.verdicts`) on ``table``, as
-    :func:`show_verdicts` shows them, each read twice so that a fragile one says so
-    (:func:`mvae.verdicts.read_twice`, as on the claims page)."""
-    from mvae.verdicts import read_twice
-
-    return show_verdicts([v for check in checks for v in read_twice(check, table)])
+    try:
+        frame = load_table("verdicts", preset)
+    except MissingResults as missing:
+        return missing
+    mine = frame[frame.claim_id.isin(ids)] if ids else frame
+    parts = [markdown_table(summary) for summary in (summary_rows(mine, True),
+                                                     summary_rows(mine, False)) if len(summary)]
+    if not details:
+        return Markdown("\n\n".join(parts))
+    tested = set(mine.loc[mine.setting.notna() & (mine.wants != "reading"), "claim_id"])
+    for heading, claims in GROUPS:
+        chosen = tuple((c, name) for c, name in claims if c in tested)
+        if chosen:
+            parts += [f"**{heading}**", markdown_table(group_table(frame, chosen))]
+    return Markdown("\n\n".join(parts))
 
 
 def say(*sentences: Any) -> Any:
