@@ -184,13 +184,20 @@ def test_results_table_reads_like_a_table(fake_results):
     cells = re.findall(r"<td[^>]*>(.*?)</td>", markup)
     assert cells[:6] == ["a", "4", "95.85", "8.423", "10,000", "yes"]  # no 4.0000, 10000.00
     assert cells[9] == "–"                                              # a missing value
-    assert '<th title="sse_per_image">SSE / image</th>' in markup      # short header, CSV name
-    assert '<th title="knn_concatenated">KNN (%)</th>' in markup
+    headers = re.findall(r"<th[^>]*>(.*?)</th>", markup)
+    assert headers[2:4] == ['<span title="knn_concatenated">KNN (%)</span>',  # short header,
+                            '<span title="sse_per_image">SSE / image</span>']  # CSV name
+    assert headers[:2] == ["run", "K"]                                  # no index column
     assert "<caption>Table I</caption>" in markup
+    classes = re.findall(r'<td class="([^"]*)"', markup)
+    assert [c.split()[3:] for c in classes[:7]] == [["run"], ["num"], ["num"], ["num"], ["num"],
+                                                    [], ["run"]]        # numbers right-aligned
+    assert classes[9].split()[3:] == ["num"]                            # a missing number too
     # a pivot's index becomes the first column; an unnamed (filtered) index disappears
-    assert "<th>features</th>" in rp.format_table(
-        frame.set_index("run").rename_axis("features")).to_html()
+    pivot = rp.format_table(frame.set_index("run").rename_axis("features")).to_html()
+    assert re.findall(r"<th[^>]*>(.*?)</th>", pivot)[0] == "features"
     assert ">index<" not in rp.format_table(frame[frame.K > 2]).to_html()
+    assert rp.format_table(frame).to_html() == rp.format_table(frame).to_html()  # reproducible
 
 
 def test_computed_sentences_render_as_markdown():
@@ -437,7 +444,7 @@ def test_missing_results_of_a_half_trained_archive_say_how_far_it_is(tmp_path, m
     assert rp.archive_progress("quick") is None  # no archive: no progress line
 
 
-@pytest.mark.parametrize("page", ["README.md", "book/01_intro.md"])
+@pytest.mark.parametrize("page", ["README.md", "book/01_intro.py"])
 def test_the_archive_is_as_complete_as_the_prose_says(page):
     """Where README or the intro say "all N runs" are committed, N must be the paper grid's size
     and the committed archive must hold every one of them (a run added to the preset, or an

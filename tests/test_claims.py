@@ -190,3 +190,24 @@ def test_the_page_is_short_and_says_each_caveat_once() -> None:
     sentences = [s.strip() for s in page.replace("\n", " ").split(". ") if len(s) > 40]
     assert len(sentences) == len(set(sentences))
     assert "Holm" in page and "vs our VAE" in page
+
+
+def test_the_introductions_findings_quote_the_verdicts_table() -> None:
+    """Every number in the intro's "What we found" is the verdicts table's (rebuilt from it)."""
+    import re
+
+    from mvae.claims.findings import findings
+
+    t1 = _table1({1: [8.42, 7.75, 8.40], 2: [9.6, 9.5, 9.8], 3: [9.0], 7: [12.0, 12.4, 13.0]})
+    frame = verdicts({"table1_reconstruction": t1, "seed_spread": SPREAD})
+    lines = findings(frame)
+    vae = _rows(frame, "ours-vae").iloc[0]
+    assert f"Our VAE's error is {vae.ours_mean:.2f}, the paper's {vae.ref_mean:.2f}" in lines[0]
+    mixtures = _rows(frame, "t1-mixture-vs-vae")
+    assert f"of {len(mixtures)} K, by {mixtures.difference.min():+.1f}" in lines[0]
+    quoted = set(re.findall(r"[+-]?\d+\.\d+", lines[0]))
+    table = {f"{v:.2f}" for v in (vae.ours_mean, vae.ref_mean)} | {
+        f"{v:+.1f}" for v in mixtures.difference} | {
+        f"{v:+.2f}" for v in _rows(frame, "t1-trend").difference}
+    assert quoted <= table
+    assert lines[-1] == "**Disentanglement.** Not tested yet."
