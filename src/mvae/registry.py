@@ -62,6 +62,11 @@ def _rate_points(runs: Iterable[str]) -> list[str]:
     return _evals(runs, "reconstruction.json") + _done(runs)
 
 
+def _seeds_archived(s: Selections, archived: set[str]) -> bool:
+    """Committed mode: some setting repeated over seeds has two or more runs archived."""
+    return any(len(set(runs) & archived) > 1 for runs in s.seed_groups.values())
+
+
 def _estimator_runs(s: Selections) -> list[str]:
     """The dHSIC-estimator ablation's runs, each once (beta = 0 is both estimators' arm)."""
     return list(dict.fromkeys(_flat(runs for by_beta in s.dhsic_estimators.values()
@@ -167,15 +172,13 @@ TABLES: dict[str, Product] = {p.name: p for p in [
             lambda s: bool(s.seed_groups),
             "Training code per seed group: whether its runs trained the same code (git), and "
             "the devices and commits it spans.",
-            enough=lambda s, archived: any(len(set(runs) & archived) > 1
-                                           for runs in s.seed_groups.values())),
+            enough=_seeds_archived),
     Product("seed_spread", "mvae.control_tables:seed_spread",
             lambda s: _evals(_flat(s.seed_groups.values()), "reconstruction.json"),
             lambda s: bool(s.seed_groups),
             "The seed spread: every run of the settings repeated over seeds, whose pooled sd "
             "the verdicts lend a setting with one seed.",
-            enough=lambda s, archived: any(len(set(runs) & archived) > 1
-                                           for runs in s.seed_groups.values())),
+            enough=_seeds_archived),
     Product("table1_readings", "mvae.control_tables:table1_readings",
             lambda s: _rate_points(_readings_runs(s)),
             lambda s: bool(s.authors_sweep),

@@ -157,22 +157,23 @@ def components(ctx: Context) -> list[Claim]:
     has = len(rows) and "worst_component_sse" in rows
     zero = Estimate.exact(0.0)
 
-    def paired(diffs: Sequence[float], setting: str, reference: str) -> tuple[Comparison, ...]:
-        e = Estimate.of(list(diffs), ctx.lend())
-        return (Comparison(setting, e, reference, zero, difference(e, zero)),) if has else ()
+    def paired(ours: str, theirs: str, setting: str, reference: str) -> tuple[Comparison, ...]:
+        """Per run, ``ours`` minus ``theirs`` (columns), against 0."""
+        if not has:
+            return ()
+        e = Estimate.of(list(rows[ours] - rows[theirs]), ctx.lend())
+        return (Comparison(setting, e, reference, zero, difference(e, zero)),)
 
     n = f"K = {int(rows.K.iloc[0])}, {len(rows)} runs" if has else ""
     return [
         Claim("fig2-mixture-vs-components", "Fig. 2",
               "the mixture beats its best component", "better", "lower",
-              paired(rows.sse_per_image - rows.best_component_sse, n,
-                     "its best component alone") if has else (),
+              paired("sse_per_image", "best_component_sse", n, "its best component alone"),
               needs="the Table II mixture's per-component errors",
               note="mixture SSE minus the best component's, per run"),
         Claim("fig2-components-alone", "Fig. 2",
               "each component reconstructs the digit on its own", "each good", "lower",
-              paired(rows.worst_component_sse - rows.mean_image_sse, n,
-                     "the mean training image") if has else (),
+              paired("worst_component_sse", "mean_image_sse", n, "the mean training image"),
               needs="the Table II mixture's per-component errors",
               note="worst component's SSE minus the mean image's, per run"),
     ]
