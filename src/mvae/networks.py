@@ -141,8 +141,8 @@ class ConvEncoder(nn.Module):
     """Five 3x3 convolutions with batch norm per component (paper, CIFAR-10), then a linear head.
 
     Strides 1, 2, 2, 2, 1 take 32x32 to 4x4. Each component is its own ordinary convolution stack,
-    run one after the other: on a CPU, K ungrouped convolutions are 1.3-1.9x faster than one
-    grouped convolution over K*C channels (oneDNN's grouped kernels are slower; measured in
+    run one after the other: on a CPU, K ungrouped convolutions are faster than one grouped
+    convolution over K*C channels (oneDNN's grouped kernels are slower; the timings are in
     ``benchmarks/README.md``), and channels-last buys nothing there. The heads are stacked.
     """
 

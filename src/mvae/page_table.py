@@ -6,16 +6,18 @@ whole numbers without decimals, probe accuracies in percent, and the CSV it show
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mvae.presets import PROBE_CLASSIFIERS
+from mvae.results_files import current_preset, repo_root, results_dir
 
 #: Column headers of the results tables as the book shows them (short, with their unit); the
 #: CSV's own name stays in each header's tooltip. Columns not listed keep their name.
@@ -75,14 +77,22 @@ def _cell(value: Any, whole: bool, precision: int, na: str) -> tuple[str, bool]:
     return str(value), False
 
 
+def _is_number(value: Any) -> bool:
+    """A cell the book right-aligns: a number, not a boolean."""
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
+
+
 class Table:
     """A results table as the book shows it: short headers (:data:`LABELS`, the CSV's column
     name in each header's tooltip), whole numbers without decimals, probe accuracies in percent,
-    numbers right-aligned, no index. With ``source`` the ``<table>`` names the CSV it shows
-    (``data-csv``, and ``data-csv-key``/``data-csv-where`` when it shows one row per distinct
-    ``key`` among the CSV rows where ``where`` is set), so ``scripts/check_book.py`` can fail a
-    page whose table lost rows of its CSV. ``to_html()`` as on a Styler; the caption is an
-    argument."""
+    numbers right-aligned (class ``num``), no index. With ``source`` the ``<table>`` names the
+    CSV it shows (``data-csv``, and ``data-csv-key``/``data-csv-where`` when it shows one row per
+    distinct ``key`` among the CSV rows where ``where`` is set), so ``scripts/check_book.py`` can
+    fail a page whose table lost rows of its CSV.
+
+    The markup is pandas' :class:`~pandas.io.formats.style.Styler` (:attr:`styler`): a formatter
+    per column, ``na`` for missing values, the index hidden, the cell classes that
+    ``book/_static/custom.css`` aligns by."""
 
     def __init__(self, frame: pd.DataFrame, precision: int = 2, *, source: str | None = None,
                  preset: str | None = None, key: str | None = None, where: str | None = None,
@@ -98,8 +108,6 @@ class Table:
             c for c in self.frame.columns if _is_fraction_column(str(c), self.frame[c])}
         self.attributes: dict[str, str] = {}
         if source is not None:
-            from mvae.reporting import current_preset, repo_root, results_dir
-
             preset = preset or current_preset()
             csv = results_dir(preset) / "tables" / f"{source}.csv"
             with contextlib.suppress(ValueError):
@@ -110,7 +118,8 @@ class Table:
             if where:
                 self.attributes["data-csv-where"] = where
 
-    def _header(self, column: Any) -> str:
+    def _label(self, column: Any) -> str:
+        """The header of ``column`` (HTML): its short label, the CSV's name as the tooltip."""
         name = str(column)
         per_component = re.fullmatch(r"(knn|mlp|linear_svm)_(C\d+)", name)
         capped = re.fullmatch(r"(knn|mlp|linear_svm)_not_converged", name)
@@ -119,36 +128,54 @@ class Table:
                                 f"{PROBE_NAMES[capped.group(1)]} hit its cap" if capped else name)
         if name in self.percent and "%" not in label:
             label += " (%)"
-        return (f'<th title="{html.escape(name)}">{html.escape(label)}</th>' if label != name
-                else f"<th>{html.escape(label)}</th>")
+        return (f'<span title="{html.escape(name)}">{html.escape(label)}</span>' if label != name
+                else html.escape(label))
 
-    def to_html(self) -> str:
+    def _formatter(self, column: Any) -> Callable[[Any], str]:
+        """The text (HTML) of a cell of ``column``; missing values are the Styler's ``na_rep``."""
+        percent = column in self.percent
+        whole = _is_whole_column(self.frame[column]) and not percent
+        digits = self.precisions.get(column, min(self.precision, 2) if percent else self.precision)
+
+        def text(value: Any) -> str:
+            if percent and _is_number(value):
+                value = 100 * float(value)
+            return html.escape(_cell(value, whole, digits, self.na)[0])
+
+        return text
+
+    def _classes(self) -> pd.DataFrame:
+        """Each cell's class: ``num`` for a number (and a missing one in a numeric column),
+        ``run`` for a run's name; what the book's stylesheet aligns by."""
+        frame = self.frame
+        classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        for column in frame.columns:
+            values = frame[column]
+            numeric = pd.api.types.is_numeric_dtype(values) and \
+                not pd.api.types.is_bool_dtype(values)
+            number = (values.map(_is_number) & values.notna()) | (values.isna() & numeric)
+            classes[column] = np.where(number, "num", "run" if column == "run" else "")
+        return classes
+
+    @property
+    def styler(self) -> Any:
+        """The table as a pandas Styler (what :meth:`to_html` renders)."""
+        from pandas.io.formats.style import Styler  # needs jinja2 (the book's extra)
+
         frame = self.frame
         attrs = "".join(f' {k}="{html.escape(v)}"' for k, v in self.attributes.items())
-        parts = [f'<table class="mvae-table"{attrs}>']
-        if self.caption:
-            parts.append(f"<caption>{html.escape(self.caption)}</caption>")
-        parts.append("<thead><tr>" + "".join(self._header(c) for c in frame.columns)
-                     + "</tr></thead><tbody>")
-        whole = {c: _is_whole_column(frame[c]) for c in frame.columns}
-        numeric = {c: pd.api.types.is_numeric_dtype(frame[c])
-                   and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns}
-        for row in frame.itertuples(index=False):
-            cells = []
-            for column, value in zip(frame.columns, row, strict=True):
-                if column in self.percent and isinstance(value, float | int | np.number):
-                    value = 100 * float(value)
-                digits = self.precisions.get(
-                    column, min(self.precision, 2) if column in self.percent else self.precision)
-                text, number = _cell(value, whole[column] and column not in self.percent,
-                                     digits, self.na)
-                number = number or (text == self.na and numeric[column])
-                kind = "num" if number else "run" if column == "run" else ""
-                cells.append(f'<td class="{kind}">{html.escape(text)}</td>' if kind
-                             else f"<td>{html.escape(text)}</td>")
-            parts.append("<tr>" + "".join(cells) + "</tr>")
-        parts.append("</tbody></table>")
-        return "".join(parts)
+        digest = hashlib.sha256((frame.to_csv() + self.caption + attrs).encode()).hexdigest()
+        styler = (Styler(frame, uuid=digest[:8], cell_ids=False, na_rep=self.na)
+                  .format({c: self._formatter(c) for c in frame.columns}, na_rep=self.na)
+                  .format_index(self._label, axis=1)
+                  .hide(axis="index")
+                  .set_td_classes(self._classes())
+                  .set_table_attributes(f'class="mvae-table"{attrs}'))
+        return styler.set_caption(html.escape(self.caption)) if self.caption else styler
+
+    def to_html(self) -> str:
+        """The table's HTML (one ``<table>``, after the Styler's empty ``<style>``)."""
+        return self.styler.to_html()
 
     def _repr_html_(self) -> str:
         return self.to_html()

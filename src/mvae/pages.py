@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mvae import reporting as rp
+from mvae import results_files as rf
+from mvae.markup import markdown_cell
 
 #: The glossary's page name, for links from computed HTML (Markdown uses the ``{term}`` role).
 GLOSSARY = "glossary"
@@ -66,26 +67,26 @@ def _selections(preset: str) -> Any:
     from mvae.presets import load_preset
     from mvae.selections import select
 
-    return select(load_preset(preset, rp.repo_root() / "pipeline" / "config"))
+    return select(load_preset(preset, rf.repo_root() / "pipeline" / "config"))
 
 
 def figure_inputs(name: str, preset: str | None = None) -> tuple[list[Path], dict[str, Any]]:
     """The input files of figure ``name`` (absolute, under ``results/<preset>/``) and the
     selections' record the figure's builder reads (``runs``), as the pipeline's ``figure`` rule
-    gives them; raises :class:`mvae.reporting.MissingResults` for the first missing input."""
+    gives them; raises :class:`mvae.results_files.MissingResults` for the first missing input."""
     from mvae import registry
 
-    preset = preset or rp.current_preset()
+    preset = preset or rf.current_preset()
     try:
         sel = _selections(preset)
     except Exception as err:  # noqa: BLE001  (a results folder whose preset file is gone)
-        raise rp.MissingResults(rp.results_dir(preset), preset,
+        raise rf.MissingResults(rf.results_dir(preset), preset,
                                 f"the {preset} preset's file ({err})") from None
-    root = rp.results_dir(preset)
+    root = rf.results_dir(preset)
     paths = [root / p for p in registry.FIGURES[name].inputs(sel)]
     for path in paths:
         if not path.is_file():
-            raise rp.MissingResults(path, preset, f"an input of figure {name!r}")
+            raise rf.MissingResults(path, preset, f"an input of figure {name!r}")
     return paths, sel.as_dict()
 
 
@@ -101,7 +102,7 @@ def redraw(name: str, preset: str | None = None, builder: Any = None) -> Any:
         return None
     try:
         paths, runs = figure_inputs(name, preset)
-    except rp.MissingResults:
+    except rf.MissingResults:
         return None
     draw = builder or registry.FIGURES[name].function()
     return draw([str(p) for p in paths], runs)
@@ -109,7 +110,7 @@ def redraw(name: str, preset: str | None = None, builder: Any = None) -> Any:
 
 def not_available(what: str, missing: Exception) -> Any:
     """A note (Markdown) saying that ``what`` is not available yet, and why in one line."""
-    return _markdown(f":::{{note}} {what}: not available yet\n{rp._markdown_cell(missing)}\n"
+    return _markdown(f":::{{note}} {what}: not available yet\n{markdown_cell(missing)}\n"
                      ":::\n")
 
 
@@ -117,7 +118,7 @@ def not_available(what: str, missing: Exception) -> Any:
 def _book_config() -> dict[str, Any]:
     import yaml
 
-    path = rp.repo_root() / "book" / "_config.yml"
+    path = rf.repo_root() / "book" / "_config.yml"
     return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
 
 
@@ -148,7 +149,7 @@ def longest(paragraphs: Iterable[str]) -> int:
 
 
 # ----------------------------------------------------------------------------- time
-def time_budget(preset: str = rp.DEFAULT_PRESET) -> dict[str, Any]:
+def time_budget(preset: str = rf.DEFAULT_PRESET) -> dict[str, Any]:
     """How long the preset's grid takes, from one place, the archive: the training hours its
     archived runs recorded (``done.json``), and the hours :mod:`mvae.planning` estimates from
     them for the runs not archived yet (training and evaluation, on the archive's machines).
@@ -157,14 +158,14 @@ def time_budget(preset: str = rp.DEFAULT_PRESET) -> dict[str, Any]:
     from mvae import planning
     from mvae.presets import load_preset
 
-    archive = rp.results_dir(preset)
-    runs = load_preset(preset, rp.repo_root() / "pipeline" / "config").runs
+    archive = rf.results_dir(preset)
+    runs = load_preset(preset, rf.repo_root() / "pipeline" / "config").runs
     archived_seconds, left_seconds, archived, unknown = 0.0, 0.0, 0, 0
     for name, config in runs.items():
         done = archive / "runs" / name / "done.json"
         if done.is_file():
             archived += 1
-            archived_seconds += planning.training_wall_seconds(rp.read_json(done))
+            archived_seconds += planning.training_wall_seconds(rf.read_json(done))
             continue
         found = planning.estimate(archive, config)
         if found is None:

@@ -135,7 +135,7 @@ def estimate(archive: Path, config: Config, epochs_done: int = 0) -> Estimate | 
         flops = {name: float(forward_flops(cfg)) for name, (cfg, _) in family.items()}
         target = float(forward_flops(config))
         # the run nearest in FLOPs alone: the archived seconds per FLOP vary too much to pool
-        # (the paper archive's CIFAR K = 1 job took 866 s per GFLOP-epoch, its K = 4 job 349)
+        # (benchmarks/README.md gives the archive's figures)
         nearest_flops = min(flops, key=lambda name: abs(math.log(flops[name] / target)))
         refs, work = {nearest_flops: family[nearest_flops]}, {nearest_flops: flops[nearest_flops]}
     rate = statistics.median(training_wall_seconds(done) / (int(done["epochs"]) * work[name])
