@@ -13,11 +13,11 @@ import subprocess
 import sys
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version
+from snakemake.utils import min_version, validate
 
 from mvae.archive import ArchiveError, refuse_unmanifested
 from mvae.config import DATASETS, ConfigError
-from mvae.presets import PresetError, load_preset
+from mvae.presets import PresetError, load_preset, read_preset_file, schema_problem
 from mvae.selections import select
 from mvae.claims import TABLES as CLAIM_TABLES
 
@@ -55,6 +55,11 @@ try:
                       exclude_datasets=_list(config.get("exclude_datasets")))
 except (ConfigError, PresetError) as err:
     raise WorkflowError(f"mvae pipeline: bad configuration: {err}") from None
+try:  # and the file against its JSON Schema, as the Snakemake workflow catalog checks configs
+    validate(read_preset_file(EXP.path), "pipeline/schemas/preset.schema.yaml", set_default=False)
+except WorkflowError as err:
+    raise WorkflowError(f"mvae pipeline: bad configuration: {schema_problem(EXP.path, err)}"
+                        ) from None
 
 RUNS = EXP.runs
 SETTINGS = EXP.settings

@@ -179,7 +179,7 @@ else:
 # **A new architecture.** Encoders and decoders live in `src/mvae/networks.py`. They evaluate all
 # $K$ components at once: an encoder maps images `(B, C, H, W)` to raw heads `(K, B, 2d + 1)` (mean,
 # pre-softplus variance, pre-softplus Dirichlet concentration) and a decoder maps codes `(K, B, d)`
-# to pre-activations `(K, B, C·H·W)`. Add a class pair, a name to `ARCHITECTURES` in `config.py`,
+# to pre-activations `(K, B, C·H·W)`. Add a class pair, a name to `Architecture` in `config.py`,
 # and a branch in `MVAE.__init__` (`src/mvae/model.py`); the objective, training, evaluation and
 # pipeline need no change.
 #

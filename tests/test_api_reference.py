@@ -174,7 +174,7 @@ def test_the_config_table_has_every_key_with_its_default_and_allowed_values() ->
 
     ext = api_extension()
     rows = {row["key"]: row for row in ext.config_keys()}
-    fields = [f.name for f in dataclasses.fields(Config)]
+    fields = list(Config.model_fields)
     assert list(rows) == fields
     meanings = ext.key_meanings(Config.__doc__)
     assert set(meanings) == set(fields), {"undocumented keys": set(fields) - set(meanings),

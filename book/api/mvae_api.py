@@ -5,9 +5,9 @@
     that defines it) and the first paragraph of its docstring.
 
 The ``Keys:`` section of :class:`mvae.config.Config`'s docstring
-    becomes a table of every key: its default (the dataclass field), the values it accepts (what
-    :meth:`mvae.config.Config.validate` accepts, in the words of its own error messages) and the
-    meaning the docstring gives. Nothing about a key is written twice: a new field, a changed
+    becomes a table of every key: its default (the model's field), the values it accepts (what
+    :class:`mvae.config.Config` accepts, in the words of its own error messages) and the meaning
+    the docstring gives. Nothing about a key is written twice: a new field, a changed
     default or a new allowed value shows up at the next build (``tests/test_api_reference.py``
     fails when a field has no meaning in the docstring).
 
@@ -17,14 +17,13 @@ leading underscore are what the tests call; Sphinx is imported only by :func:`se
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import re
 from typing import Any
 
 #: Values tried on every key, one at a time, with every other key at its default: a wrong type,
 #: negative and zero numbers, a fraction, a number that is not a multiple of ten, a missing value.
-#: Each value :meth:`Config.validate` refuses contributes the rule its error message states.
+#: Each value :class:`~mvae.config.Config` refuses contributes the rule its error message states.
 PROBES: tuple[Any, ...] = ("?", -1, 0, 0.5, 15, None)
 
 KEYS_HEADING = "Keys:"
@@ -73,7 +72,7 @@ def _section_end(lines: list[str], start: int) -> int:
 
 
 def _rule(key: str, message: str) -> str:
-    """The rule an error message of :meth:`Config.validate` states, without the key and the
+    """The rule an error message of :class:`~mvae.config.Config` states, without the key and the
     rejected value: ``"lr must be > 0, got -1"`` -> ``"> 0"``."""
     message = " ".join(message.split())
     prefix = f"{key} must be "
@@ -83,7 +82,7 @@ def _rule(key: str, message: str) -> str:
 
 
 def allowed_values(key: str) -> str:
-    """What ``key`` accepts, in the words of :meth:`mvae.config.Config.validate` (see
+    """What ``key`` accepts, in the words of :class:`mvae.config.Config`'s refusals (see
     :data:`PROBES`); ``"any <type>"`` for a key that nothing is checked on."""
     from mvae.config import Config, ConfigError
 
@@ -91,7 +90,7 @@ def allowed_values(key: str) -> str:
     null_ok = False
     for value in PROBES:
         try:
-            Config(**{key: value}).validate()
+            Config(**{key: value})
         except ConfigError as err:
             rule = _rule(key, str(err))
             if rule not in rules:
@@ -101,7 +100,7 @@ def allowed_values(key: str) -> str:
         else:
             null_ok = null_ok or value is None
     if not rules:
-        kind = str(_field(key).type)
+        kind = str(Config.model_fields[key].annotation)
         if kind.endswith(" | None"):
             return f"any ``{kind.removesuffix(' | None')}``, or ``null``"
         return f"any ``{kind}``"
@@ -125,12 +124,6 @@ def _literal_choices(rule: str) -> str:
 
 def _escape(text: str) -> str:
     return re.sub(r"([\\`*_|])", r"\\\1", text)
-
-
-def _field(key: str) -> dataclasses.Field:
-    from mvae.config import Config
-
-    return next(f for f in dataclasses.fields(Config) if f.name == key)
 
 
 def default_value(key: str) -> Any:
@@ -157,9 +150,8 @@ def config_keys() -> list[dict[str, str]]:
     from mvae.config import Config
 
     meanings = key_meanings(Config.__doc__ or "")
-    return [{"key": f.name, "default": _yaml(default_value(f.name)),
-             "allowed": allowed_values(f.name), "meaning": meanings.get(f.name, "")}
-            for f in dataclasses.fields(Config)]
+    return [{"key": key, "default": _yaml(default_value(key)), "allowed": allowed_values(key),
+             "meaning": meanings.get(key, "")} for key in Config.model_fields]
 
 
 def _cell(first: bool, text: str) -> list[str]:

@@ -25,7 +25,6 @@ None of this changes what training computes: the records are read and written be
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -287,10 +286,9 @@ def with_defaults(stored: dict[str, Any]) -> dict[str, Any]:
     (a new key's default keeps the old behaviour), so old runs still resume and load. Filled in
     without validating (which would look the dataset up once more)."""
     filled = dict(stored)
-    for f in dataclasses.fields(Config):
-        if f.name not in filled:
-            filled[f.name] = (f.default if f.default is not dataclasses.MISSING
-                              else f.default_factory())  # type: ignore[misc]
+    for key, field in Config.model_fields.items():
+        if key not in filled:
+            filled[key] = field.get_default(call_default_factory=True)
     return filled
 
 
@@ -324,7 +322,7 @@ def written_by_train(text: str) -> bool:
     """Whether a ``config.yaml`` text is what :func:`write_config` writes for some valid config:
     its dump, every key in the order of Config's fields (one written before a few keys were
     added lacks those), not a hand-written file of a few keys."""
-    fields = [f.name for f in dataclasses.fields(Config)]
+    fields = list(Config.model_fields)
     try:
         stored = load_yaml(text, "config.yaml")
         if not isinstance(stored, dict) or len(stored) < len(fields) - 5 or list(stored) != [

@@ -50,48 +50,133 @@ Switches that reproduce the authors' public code rather than the paper's text (s
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    WrapValidator,
+    model_validator,
+)
 
+from mvae import yaml_strict
 from mvae.data.registry import REGISTRY
+from mvae.yaml_strict import short_repr
 
 #: The built-in datasets (:mod:`mvae.data.registry`); ``dataset`` may also be a path to your own
 #: images (:mod:`mvae.data.own_images`).
 DATASETS = tuple(REGISTRY)
-ARCHITECTURES = ("auto", "mlp", "conv")
-LIKELIHOODS = ("auto", "bernoulli", "gaussian")
-KL_REDUCTIONS = ("sum", "mean")
-RECONSTRUCTIONS = ("mixture", "expected")
-WEIGHT_SAMPLERS = ("dirichlet", "gamma")
-DHSIC_ESTIMATORS = ("median", "authors")
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "bf16", "bf16-emulated")
+#: The keys with a fixed set of values: each a ``Literal`` the model checks, and its values as a
+#: tuple (``ARCHITECTURES``, ...) for the modules that list or branch on them.
+Architecture = Literal["auto", "mlp", "conv"]
+Likelihood = Literal["auto", "bernoulli", "gaussian"]
+KLReduction = Literal["sum", "mean"]
+Reconstruction = Literal["mixture", "expected"]
+WeightSampler = Literal["dirichlet", "gamma"]
+DHSICEstimator = Literal["median", "authors"]
+Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["fp32", "bf16", "bf16-emulated"]
+ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
+LIKELIHOODS: tuple[str, ...] = get_args(Likelihood)
+KL_REDUCTIONS: tuple[str, ...] = get_args(KLReduction)
+RECONSTRUCTIONS: tuple[str, ...] = get_args(Reconstruction)
+WEIGHT_SAMPLERS: tuple[str, ...] = get_args(WeightSampler)
+DHSIC_ESTIMATORS: tuple[str, ...] = get_args(DHSICEstimator)
+DEVICES: tuple[str, ...] = get_args(Device)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 #: Images per split of each dataset (train, test): a subset larger than this cannot be drawn.
 SPLIT_SIZES = {name: entry.split_sizes for name, entry in REGISTRY.items()}
 #: A run name becomes a folder (``runs/<name>``): no separators, no leading dot.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 #: Short dataset names for default run names (as the presets spell them).
 SHORT_NAMES = {name: entry.short_name for name, entry in REGISTRY.items()}
+#: Seeds are unsigned 64-bit integers (torch.manual_seed refuses anything larger).
+MAX_SEED = 2 ** 64 - 1
 
 
 class ConfigError(ValueError):
     """A configuration value or key is invalid; the message names the key and what is allowed."""
 
 
-@dataclass
-class Config:
+# --------------------------------------------------------------------------- one key's rules
+def _rule(default: str, separator: str = ",", **by_error: str) -> WrapValidator:
+    """Pydantic's refusal of a key's value as one line of ours, ``<key> must be <rule>, got
+    <value>``: the rule of the first of pydantic's error types named in ``by_error``
+    (``finite_number="a finite number"``), else ``default``. The line is a :class:`ConfigError`,
+    which pydantic carries out in its error's context (:func:`_one_line`)."""
+    def check(value: Any, handler: Any, info: ValidationInfo) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as err:
+            rule = next((by_error[e["type"]] for e in err.errors() if e["type"] in by_error),
+                        default)
+            raise ConfigError(f"{info.field_name} must be {rule}{separator} got "
+                              f"{short_repr(value)}") from None
+    return WrapValidator(check)
+
+
+def _one_of(choices: Any) -> WrapValidator:
+    """The rule of a ``Literal``: ``<key> must be one of a, b; got 'c'``."""
+    return _rule("one of " + ", ".join(get_args(choices)), separator=";")
+
+
+def _yaml_float(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string: a number field takes it as the float."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # else the field's rule names the key
+            return float(value)
+    return value
+
+
+def _known_dataset(value: Any) -> Any:
+    dataset_facts(value)  # a ConfigError naming the built-in datasets, or your images' fault
+    return value
+
+
+#: The types of the other keys: pydantic's strict types (no bool for an int, no "3" for a number)
+#: with bounds, each refusal in our words (:func:`_rule`). A number keeps its type: ``beta: 0``
+#: stays the int 0, as written in archived ``config.yaml`` files and in the keys that compare runs.
+_NUMBER = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+Positive = Annotated[StrictInt, Field(ge=1), _rule("an integer >= 1")]
+NonNegative = Annotated[StrictInt, Field(ge=0), _rule("an integer >= 0")]
+Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED), _rule(
+    "an integer >= 0", less_than_equal=f"an integer from 0 to {MAX_SEED} "
+    f"({MAX_SEED.bit_length()} bits, what torch's generator takes)")]
+PositiveNumber = Annotated[_NUMBER, Field(gt=0), _rule(
+    "a number", finite_number="a finite number", greater_than="> 0"), BeforeValidator(_yaml_float)]
+NonNegativeNumber = Annotated[_NUMBER, Field(ge=0), _rule(
+    "a number", finite_number="a finite number", greater_than_equal=">= 0 (the dHSIC weight)"),
+    BeforeValidator(_yaml_float)]
+Flag = Annotated[StrictBool, _rule("true or false")]
+Folder = Annotated[StrictStr, _rule("a path")]
+Name = Annotated[StrictStr, Field(pattern=f"^{NAME_PATTERN.pattern}$"), _rule(
+    "1-100 letters, digits, '.', '-' or '_', not starting with '.' (it names the folder "
+    "runs/<name>)")]
+Dataset = Annotated[StrictStr, BeforeValidator(_known_dataset)]
+Channels = Annotated[list[Annotated[StrictInt, Field(ge=1)]], Field(min_length=5, max_length=5),
+                     _rule("a list of 5 positive integers (one per 3x3 convolution layer)")]
+
+
+class Config(BaseModel):
     """Everything that defines one training run. Defaults are the paper's MNIST setup (K=4).
 
     Every key is a field here, an entry of a run's ``config.yaml`` and a ``key=value`` override
-    of ``mvae train``. Build one with :func:`load_config` or :meth:`from_dict` (both validate);
-    the API reference lists each key's default and allowed values, read from these fields and
-    from :meth:`validate`, beside its meaning:
+    of ``mvae train``. However it is built (``Config(...)``, :meth:`from_dict`, :func:`load_config`)
+    or changed (``config.lr = 1e-4``), it is validated: pydantic checks each key's type and bounds
+    and refuses unknown keys, then :meth:`validate` the rules across keys; every refusal is one
+    :class:`ConfigError` line naming the key. The API reference lists each key's default and
+    allowed values, read from these fields and from those refusals, beside its meaning:
 
     Keys:
         name: The run's name: its folder ``runs/<name>`` (``mvae train``'s default) and its
@@ -140,40 +225,50 @@ class Config:
         cifar10_path: A folder with a local CIFAR-10 copy, the fallback when the download fails.
     """
 
-    name: str = "mnist-k4"
-    dataset: str = "mnist"
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    name: Name = "mnist-k4"
+    dataset: Dataset = "mnist"
     # model
-    components: int = 4
-    latent_dim: int = 20
-    architecture: str = "auto"
-    hidden_dim: int = 500
-    hidden_layers: int = 2
-    conv_channels: list[int] = field(default_factory=lambda: [64, 128, 256, 512, 512])
+    components: Positive = 4
+    latent_dim: Positive = 20
+    architecture: Annotated[Architecture, _one_of(Architecture)] = "auto"
+    hidden_dim: Positive = 500
+    hidden_layers: Positive = 2
+    conv_channels: Channels = Field(default_factory=lambda: [64, 128, 256, 512, 512])
     # objective
-    likelihood: str = "auto"
-    gaussian_std: float = 0.1
-    beta: float = 1.0
-    beta_warmup: int = 0
-    dhsic_estimator: str = "median"
-    dirichlet_prior: float = 1.0
-    normalize_alpha: bool = False
-    kl_reduction: str = "sum"
-    kl_weight: float = 1.0
-    reconstruction: str = "mixture"
-    weight_sampler: str = "dirichlet"
-    binarize: bool = False
+    likelihood: Annotated[Likelihood, _one_of(Likelihood)] = "auto"
+    gaussian_std: PositiveNumber = 0.1
+    beta: NonNegativeNumber = 1.0
+    beta_warmup: NonNegative = 0
+    dhsic_estimator: Annotated[DHSICEstimator, _one_of(DHSICEstimator)] = "median"
+    dirichlet_prior: PositiveNumber = 1.0
+    normalize_alpha: Flag = False
+    kl_reduction: Annotated[KLReduction, _one_of(KLReduction)] = "sum"
+    kl_weight: PositiveNumber = 1.0
+    reconstruction: Annotated[Reconstruction, _one_of(Reconstruction)] = "mixture"
+    weight_sampler: Annotated[WeightSampler, _one_of(WeightSampler)] = "dirichlet"
+    binarize: Flag = False
     # optimisation
-    lr: float = 1e-3
-    epochs: int = 100
-    batch_size: int = 128
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "fp32"
+    lr: PositiveNumber = 1e-3
+    epochs: Positive = 100
+    batch_size: Positive = 128
+    seed: Seed = 0
+    device: Annotated[Device, _one_of(Device)] = "auto"
+    precision: Annotated[Precision, _one_of(Precision)] = "fp32"
     # data
-    train_subset: int | None = None
-    test_subset: int | None = None
-    data_dir: str | None = None
-    cifar10_path: str | None = None
+    train_subset: Positive | None = None
+    test_subset: Positive | None = None
+    data_dir: Folder | None = None
+    cifar10_path: Folder | None = None
+
+    def __init__(self, **values: Any) -> None:
+        with _one_line():
+            super().__init__(**values)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        with _one_line():  # an assignment is validated too (pydantic's validate_assignment)
+            super().__setattr__(key, value)
 
     # ----------------------------------------------------------------- derived values
     @property
@@ -197,25 +292,18 @@ class Config:
         return dataset_facts(self.dataset).image_shape
 
     # ----------------------------------------------------------------- validation
-    def validate(self) -> Config:
-        """Check every field; raise :class:`ConfigError` naming the key and the allowed values."""
+    @model_validator(mode="after")
+    def _across_keys(self) -> Config:
+        return self.validate()
+
+    def validate(self) -> Config:  # type: ignore[override]  # pydantic v1's classmethod
+        """The checks that involve more than one key (pydantic checks each key alone, then calls
+        this on every construction and assignment; :class:`mvae.model.MVAE` calls it on the
+        config it is given). Raise :class:`ConfigError` naming the key; return the config."""
         facts = dataset_facts(self.dataset)
-        _choice("architecture", self.architecture, ARCHITECTURES)
-        _choice("likelihood", self.likelihood, LIKELIHOODS)
-        _choice("kl_reduction", self.kl_reduction, KL_REDUCTIONS)
-        _choice("reconstruction", self.reconstruction, RECONSTRUCTIONS)
-        _choice("weight_sampler", self.weight_sampler, WEIGHT_SAMPLERS)
-        _choice("dhsic_estimator", self.dhsic_estimator, DHSIC_ESTIMATORS)
-        _choice("device", self.device, DEVICES)
-        _choice("precision", self.precision, PRECISIONS)
         if self.precision == "bf16-emulated" and self.resolved_architecture != "mlp":
             raise ConfigError("precision bf16-emulated covers the MLP only; use fp32 or bf16 "
                               "for the convolutional model")
-        for key in ("components", "latent_dim", "hidden_dim", "hidden_layers", "epochs",
-                    "batch_size"):
-            _integer(key, getattr(self, key), minimum=1)
-        _integer("seed", self.seed, minimum=0, maximum=MAX_SEED)
-        _integer("beta_warmup", self.beta_warmup, minimum=0)
         _model_size(self, facts.image_shape)
         if self.components > 1 and self.batch_size < 2:
             raise ConfigError(f"batch_size must be >= 2 with components={self.components}: the "
@@ -234,60 +322,57 @@ class Config:
                                   f"multiple of 8 (its strides take 32x32 to 4x4); "
                                   f"{self.dataset} holds {width}x{height} images: use "
                                   "architecture mlp or auto")
-        for key in ("lr", "gaussian_std", "dirichlet_prior", "kl_weight"):
-            _number(key, getattr(self, key), positive=True)
-        _number("beta", self.beta, positive=False)
-        if self.beta < 0:
-            raise ConfigError(f"beta must be >= 0 (the dHSIC weight), got {self.beta!r}")
-        if (not isinstance(self.conv_channels, list | tuple) or len(self.conv_channels) != 5
-                or not all(isinstance(c, int) and c >= 1 for c in self.conv_channels)):
-            raise ConfigError("conv_channels must be a list of 5 positive integers (one per "
-                              f"3x3 convolution layer), got {self.conv_channels!r}")
-        if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
-            raise ConfigError("name must be 1-100 letters, digits, '.', '-' or '_', not starting "
-                              f"with '.' (it names the folder runs/<name>), got {self.name!r}")
-        if not isinstance(self.binarize, bool):
-            raise ConfigError(f"binarize must be true or false, got {self.binarize!r}")
         if self.binarize and self.resolved_likelihood != "bernoulli":
             raise ConfigError("binarize needs the Bernoulli likelihood (MNIST, Fashion-MNIST)")
-        if not isinstance(self.normalize_alpha, bool):
-            raise ConfigError("normalize_alpha must be true or false, "
-                              f"got {self.normalize_alpha!r}")
         return self
 
     # ----------------------------------------------------------------- (de)serialisation
     def to_dict(self) -> dict[str, Any]:
         """Every key and its value, as ``config.yaml`` holds them (plain data, a fresh copy)."""
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
         """Build and validate; unknown keys are rejected with the list of known ones."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known, key=str)  # a file's keys may be of any type
-        if unknown:
-            raise ConfigError(f"unknown config key(s) {', '.join(map(repr, unknown))}; "
-                              f"allowed keys: {', '.join(sorted(known))}")
-        values = dict(values)
-        for f in dataclasses.fields(cls):
-            # YAML 1.1 reads "1e-3" (no dot) as a string; accept it for float fields.
-            if f.type == "float" and isinstance(values.get(f.name), str):
-                with contextlib.suppress(ValueError):  # else validate() names the key
-                    values[f.name] = float(values[f.name])
-        if isinstance(values.get("conv_channels"), tuple):
-            values["conv_channels"] = list(values["conv_channels"])
-        return cls(**values).validate()
+        if not all(isinstance(key, str) for key in values):  # a file's keys may be of any type
+            raise _unknown_keys([key for key in values if key not in cls.model_fields])
+        return cls(**values)  # not model_validate, which calls __init__ and validates twice
 
     def replace(self, **changes: Any) -> Config:
         """A validated copy with ``changes`` applied (``config.replace(lr=1e-4)``)."""
         return Config.from_dict({**self.to_dict(), **changes})
 
 
+@contextlib.contextmanager
+def _one_line() -> Iterator[None]:
+    """Pydantic's :class:`~pydantic.ValidationError` as one :class:`ConfigError` line: every
+    unknown key with the list of known ones, else the first refusal (our own line, which
+    :func:`_rule` and :meth:`Config.validate` wrote)."""
+    try:
+        yield
+    except ValidationError as err:
+        errors = err.errors()
+        unknown = [e["loc"][0] for e in errors
+                   if e["type"] in ("extra_forbidden", "no_such_attribute")]
+        if unknown:
+            raise _unknown_keys(unknown) from None
+        cause = errors[0].get("ctx", {}).get("error")
+        if isinstance(cause, ConfigError):
+            raise cause from None
+        where = ".".join(map(str, errors[0]["loc"])) or "config"
+        raise ConfigError(f"{where}: {errors[0]['msg']}") from None
+
+
+def _unknown_keys(keys: list[Any]) -> ConfigError:
+    return ConfigError(f"unknown config key(s) {', '.join(map(repr, sorted(keys, key=str)))}; "
+                       f"allowed keys: {', '.join(sorted(Config.model_fields))}")
+
+
 def default_run_name(values: dict[str, Any]) -> str:
     """``<dataset>-k<K>`` (``mnist-k1``, ``fashion-k4``): what the config is, not the default's
     name, so that a K=1 run is not called mnist-k4."""
-    dataset = values.get("dataset", Config.dataset)
-    components = values.get("components", Config.components)
+    dataset = values.get("dataset", Config.model_fields["dataset"].default)
+    components = values.get("components", Config.model_fields["components"].default)
     if isinstance(dataset, str) and dataset not in SHORT_NAMES:  # a path: its file or folder name
         dataset = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(dataset).stem).strip(".-_") or "images"
     return f"{SHORT_NAMES.get(dataset, dataset)}-k{components}"
@@ -331,100 +416,13 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-#: A config file is a page of ``key: value`` lines: these bounds leave room for any of them and
-#: stop a YAML "billion laughs" (aliases of aliases) before it is expanded in memory.
-MAX_YAML_BYTES = 1_000_000
-MAX_YAML_VALUES = 10_000
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: Any, first: int, again: int) -> None:
-        super().__init__(key, first, again)
-        self.key, self.first, self.again = key, first, again
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a mapping key given twice (PyYAML keeps the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, yaml.Mark] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                first = seen.setdefault(key, key_node.start_mark)
-            except TypeError:  # an unhashable key (a list): PyYAML's own error names it
-                continue
-            if first is not key_node.start_mark:
-                raise _DuplicateKey(key, first.line + 1, key_node.start_mark.line + 1)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _expanded_values(node: yaml.Node, limit: int) -> int:
-    """How many values ``node`` holds once every alias is expanded (counting stops past
-    ``limit``); a node that contains itself counts as over the limit."""
-    sizes: dict[int, int] = {}
-    busy: set[int] = set()
-
-    def size(n: yaml.Node) -> int:
-        if id(n) in sizes:
-            return sizes[id(n)]
-        if id(n) in busy:  # a recursive structure (&a [*a]) never ends when expanded
-            return limit + 1
-        busy.add(id(n))
-        if isinstance(n, yaml.SequenceNode):
-            children = n.value
-        elif isinstance(n, yaml.MappingNode):
-            children = [part for pair in n.value for part in pair]
-        else:
-            children = []
-        total = 1
-        for child in children:
-            total += size(child)
-            if total > limit:
-                break
-        busy.discard(id(n))
-        sizes[id(n)] = total
-        return total
-
-    return size(node)
-
-
 def load_yaml(text: str, source: str) -> Any:
-    """Parse YAML text strictly; every failure is one :class:`ConfigError` naming ``source``.
-
-    Beyond ``yaml.safe_load``: a key given twice in a mapping is an error naming the key and both
-    lines (PyYAML silently keeps the last); a text over :data:`MAX_YAML_BYTES`, or one whose
-    aliases expand to more than :data:`MAX_YAML_VALUES` values, is refused before anything is
-    built, so an alias bomb costs neither memory nor an error message that prints it.
-    """
-    if len(text) > MAX_YAML_BYTES:
-        raise ConfigError(f"{source} is {len(text):,} characters long; a config is a few lines "
-                          f"(at most {MAX_YAML_BYTES:,})")
-    loader = _StrictLoader(text)
+    """:func:`mvae.yaml_strict.load` (a key given twice, an alias bomb: refused), its errors as
+    :class:`ConfigError`."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        if _expanded_values(node, MAX_YAML_VALUES) > MAX_YAML_VALUES:
-            raise ConfigError(f"{source} expands to more than {MAX_YAML_VALUES:,} values through "
-                              "YAML aliases (*name); a config needs no aliases: write the values "
-                              "out")
-        return loader.construct_document(node)
-    except ConfigError:
-        raise
-    except _DuplicateKey as dup:
-        where = (f"on line {dup.first}" if dup.first == dup.again
-                 else f"lines {dup.first} and {dup.again}")
-        raise ConfigError(f"{source}: key {short_repr(dup.key)} is given twice ({where}); keep one"
-                          ) from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{source} is not valid YAML: {' '.join(str(err).split())[:500]}"
-                          ) from None
-    except (RecursionError, ValueError, OverflowError) as err:  # deep nesting, a 5000-digit int
-        raise ConfigError(f"{source} cannot be read as a config ({type(err).__name__}: "
-                          f"{' '.join(str(err).split())[:200]})") from None
-    finally:
-        loader.dispose()
+        return yaml_strict.load(text, source)
+    except yaml_strict.YAMLInputError as err:
+        raise ConfigError(str(err)) from None
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -468,24 +466,6 @@ def load_config(path: str | Path | None = None,
     return Config.from_dict(values)
 
 
-def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
-
-
-#: Seeds are unsigned 64-bit integers (torch.manual_seed refuses anything larger).
-MAX_SEED = 2 ** 64 - 1
-
-
-def _integer(key: str, value: Any, *, minimum: int, maximum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{key} must be an integer >= {minimum}, got {short_repr(value)}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"{key} must be an integer from {minimum} to {maximum} "
-                          f"({maximum.bit_length()} bits, what torch's generator takes), got "
-                          f"{short_repr(value)}")
-
-
 def _model_size(config: Config, image_shape: tuple[int, int, int]) -> None:
     """Refuse, naming the key, a model too large to allocate (``hidden_dim=1000000000`` failed
     in torch's allocator, naming nothing): about ``components`` x the weights of one encoder and
@@ -497,7 +477,7 @@ def _model_size(config: Config, image_shape: tuple[int, int, int]) -> None:
     if config.resolved_architecture == "mlp":
         one = (pixels + d) * h + 2 * (layers - 1) * h * h + h * (2 * d + 1) + h * pixels
     else:  # five 3x3 convolutions each way, a linear layer at 4x4 each way
-        channels = [c if isinstance(c, int) else 1 for c in config.conv_channels]
+        channels = config.conv_channels
         one = 18 * sum(a * b for a, b in zip(channels, channels[1:], strict=False)) + 16 * (
             channels[-1] * (2 * d + 1) + channels[0] * d)
     weights = config.components * one
@@ -512,29 +492,11 @@ def _model_size(config: Config, image_shape: tuple[int, int, int]) -> None:
         f"float32, before Adam's two moments); lower {key}")
 
 
-def short_repr(value: Any) -> str:
-    """A value for an error message: a huge integer by its size (Python will not print one of
-    over 4,300 digits), anything else by its repr cut to 80 characters."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
-        return f"an integer of {value.bit_length()} bits"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:80] + "..."
-
-
-def _number(key: str, value: Any, *, positive: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{key} must be a number, got {value!r}")
-    if not math.isfinite(value):  # inf and nan pass every comparison-based check below
-        raise ConfigError(f"{key} must be a finite number, got {value!r}")
-    if positive and not value > 0:
-        raise ConfigError(f"{key} must be > 0, got {value!r}")
-
-
 def _subset(key: str, value: Any, size: int, dataset: str, classes: int) -> None:
-    """A class-balanced subset: None (all), or a multiple of the classes up to the split."""
+    """A class-balanced subset: None (all), or a multiple of the classes up to the split (its
+    type and sign are the field's)."""
     if value is None:
         return
-    _integer(key, value, minimum=1)
     if value % classes:
         raise ConfigError(f"{key} must be a multiple of {classes} (subsets are class-balanced), "
                           f"got {value!r}; e.g. {max(classes, value - value % classes)}")

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mvae.config import DATASETS, Config, ConfigError, load_yaml
+from mvae import yaml_strict
+from mvae.config import DATASETS, Config, ConfigError
 from mvae.limits import MAX_IWAE_SAMPLES
 
 #: The probe classifiers of Table II, in the tables' column order: the one list of them
@@ -103,6 +104,15 @@ def preset_path(preset: str, directory: Path) -> Path:
     return path
 
 
+def read_preset_file(path: str | Path) -> Any:
+    """What a preset file holds, read by :func:`mvae.yaml_strict.load` (a key given twice is an
+    error, not silently the last value); an empty file is ``{}``."""
+    try:
+        return yaml_strict.load(Path(path).read_text(), str(path)) or {}
+    except yaml_strict.YAMLInputError as err:
+        raise PresetError(str(err)) from None
+
+
 def load_preset(preset: str, directory: str | Path,
                 exclude_datasets: list[str] | tuple[str, ...] = ()) -> Experiment:
     """Read and validate a preset; raise :class:`PresetError` or :class:`ConfigError` naming the
@@ -110,10 +120,7 @@ def load_preset(preset: str, directory: str | Path,
     ``exclude_datasets`` drops runs (e.g. CIFAR-10 where no copy exists)."""
     directory = Path(directory)
     path = preset_path(preset, directory)
-    try:  # the strict loader: a key given twice is an error, not silently the last value
-        raw = load_yaml(path.read_text(), str(path)) or {}
-    except ConfigError as err:
-        raise PresetError(str(err)) from None
+    raw = read_preset_file(path)
     if not isinstance(raw, dict):
         raise PresetError(f"{path}: a preset file must be a mapping with defaults/grid/settings")
     unknown = sorted(set(raw) - {"name", "description", "defaults", "grid", "settings"})
@@ -185,6 +192,19 @@ def _folder_name(path: Path, name: object, directory: Path) -> str:
         raise PresetError(f"{path}: name {name!r} differs from the file's name; a preset of "
                           f"{directory} is named by its file")
     return name
+
+
+def schema_problem(path: str | Path, err: BaseException) -> str:
+    """One line for a preset file that ``snakemake.utils.validate`` refused against the
+    pipeline's ``pipeline/schemas/preset.schema.yaml``: the file, where in it (``grid/3/lr``) and
+    jsonschema's reason (which names the unexpected key, the type or the bound). Snakemake
+    raises its WorkflowError while handling jsonschema's error, which is the context."""
+    cause = err.__context__
+    message = getattr(cause, "message", None)
+    if not isinstance(message, str):
+        return f"{path}: {' '.join(str(err).split())}"
+    where = "/".join(map(str, getattr(cause, "absolute_path", ()))) or "the top level"
+    return f"{path}: {where}: {' '.join(message.split())}"
 
 
 def _setting_problem(key: str, value: Any) -> str | None:

@@ -253,7 +253,7 @@ def _capacity(runs: dict[str, Config]) -> dict[str, str]:
     """:attr:`Selections.cifar_capacity`: the first CIFAR-10 mixture at the default widths,
     its VAE, and the first VAE that changes the widths or the latent size as well (by what the
     runs are; whether it is as large is the table's to say, from the parameter counts)."""
-    widths = Config.__dataclass_fields__["conv_channels"].default_factory()
+    widths = Config().conv_channels  # the default widths
     mixtures = [c for c in runs.values() if c.dataset == "cifar10" and c.components > 1
                 and list(c.conv_channels) == widths]
     if not mixtures:
