@@ -7,9 +7,12 @@ import runpy
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_benchmark_smoke_run_writes_a_record(tmp_path, monkeypatch, capsys) -> None:
     out = tmp_path / "bench.json"
     monkeypatch.setattr(sys, "argv", ["train_step.py", "--smoke", "--components", "1", "3",
@@ -38,6 +41,7 @@ def test_benchmark_smoke_run_writes_a_record(tmp_path, monkeypatch, capsys) -> N
     assert "fast" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_concurrency_smoke_run_times_each_n_and_names_the_best(tmp_path) -> None:
     """The GPU session's schedule question, asked on the CPU: N = 1 and 2 processes train at
     once; the record holds each N's throughput, and the last line names the best for a script."""

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from conftest import make_blobs
-from test_pipeline_archive import RUN, _archive, _config, _jobs_for, _snapshot, snakemake
+from test_pipeline import RUN, _archive, _config, _jobs_for, _snapshot, snakemake
 
 from mvae import guard
 from mvae.archive import (
@@ -111,6 +111,7 @@ def test_a_results_folder_that_trains_is_no_archive(tmp_path: Path) -> None:
                          run_dir=res / "runs" / "a") is None
 
 
+@pytest.mark.slow
 def test_committed_mode_and_the_default_pipeline_stop_without_the_manifest(
         tmp_path: Path) -> None:
     """Before: committed mode built the tables from a forged reconstruction.json (rc 0), and a
@@ -187,6 +188,7 @@ def test_a_preset_named_paper_elsewhere_is_refused(tmp_path: Path) -> None:
         load_preset(str(_preset_file(tmp_path / "bad.yaml", name="../paper")), PRESETS)
 
 
+@pytest.mark.slow
 def test_the_pipeline_refuses_a_copy_named_paper_before_any_job(tmp_path: Path) -> None:
     path = _preset_file(tmp_path / "copy" / "paper.yaml")
     done = snakemake("-n", "--cores", "1", "--config", f"preset={path}",
@@ -266,6 +268,7 @@ def test_the_table_script_stops_in_an_archive_without_its_manifest(tmp_path: Pat
     assert _snapshot(dest) == before and not (tmp_path / "t.log").exists()
 
 
+@pytest.mark.slow
 def test_committed_mode_refuses_an_edited_table_unless_rebuilding_it(tmp_path: Path) -> None:
     res = _archive(tmp_path)
     table = res / "tables" / "table1_reconstruction.csv"

@@ -143,6 +143,7 @@ def _grid(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_the_grid_plans_from_the_committed_archive(tmp_path: Path,
                                                   archive_without_runs: Path) -> None:
     """--plan prints an estimate (over --speed) for every run still to do and starts nothing."""
@@ -160,6 +161,7 @@ def test_the_grid_plans_from_the_committed_archive(tmp_path: Path,
     assert not (tmp_path / "work" / "paper").exists()  # nothing trained
 
 
+@pytest.mark.slow
 def test_a_restarted_grid_resumes_its_most_advanced_run_first(tmp_path: Path,
                                                              archive_without_runs: Path) -> None:
     """Without --runs the preset's order holds, except that runs with trained epochs in the
@@ -200,6 +202,7 @@ def test_the_grid_starts_no_run_that_cannot_finish_by_the_deadline(
     assert not (tmp_path / "work" / "code").exists()  # no lane checked out code for a run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cores", [1, 2])
 def test_a_lane_trains_with_all_its_cores(tmp_path: Path, cores: int) -> None:
     """A lone lane (--lanes 1 --cores 2) trains with 2 threads, though the preset says 1."""
