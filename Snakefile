@@ -16,7 +16,8 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 from mvae.archive import ArchiveError, refuse_unmanifested
-from mvae.config import DATASETS, ConfigError
+from mvae.config import ConfigError
+from mvae.data.registry import DATASETS
 from mvae.presets import PresetError, load_preset, read_preset_file, schema_problem
 from mvae.selections import select
 from mvae.claims import TABLES as CLAIM_TABLES

@@ -102,7 +102,7 @@ else:
 
 # %% tags=["hide-input"]
 with contextlib.suppress(rp.MissingResults, KeyError):
-    run = pages.figure_inputs("fig1_reconstructions")[1]["figures"]["mixture"]
+    run = pages.selections().figures["mixture"]  # the selections the pipeline wrote
     record = rp.load_json(f"eval/{run}/reconstruction.json")
     diag = record["diagnostics"]
     alone = [diag["component_sse"][i] for i in np.argsort(diag["expected_w"])[::-1]]

@@ -113,11 +113,12 @@ def snakemake(lane_code: Path, results_root: Path, preset: str, run: str, cores:
 
 
 def refresh_report(lane_code: Path, archive: Path, logfile: Path) -> int:
-    """Rebuild the committed tables, figures and provenance from the archive alone."""
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "--nolock", "--forcerun", "table",
-           "figure", "provenance", "--config", f"preset={archive.name}", "committed=true",
-           "archive_provenance=true",
-           f"results_dir={archive.parent}", "--", "report"]
+    """Rebuild the committed selections, tables, figures and provenance from the archive and
+    the preset alone."""
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "--nolock", "--forcerun",
+           "selections", "table", "figure", "provenance", "--config", f"preset={archive.name}",
+           "committed=true", "archive_provenance=true", f"results_dir={archive.parent}", "--",
+           "report"]
     with COMMIT_LOCK, open(logfile, "a") as fh:
         return subprocess.run(cmd, cwd=lane_code, env=dict(os.environ, PYTHONPATH=str(
             lane_code / "src")), stdout=fh, stderr=subprocess.STDOUT).returncode

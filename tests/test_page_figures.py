@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from mvae import diagrams, figures
+from mvae.selections import Selections
 
 #: A rule graph as `snakemake --rulegraph` prints it: all <- b <- a, and a -> b -> c with the
 #: shortcut a -> c that a longer path already shows.
@@ -76,7 +77,8 @@ def test_one_grid_shows_the_papers_figs_1_and_2(tmp_path):
     """Test digits, the VAE's and the mixture's reconstructions, then each component alone,
     the most used first."""
     paths = [_examples(tmp_path / "m", 3), _examples(tmp_path / "v", 1)]
-    fig = figures.reconstructions_figure(paths, {"figures": {"mixture": "m", "vae": "v"}})
+    fig = figures.reconstructions_figure(paths,
+                                         Selections(figures={"mixture": "m", "vae": "v"}))
     labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
     assert labels[:3] == ["test images", "VAE (K=1)", "M-VAE (K=3)"]
     assert [label.split("\n")[0] for label in labels[3:]] == ["C1 alone", "C2 alone",
@@ -92,7 +94,7 @@ def test_the_chapters_line_plots_fit_the_page(tmp_path):
                                  for e in (1, 2, 3)])
     _fits_the_page(figures.loss_terms_figure(history, "t"))
     _fits_the_page(figures.weights_figure([_examples(tmp_path / "m", 3)],
-                                          {"figures": {"mixture": "m"}}))
+                                          Selections(figures={"mixture": "m"})))
 
 
 def test_the_model_diagram_names_every_part_at_the_pages_size():

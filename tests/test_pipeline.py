@@ -84,7 +84,7 @@ def expected_counts(preset: str, book: bool = True) -> dict[str, int]:
               "diversity": len(sel.diverse), "latents_2d": len(sel.latent2d),
               "score": len(sel.cifar), "table": len(TABLES) + len(claims_tables(exp)),
               "figure": len(FIGURES) + len(claims_figures(exp)), "provenance": 1, "claims": 1,
-              "all": 1, "evaluated": n,
+              "selections": 1, "all": 1, "evaluated": n,
               "baselines": len(sel.baselines)}
     if sel.nll:
         counts["nll"] = len(sel.nll)
@@ -109,7 +109,7 @@ def test_dry_run_builds_the_full_dag(preset: str, tmp_path: Path) -> None:
     counts = job_counts(done.stdout)
     assert counts == expected_counts(preset, book=preset != "tiny")
     if preset == "paper":
-        assert counts["train"] == 102 and counts["total"] == 622 and counts["nll"] == 2
+        assert counts["train"] == 102 and counts["total"] == 623 and counts["nll"] == 2
         assert counts["disentanglement"] == 9
         # every configuration of the grid is a train job
         for k in range(1, 11):
@@ -148,6 +148,8 @@ def test_committed_mode_builds_only_what_is_archived(tmp_path: Path) -> None:
     # Figs. 1 and the samples also show the wide VAE (mnist-k1-d80), not archived here
     assert figures == {"fig2_components", "fig4_knn_vs_k", "mixing_weights"}
     assert f"{tmp_path}/paper/claims.md" in done.stdout
+    # the selections the table and figure rules read, written once into the archive
+    assert counts["selections"] == 1 and f"{tmp_path}/paper/selections.json" in done.stdout
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import pytest
 from mvae import control_tables, figures, rate_curve
 from mvae.claims import verdicts
 from mvae.config import Config
+from mvae.selections import Selections
 from mvae.stats import Spread
 
 
@@ -34,7 +35,7 @@ def _run(root: Path, name: str, sse: float, kl_gauss: float, kl_dir: float = 0.0
 
 
 @pytest.fixture
-def grid(tmp_path: Path) -> tuple[list[Path], dict]:
+def grid(tmp_path: Path) -> tuple[list[Path], Selections]:
     paths = []
     paths += _run(tmp_path, "vae-s0", 8.0, 20.0, components=1, seed=0)
     paths += _run(tmp_path, "vae-s1", 8.4, 20.0, components=1, seed=1)
@@ -46,26 +47,26 @@ def grid(tmp_path: Path) -> tuple[list[Path], dict]:
     paths += _run(tmp_path, "mix-k4", 10.0, 16.0, 6.0, components=4)
     paths += _run(tmp_path, "mix-k2", 9.0, 25.0, 3.0, components=2)
     paths += _run(tmp_path, "eq8-k4", 6.2, 30.0, 9.0, components=4, reconstruction="expected")
-    selection = {"rate_distortion": ["vae-s0", "vae-s1", "vae-half", "vae-quarter",
-                                      "authors-k4", "mix-k4", "mix-k2", "eq8-k4"],
-                 "sweep": {1: ["vae-s0", "vae-s1"], 2: ["mix-k2"], 4: ["mix-k4"]},
-                 "authors_sweep": {4: ["authors-k4"]},
-                 "kl_vaes": {0.5: ["vae-half"], 0.25: ["vae-quarter"]},
-                 "switches": {}, "table2": {"mixture": ["mix-k4"]}, "table2_k": 4,
-                 "seed_groups": {"vae-s0": ["vae-s0", "vae-s1"]}}
+    selection = Selections(rate_distortion=["vae-s0", "vae-s1", "vae-half", "vae-quarter",
+                                            "authors-k4", "mix-k4", "mix-k2", "eq8-k4"],
+                           sweep={1: ["vae-s0", "vae-s1"], 2: ["mix-k2"], 4: ["mix-k4"]},
+                           authors_sweep={4: ["authors-k4"]},
+                           kl_vaes={0.5: ["vae-half"], 0.25: ["vae-quarter"]},
+                           switches={}, table2={"mixture": ["mix-k4"]}, table2_k=4,
+                           seed_groups={"vae-s0": ["vae-s0", "vae-s1"]})
     return paths, selection
 
 
-def _more_seeds(paths: list[Path], selection: dict, tmp_path: Path) -> None:
+def _more_seeds(paths: list[Path], selection: Selections, tmp_path: Path) -> None:
     """Two more seeds of the VAE at KL weight 1/4: a lent spread with 3 dof, not 1."""
     for seed, sse in ((1, 4.1), (2, 3.9)):
         paths += _run(tmp_path, f"vae-quarter-s{seed}", sse, 40.0, components=1,
                       kl_weight=0.25, seed=seed)
-        selection["rate_distortion"].append(f"vae-quarter-s{seed}")
-    selection["seed_groups"]["vae-quarter"] = ["vae-quarter", "vae-quarter-s1", "vae-quarter-s2"]
+        selection.rate_distortion.append(f"vae-quarter-s{seed}")
+    selection.seed_groups["vae-quarter"] = ["vae-quarter", "vae-quarter-s1", "vae-quarter-s2"]
 
 
-def _tables(paths: list[Path], selection: dict, tmp_path: Path | None = None) -> dict:
+def _tables(paths: list[Path], selection: Selections, tmp_path: Path | None = None) -> dict:
     """The rate-distortion and seed-spread tables as the claims rule reads them (via CSV)."""
     out = {}
     for name in ("rate_distortion", "seed_spread"):
@@ -114,7 +115,7 @@ def test_the_figure_draws_the_curve_and_every_run(grid, tmp_path: Path) -> None:
     paths, selection = grid
     _tables(paths, selection, tmp_path)
     fig = figures.rate_distortion_figure([tmp_path / "rate_distortion.csv",
-                                          tmp_path / "seed_spread.csv"], {})
+                                          tmp_path / "seed_spread.csv"], Selections())
     left = fig.axes[0]
     line = left.get_lines()[0]
     assert list(line.get_xdata()) == [20.0, 30.0, 40.0]
@@ -157,9 +158,9 @@ def test_the_seed_spread_is_the_residual_sd_of_a_fit_per_setting(tmp_path: Path)
 
     sse = {"a-s0": 8.0, "a-s1": 8.4, "a-s2": 7.1, "b-s0": 9.5, "b-s1": 9.2, "c-s0": 3.0}
     paths = [p for run, x in sse.items() for p in _run(tmp_path, run, x, 20.0)]
-    selection = {"seed_groups": {"a-s0": ["a-s0", "a-s1", "a-s2"],
-                                 "b-s0": ["b-s0", "b-s1", "b-missing"],  # one not archived
-                                 "c-s0": ["c-s0", "c-missing"]}}  # one archived: no spread
+    selection = Selections(seed_groups={"a-s0": ["a-s0", "a-s1", "a-s2"],
+                                        "b-s0": ["b-s0", "b-s1", "b-missing"],  # not archived
+                                        "c-s0": ["c-s0", "c-missing"]})  # one: no spread
     table, prov = control_tables.seed_spread(paths, selection)
     assert set(table.run) == {"a-s0", "a-s1", "a-s2", "b-s0", "b-s1"} == set(prov["configs"])
     spread = seed_spread({"seed_spread": table})
@@ -213,7 +214,7 @@ def test_the_verdict_averages_a_settings_seeds(grid, tmp_path: Path) -> None:
     """Two seeds of one mixture make one comparison with both seeds behind it."""
     paths, selection = grid
     paths += _run(tmp_path, "mix-k2-s1", 9.4, 25.0, 3.0, components=2, seed=1)
-    selection["rate_distortion"].append("mix-k2-s1")
+    selection.rate_distortion.append("mix-k2-s1")
     frame = verdicts(_tables(paths, selection))
     row = frame[(frame.claim_id == "rd-paper") & (frame.setting == "K = 2")]
     assert len(row) == 1 and row.ours_n.iloc[0] == 2
@@ -231,7 +232,7 @@ def test_beyond_the_curve_only_a_dominated_or_dominating_mixture_is_judged(grid,
                                ("dominating", 5.0, 15.0, 8)):
         paths += _run(tmp_path, name, sse, rate / k, 1.0, components=k, normalize_alpha=True,
                       dirichlet_prior=0.25, kl_reduction="mean", seed=len(name))
-        selection["rate_distortion"].append(name)
+        selection.rate_distortion.append(name)
     frame = verdicts(_tables(paths, selection, tmp_path))
     rows = frame[frame.claim_id == "rd-authors"].set_index("setting")
     assert rows.loc["A, K = 6", "verdict"] == "higher"  # 6.0 against the end's 4.0

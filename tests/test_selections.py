@@ -4,13 +4,14 @@ that the table varies, so a run with a key no selection knows leaves every paper
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
 from mvae.config import Config
 from mvae.presets import Experiment, load_preset
-from mvae.selections import changed_keys, in_setup, select
+from mvae.selections import Selections, SelectionsError, changed_keys, in_setup, select
 
 PRESETS = Path(__file__).resolve().parents[1] / "pipeline" / "config"
 
@@ -147,11 +148,11 @@ def test_the_dhsic_estimators_are_compared_by_what_the_runs_are() -> None:
     the median estimator, at another K or changing another key stay out."""
     exp = load_preset("paper", PRESETS)
     beta0 = ["mnist-k4-beta0", "mnist-k4-beta0-s1", "mnist-k4-beta0-s2"]
-    authors = {f"{b}": [f"mnist-k4-hsicauth-beta{b}-s{s}" for s in range(3)] for b in (1, 100)}
+    authors = {float(b): [f"mnist-k4-hsicauth-beta{b}-s{s}" for s in range(3)] for b in (1, 100)}
     assert select(exp).dhsic_estimators == {
-        "median": {"0": beta0, "1": ["mnist-k4-s0", "mnist-k4-s1", "mnist-k4-s2"],
-                   "100": ["mnist-k4-beta1e2"]},
-        "authors": {"0": beta0, **authors}}
+        "median": {0.0: beta0, 1.0: ["mnist-k4-s0", "mnist-k4-s1", "mnist-k4-s2"],
+                   100.0: ["mnist-k4-beta1e2"]},
+        "authors": {0.0: beta0, **authors}}
     base = exp.runs["mnist-k4-hsicauth-beta1-s0"]
     extra = {
         "other-k": base.replace(name="other-k", components=3),
@@ -194,3 +195,42 @@ def test_the_disentanglement_trio_is_chosen_by_what_the_runs_are() -> None:
     assert not _paper_runs(sel) & set(extra)
     exp.runs = {n: c for n, c in exp.runs.items() if c.components == 1 or n not in extra}
     assert select(exp).disentanglement == {}
+
+
+# --------------------------------------------------------------------------- selections.json
+def test_selections_json_reads_back_as_the_selections_with_their_key_types(tmp_path) -> None:
+    """Oracle: the selections computed in memory. JSON makes every key text; read back, K keys
+    are ints and KL weights and betas floats again, so a builder indexes them as computed."""
+    sel = select(load_preset("paper", PRESETS))
+    path = tmp_path / "selections.json"
+    sel.write(path)
+    raw = json.loads(path.read_text())
+    assert set(raw["sweep"]) == {str(k) for k in sel.sweep}  # text in the file
+    back = Selections.read(path)
+    assert back == sel
+    assert all(type(k) is int for k in (*back.sweep, *back.authors_sweep))
+    assert all(type(w) is float for w in (*back.kl_vaes, *back.betas))
+    assert back.kl_vaes[1 / 256] == sel.kl_vaes[1 / 256]  # 0.00390625: no digit lost
+    assert back.sweep[back.table2_k] == sel.table2["mixture"]
+    assert back.evaluations("mnist-k4-s0") == sel.evaluations("mnist-k4-s0")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"sweeps": {}}, "sweeps: Unexpected keyword argument"),
+    ({"sweep": {"four": ["a"]}}, "sweep.four.[key]: Input should be a valid integer"),
+    ({"kl_vaes": {"0.5": "vae-half"}}, "kl_vaes.0.5: Input should be a valid array (got "
+                                       "'vae-half')"),
+    ({"table2_k": True}, "table2_k: Input should be a valid integer (got True)"),
+    ({"runs": [1, 2]}, "runs.0: Input should be a valid string (got 1); and 1 more"),
+    (["runs"], "the record: Input should be an object"),
+])
+def test_a_record_of_another_shape_is_one_line_naming_the_key(data, message, tmp_path) -> None:
+    path = tmp_path / "selections.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SelectionsError) as err:
+        Selections.read(path)
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+    assert "\n" not in str(err.value)
+    path.write_text("{not json")
+    with pytest.raises(SelectionsError, match="cannot read the selections"):
+        Selections.read(path)

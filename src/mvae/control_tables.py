@@ -17,10 +17,10 @@ import pandas as pd
 
 from mvae import layout, records
 from mvae.paper_numbers import PAPER_TABLE1_MVAE
-from mvae.selections import SWITCHES
+from mvae.selections import SWITCHES, Selections
 
 
-def seed_spread(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def seed_spread(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Every archived run of the settings repeated over seeds
     (:attr:`mvae.selections.Selections.seed_groups`), a row per run with its setting (the
     group's first run) and per-image SSE: what the verdicts pool into the seed spread they lend
@@ -30,7 +30,7 @@ def seed_spread(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.
              "K": recs[run]["config"]["components"],
              "sse_per_image": recs[run]["mixture"]["sse_per_image"],
              "device": recs[run].get("provenance", {}).get("device", "")}
-            for first, runs in selection.get("seed_groups", {}).items()
+            for first, runs in selection.seed_groups.items()
             for run in runs if run in recs]
     frame = pd.DataFrame(rows)
     if not frame.empty:  # a setting with one archived seed so far adds no spread
@@ -39,13 +39,13 @@ def seed_spread(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.
 
 
 def rate_distortion(paths: list[str | Path],
-                    selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+                    selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Every MNIST run of the paper's setup, with any objective switch or KL weight, on the
     rate-distortion plane: its rate (Gaussian KL, and with the Dirichlet KL of the weights) and
     per-image SSE, each objective written once (``same_as``: the runs that trained the same
     objective at the same seed, written another way)."""
     recs = records.read(paths, "reconstruction")
-    points = records.rate_points(recs, paths, selection["rate_distortion"])
+    points = records.rate_points(recs, paths, selection.rate_distortion)
     frame = pd.DataFrame([{"run": run, **p} for run, p in points.items()])
     frame = records.once(frame, {r: recs[r]["config"] for r in points})
     return frame.reset_index(drop=True), records.provenance({r: recs[r] for r in points})
@@ -63,13 +63,11 @@ def _seeds(points: dict[str, dict[str, Any]], runs: list[str]) -> dict[str, Any]
 
 
 def table1_readings(paths: list[str | Path],
-                    selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+                    selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Table I under both readings of the objective: each K under the paper's (summed KLs)
     beside the VAE (KL weight 1), and under the authors' (averaged KLs: a KL weight of 1/K)
     beside a VAE trained at KL weight 1/K."""
-    kl_vaes = {float(w): runs for w, runs in selection["kl_vaes"].items()}
-    sweep = {int(k): v for k, v in selection["sweep"].items()}
-    authors = {int(k): v for k, v in selection["authors_sweep"].items()}
+    kl_vaes, sweep, authors = selection.kl_vaes, selection.sweep, selection.authors_sweep
     everything = [r for group in (*sweep.values(), *authors.values(), *kl_vaes.values())
                   for r in group]
     recs = records.read(paths, "reconstruction")
@@ -95,15 +93,14 @@ ALL_SWITCHES = "the authors' three switches"
 
 
 def authors_switches(paths: list[str | Path],
-                     selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+                     selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Each switch of the authors' code alone at the Table II K, beside our objective (all its
     seeds) and all the authors' switches together: which one moves the error and the rate."""
-    k = int(selection["table2_k"])
-    groups = [("ours (paper objective)", selection["table2"]["mixture"])]
+    k = selection.table2_k
+    groups = [("ours (paper objective)", selection.table2.get("mixture", []))]
     groups += [(records.switch_label(key, SWITCHES[key]), runs)
-               for key, runs in selection["switches"].items()]
-    authors = {int(key): runs for key, runs in selection["authors_sweep"].items()}
-    groups.append((ALL_SWITCHES, authors.get(k, [])))
+               for key, runs in selection.switches.items()]
+    groups.append((ALL_SWITCHES, selection.authors_sweep.get(k, [])))
     recs = records.read(paths, "reconstruction")
     points = records.rate_points(recs, paths,
                                  list(dict.fromkeys(r for _, runs in groups for r in runs)))
@@ -133,7 +130,7 @@ def _usage(kinds: list[str]) -> str:
 
 
 def dhsic_estimators(paths: list[str | Path],
-                     selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+                     selection: Selections) -> tuple[pd.DataFrame, dict]:
     """The dHSIC ablation under each estimator (:attr:`mvae.selections.Selections.
     dhsic_estimators`; beta = 0 is one arm for both): a row per run with what the penalty
     should move (mean pairwise CKA between components, the mean KNN accuracy of one
@@ -141,11 +138,11 @@ def dhsic_estimators(paths: list[str | Path],
     recs, div, prb = (records.read(paths, k) for k in ("reconstruction", "diversity", "probes"))
     points = records.rate_points(recs, paths, list(recs))
     rows = []
-    for estimator, by_beta in selection.get("dhsic_estimators", {}).items():
+    for estimator, by_beta in selection.dhsic_estimators.items():
         for beta, runs in by_beta.items():
             for run in (r for r in runs if r in recs):
                 knn = prb.get(run, {}).get("knn", {}).get("components") or [math.nan]
-                rows.append({"estimator": estimator, "beta": float(beta), "run": run,
+                rows.append({"estimator": estimator, "beta": beta, "run": run,
                              "seed": recs[run]["config"]["seed"],
                              "mean_offdiag_cka": div.get(run, {}).get("mean_offdiag_cka",
                                                                       math.nan),
@@ -157,7 +154,7 @@ def dhsic_estimators(paths: list[str | Path],
     return pd.DataFrame(rows), records.provenance({r: recs[r] for r in points})
 
 
-def seed_code(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def seed_code(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Per seed group: whether its runs trained the same training code (read from git at each
     run's commit: :mod:`mvae.code_identity`), the devices and commits it spans, and how many of
     the commits between its runs that changed that code a bit-identical witness pair covers.
@@ -169,7 +166,7 @@ def seed_code(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.Da
         return pd.DataFrame(), {}
     results = done[0].parents[2]  # results/<preset>/runs/<run>/done.json
     pairs = code_identity.witnesses(results, ".")
-    table = code_identity.seed_group_table(results, selection.get("seed_groups", {}), ".",
+    table = code_identity.seed_group_table(results, selection.seed_groups, ".",
                                            code_identity.witnessed_commits(pairs, "."))
     summary = code_identity.group_summary(table)
     return summary[summary.archived > 1].reset_index(drop=True), {

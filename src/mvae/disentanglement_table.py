@@ -13,10 +13,13 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from mvae.selections import Selections
 
 #: The settings in the table's order, with the labels the book shows.
 SETTINGS = {"mixture": "M-VAE", "vae_small": "VAE, one component's latent size",
@@ -61,11 +64,11 @@ def _provenance(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def disentanglement_table(paths: list[str | Path],
-                          selection: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+                          selection: Selections) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The table (see the module docstring) and the provenance of its runs. Settings without an
     archived run are left out; per-factor MIG columns are named ``mig_<factor>``."""
     records = _records(paths)
-    chosen = selection.get("disentanglement", {})
+    chosen = selection.disentanglement
     rows = []
     for setting, label in SETTINGS.items():
         runs = [run for run in chosen.get(setting, []) if run in records]

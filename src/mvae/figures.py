@@ -34,6 +34,7 @@ from matplotlib import ticker  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from mvae.records import rank_by_usage  # noqa: E402
+from mvae.selections import Selections  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 
@@ -144,10 +145,10 @@ def image_rows(rows: list[tuple[str, np.ndarray]], title: str = "") -> Figure:
     return fig
 
 
-def fig1_reconstructions(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def fig1_reconstructions(paths: list[str | Path], runs: Selections) -> Figure:
     """Fig. 1: MNIST test images and their mixture reconstructions, VAE and M-VAE."""
     ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
-    sel = runs["figures"]
+    sel = runs.figures
     first = ex[sel.get("mixture", sel.get("vae"))]
     rows = [("test images", first["images"])]
     for role, label in (("vae", "VAE"), ("mixture", "M-VAE")):
@@ -157,10 +158,10 @@ def fig1_reconstructions(paths: list[str | Path], runs: dict[str, Any]) -> Figur
     return image_rows(rows, "Test images and reconstructions")
 
 
-def fig2_components(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def fig2_components(paths: list[str | Path], runs: Selections) -> Figure:
     """Fig. 2: each component alone (one-hot w) and the mixture (expected w), components
     ranked by usage (C1 the most used) with their mean weight."""
-    ex = _examples(_by_run(paths, "examples.npz")[runs["figures"]["mixture"]])
+    ex = _examples(_by_run(paths, "examples.npz")[runs.figures["mixture"]])
     rows = [("test images", ex["images"])]
     rows += [(f"{label} alone\nE[w] {mean_w:.2f}", ex["components"][i])
              for label, i, mean_w in _usage_ranked(ex["weights"])]
@@ -168,13 +169,13 @@ def fig2_components(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return image_rows(rows, "Reconstructions by each component (one-hot w) and by the mixture")
 
 
-def reconstructions_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def reconstructions_figure(paths: list[str | Path], runs: Selections) -> Figure:
     """The paper's Figs. 1 and 2 in one grid, for the page: the same test digits reconstructed
     by the VAE and by the mixture, then by each mixture component alone (one-hot w, C1 the most
     used, its mean weight under its name), so that one figure shows what the paper's two show
     apart."""
     ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
-    sel = {role: run for role, run in runs["figures"].items() if run in ex}
+    sel = {role: run for role, run in runs.figures.items() if run in ex}
     first = ex[sel.get("mixture", sel.get("vae"))]
     rows = [("test images", first["images"])]
     rows += [(_model_label(role, ex[sel[role]]), ex[sel[role]]["mixture"])
@@ -186,11 +187,11 @@ def reconstructions_figure(paths: list[str | Path], runs: dict[str, Any]) -> Fig
     return image_rows(rows, "Test digits, their reconstructions, and each component alone")
 
 
-def fig3_latents(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def fig3_latents(paths: list[str | Path], runs: Selections) -> Figure:
     """Fig. 3: 2-D latent means of the test set per component (and the VAE), coloured by class."""
     files = _by_run(paths, "latents_2d.npz")
     panels = []
-    for run in runs["latent2d"]:
+    for run in runs.latent2d:
         with np.load(files[run]) as z:
             codes, labels, weights = z["codes"], z["labels"], z["weights"]
         for label, i, _ in _usage_ranked(weights):
@@ -223,7 +224,7 @@ def fig3_latents(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return fig
 
 
-def fig4_knn_vs_k(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def fig4_knn_vs_k(paths: list[str | Path], runs: Selections) -> Figure:
     """Fig. 4: probe accuracy on the concatenated codes against K, error bars = seed std."""
     table = pd.read_csv(next(Path(p) for p in paths if str(p).endswith(".csv")))
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.8))
@@ -250,10 +251,10 @@ def fig4_knn_vs_k(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return fig
 
 
-def fig5_cifar(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def fig5_cifar(paths: list[str | Path], runs: Selections) -> Figure:
     """Fig. 5: CIFAR-10 test images, reconstructions and samples from the prior."""
     ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
-    sel = runs["cifar"]
+    sel = runs.cifar
     first = ex[sel.get("mixture", sel.get("vae"))]
     rows = [("test images", first["images"])]
     for kind, what in (("mixture", "reconstruction"), ("samples", "sample")):
@@ -263,7 +264,7 @@ def fig5_cifar(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return image_rows(rows, "CIFAR-10: test images, reconstructions, samples")
 
 
-def ablation_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def ablation_figure(paths: list[str | Path], runs: Selections) -> Figure:
     """The dHSIC ablation: component dependence, probe accuracy and test error with and without
     dHSIC; a bar per beta (the mean over seeds, the error bar their standard deviation) and a
     dot per seed."""
@@ -295,7 +296,7 @@ def ablation_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return fig
 
 
-#: How a figure names the model of each role of the selections (``runs["figures"]``).
+#: How a figure names the model of each role of the selections (``runs.figures``).
 ROLE_LABELS = {"vae": "VAE", "mixture": "M-VAE", "wide_vae": "wide VAE"}
 
 
@@ -307,11 +308,11 @@ def _model_label(role: str, examples: dict[str, np.ndarray]) -> str:
     return f"{name} (K={k})" if k else name
 
 
-def samples_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def samples_figure(paths: list[str | Path], runs: Selections) -> Figure:
     """Samples from the prior (z ~ N(0, I), w ~ Dir(prior)) and, for the mixture, each
     component alone decoding the line between two test digits' codes."""
     ex = {run: _examples(p) for run, p in _by_run(paths, "examples.npz").items()}
-    sel = runs["figures"]
+    sel = runs.figures
     rows = [(f"{_model_label(role, ex[run])}\nprior samples", ex[run]["samples"])
             for role, run in sel.items() if run in ex]
     mixture = ex.get(sel.get("mixture", ""), {})
@@ -321,7 +322,7 @@ def samples_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
     return image_rows(rows, "Prior samples, and each component's latent line between two digits")
 
 
-def weights_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def weights_figure(paths: list[str | Path], runs: Selections) -> Figure:
     """The learned mixing weights: the distribution of E[w_i | x] over test images, per
     component (C1 the most used). A blend has every component near a fixed share; a mixture
     spreads to 0 and 1."""
@@ -333,7 +334,7 @@ def weights_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
         ax.hist(weights[i], bins=bins, histtype="step", lw=1.8, label=label)
     ax.set_xlabel("expected weight E[w_i | x] of a test image")
     ax.set_ylabel("test images")
-    ax.set_title(f"Learned mixing weights ({runs['figures'].get('mixture', '')}, "
+    ax.set_title(f"Learned mixing weights ({runs.figures.get('mixture', '')}, "
                  f"{weights.shape[1]} test images)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -368,7 +369,7 @@ def loss_terms_figure(history: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-def rate_distortion_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def rate_distortion_figure(paths: list[str | Path], runs: Selections) -> Figure:
     """Per-image SSE against the rate, by the Gaussian KL (left) and with the Dirichlet KL
     (right): the VAEs' curve through their KL weights, every other run a point on it."""
     from mvae.claims.page import seed_spread

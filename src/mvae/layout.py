@@ -7,7 +7,7 @@ knows the layout, for the pipeline, the archive, the grid scripts and the book.
     benchmarks/<rule>/<job>.tsv
     tables/<table>.{csv,json}
     figures/<figure>.{png,svg}
-    claims.md, provenance.json
+    claims.md, provenance.json, selections.json
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ CHECKPOINT = "checkpoint.pt"
 RUN_RECORDS = ("config.yaml", "history.json", "provenance.json")
 #: What a finished pipeline run holds besides training's own records (written by mvae.steps).
 DONE = "done.json"
+#: The preset's run selections (:class:`mvae.selections.Selections`), written by the pipeline:
+#: which runs feed which table and figure, read back by the builders and the book.
+SELECTIONS = "selections.json"
 
 
 def run_dir(run: str) -> str:

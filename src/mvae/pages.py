@@ -7,6 +7,7 @@ glossary links, figures drawn for the page, and the repository's address.
 * :func:`term`: a link to an entry of the glossary (``book/glossary.md``), for computed text;
 * :func:`redraw`: a figure of :data:`mvae.registry.FIGURES` drawn again from its input files
   at the page's width (:mod:`mvae.figures`), so its text has the size the page shows;
+* :func:`selections`: which runs feed which table and figure, as the pipeline wrote them;
 * :func:`repository_url`: the address in ``book/_config.yml`` (``repository.url``), the one
   place it is set; the notebooks' setup cell and the launch buttons read it there too.
 
@@ -19,10 +20,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mvae import layout
 from mvae import results_files as rf
 from mvae.markup import markdown_cell
+
+if TYPE_CHECKING:
+    from mvae.selections import Selections
 
 #: The glossary's page name, for links from computed HTML (Markdown uses the ``{term}`` role).
 GLOSSARY = "glossary"
@@ -63,31 +68,34 @@ def percent(fraction: float, digits: int = 2) -> str:
 
 
 # ----------------------------------------------------------------------------- figures
-def _selections(preset: str) -> Any:
-    from mvae.presets import load_preset
-    from mvae.selections import select
+def selections(preset: str | None = None) -> Selections:
+    """The run selections the pipeline wrote for ``preset`` (``results/<preset>/
+    selections.json``, :meth:`mvae.selections.Selections.read`): which runs are the Table II
+    mixture, the figures' runs and so on, the record the table and figure rules read too.
+    Raises :class:`mvae.results_files.MissingResults` where the pipeline has not written it."""
+    from mvae.selections import Selections
 
-    return select(load_preset(preset, rf.repo_root() / "pipeline" / "config"))
+    preset = preset or rf.current_preset()
+    path = rf.results_dir(preset) / layout.SELECTIONS
+    if not path.is_file():
+        raise rf.MissingResults(path, preset, "the selections record")
+    return Selections.read(path)
 
 
-def figure_inputs(name: str, preset: str | None = None) -> tuple[list[Path], dict[str, Any]]:
+def figure_inputs(name: str, preset: str | None = None) -> tuple[list[Path], Selections]:
     """The input files of figure ``name`` (absolute, under ``results/<preset>/``) and the
-    selections' record the figure's builder reads (``runs``), as the pipeline's ``figure`` rule
-    gives them; raises :class:`mvae.results_files.MissingResults` for the first missing input."""
+    selections the figure's builder reads (``runs``), as the pipeline's ``figure`` rule gives
+    them; raises :class:`mvae.results_files.MissingResults` for the first missing input."""
     from mvae import registry
 
     preset = preset or rf.current_preset()
-    try:
-        sel = _selections(preset)
-    except Exception as err:  # noqa: BLE001  (a results folder whose preset file is gone)
-        raise rf.MissingResults(rf.results_dir(preset), preset,
-                                f"the {preset} preset's file ({err})") from None
+    sel = selections(preset)
     root = rf.results_dir(preset)
     paths = [root / p for p in registry.FIGURES[name].inputs(sel)]
     for path in paths:
         if not path.is_file():
             raise rf.MissingResults(path, preset, f"an input of figure {name!r}")
-    return paths, sel.as_dict()
+    return paths, sel
 
 
 def redraw(name: str, preset: str | None = None, builder: Any = None) -> Any:

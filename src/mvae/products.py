@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from mvae.provenance import write_json
 from mvae.registry import FIGURES, TABLES, Product
+from mvae.selections import Selections
 
 
 def _product(products: dict[str, Product], kind: str, name: str) -> Product:
@@ -20,7 +20,7 @@ def _product(products: dict[str, Product], kind: str, name: str) -> Product:
     return products[name]
 
 
-def build_table(name: str, paths: list[str | Path], selection: dict[str, Any],
+def build_table(name: str, paths: list[str | Path], selection: Selections,
                 csv_path: str | Path, json_path: str | Path, preset: str = "") -> pd.DataFrame:
     """Build table ``name`` from eval files and write it as CSV and as JSON with provenance."""
     frame, prov = _product(TABLES, "table", name).function()(paths, selection)
@@ -32,7 +32,7 @@ def build_table(name: str, paths: list[str | Path], selection: dict[str, Any],
     return frame
 
 
-def draw_figure(name: str, paths: list[str | Path], runs: dict[str, Any], png: str | Path,
+def draw_figure(name: str, paths: list[str | Path], runs: Selections, png: str | Path,
                 svg: str | Path) -> None:
     """Draw figure ``name`` from its input files and save it as PNG and SVG."""
     from mvae.figures import save_figure

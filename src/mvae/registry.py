@@ -166,7 +166,7 @@ TABLES: dict[str, Product] = {p.name: p for p in [
             "The dHSIC ablation under each estimator: beta = 0, 1 and 100 at K = 4.",
             enough=lambda s, archived: any(
                 set(runs) & archived for by_beta in list(s.dhsic_estimators.values())[1:]
-                for beta, runs in by_beta.items() if beta != "0")),
+                for beta, runs in by_beta.items() if beta != 0)),
     Product("seed_code", "mvae.control_tables:seed_code",
             lambda s: _done(_flat(s.seed_groups.values())),
             lambda s: bool(s.seed_groups),

@@ -9,17 +9,26 @@ slip into Table I by accident.
 
 :func:`select` computes all of them once; the Snakefile, ``scripts/batch_runs.py`` and the tests
 read the one :class:`Selections` it returns, and :meth:`Selections.evaluations` is the one
-evaluation plan per run that the pipeline's rules and the batch runner both follow.
+evaluation plan per run that the pipeline's rules and the batch runner both follow. The pipeline
+writes them to ``results/<preset>/selections.json`` (:data:`mvae.layout.SELECTIONS`), and the
+table and figure builders and the book read that file back as the same object
+(:meth:`Selections.read`): one shape everywhere, K and KL-weight keys as numbers.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import functools
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+
 from mvae.config import DHSIC_ESTIMATORS, Config
+from mvae.files import atomic_write_text
 from mvae.presets import Experiment
 
 #: Keys that tell runs of one setup apart without changing what the setup is.
@@ -54,6 +63,9 @@ def has_authors_settings(config: Config) -> bool:
 class Selections:
     """The run selections of one preset (each a subset of its runs, in grid order)."""
 
+    #: How :meth:`from_dict` reads a record (pydantic): no unknown key, no value of another type.
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)
+
     #: Every run of the preset, in grid order.
     runs: list[str] = field(default_factory=list)
     #: The K of Table II and of the one-switch runs (4 in the paper).
@@ -67,13 +79,13 @@ class Selections:
     #: The dHSIC ablation at the Table II mixture's K: {"with_dhsic": [runs], "without_dhsic":
     #: [runs]}, every seed of the paper's setup against every seed at beta = 0.
     ablation: dict[str, list[str]] = field(default_factory=dict)
-    #: The dHSIC-weight sweep at the Table II mixture's K and seed: {beta as text: run}.
-    betas: dict[str, str] = field(default_factory=dict)
-    #: The dHSIC estimators compared at the Table II mixture's K: {estimator: {beta as text:
+    #: The dHSIC-weight sweep at the Table II mixture's K and seed: {beta: run}.
+    betas: dict[float, str] = field(default_factory=dict)
+    #: The dHSIC estimators compared at the Table II mixture's K: {estimator: {beta:
     #: [runs, by seed]}}, at beta = 0 and at every beta a run with another estimator than the
     #: preset's has (``dhsic_estimator``, :mod:`mvae.dhsic`). At beta = 0 no estimator enters the
     #: loss, so the beta = 0 runs stand under every estimator. Empty without such runs.
-    dhsic_estimators: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    dhsic_estimators: dict[str, dict[float, list[str]]] = field(default_factory=dict)
     #: MNIST runs under the authors' reading (all of :data:`AUTHORS_SETTINGS`), any beta.
     authors: list[str] = field(default_factory=list)
     #: The authors' reading across K at the paper's beta: {K: [runs]} (Table I, second reading).
@@ -112,8 +124,39 @@ class Selections:
     disentanglement: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """The selections as plain data (what the table and figure builders receive)."""
+        """The selections as plain data (what ``selections.json`` holds)."""
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "selections") -> Selections:
+        """The selections from plain data as JSON holds it (every key text) or as
+        :meth:`as_dict` gives it, validated by pydantic against the field types: ``sweep`` and
+        ``authors_sweep`` get their K back as int keys, ``kl_vaes``, ``betas`` and the
+        ``dhsic_estimators`` their weights as float keys. A selection this code does not know,
+        or a value of another type, is a :class:`SelectionsError` naming it (``where``: the
+        file, for the message); one missing keeps its default (empty)."""
+        try:
+            return _adapter().validate_json(json.dumps(data))
+        except ValidationError as err:
+            first = err.errors()[0]
+            more = err.error_count() - 1
+            raise SelectionsError(
+                f"{where}: {'.'.join(map(str, first['loc'])) or 'the record'}: {first['msg']} "
+                f"(got {first['input']!r})" + (f"; and {more} more" if more else "")) from None
+
+    def write(self, path: str | Path) -> None:
+        """Write the selections as JSON (atomically: a reader never sees half a file)."""
+        atomic_write_text(path, json.dumps(self.as_dict(), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, path: str | Path) -> Selections:
+        """The selections :meth:`write` wrote to ``path`` (``results/<preset>/selections.json``);
+        an unreadable or malformed file is a :class:`SelectionsError` naming it."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            raise SelectionsError(f"{path}: cannot read the selections ({err})") from None
+        return cls.from_dict(data, where=str(path))
 
     def evaluations(self, run: str) -> list[str]:
         """The evaluation files (``eval/<run>/<file>``) of one run, in the order they are made:
@@ -130,6 +173,17 @@ class Selections:
         if any(run in runs for runs in self.disentanglement.values()):
             out += ["disentanglement.json", "traversals.npz"]
         return out
+
+
+class SelectionsError(ValueError):
+    """A selections record that does not fit :class:`Selections` (one line, naming the key)."""
+
+
+@functools.cache
+def _adapter() -> TypeAdapter[Selections]:
+    """pydantic's validator of :class:`Selections` (built once, on first use). JSON keys are
+    text: strict mode still reads ``"4"`` as the int key 4 and ``"0.5"`` as the float 0.5."""
+    return TypeAdapter(Selections)
 
 
 def select(experiment: Experiment, table2_k: int = 4) -> Selections:
@@ -155,11 +209,10 @@ def select(experiment: Experiment, table2_k: int = 4) -> Selections:
     if main is not None:
         same = {n: c for n, c in mnist({"beta"}).items()
                 if c.components == main.components and c.seed == main.seed}
-        betas: dict[str, str] = {}
+        betas: dict[float, str] = {}
         for name, c in same.items():
-            betas.setdefault(f"{c.beta:g}", name)
-        sel.betas = dict(sorted(betas.items(), key=lambda kv: float(kv[0]))) \
-            if len(betas) > 1 else {}
+            betas.setdefault(c.beta, name)
+        sel.betas = dict(sorted(betas.items())) if len(betas) > 1 else {}
         without = sorted((n for n, c in mnist({"beta"}).items()
                           if c.components == main.components and c.beta == 0),
                          key=lambda n: runs[n].seed)
@@ -223,21 +276,21 @@ def _seed_groups(runs: dict[str, Config]) -> dict[str, list[str]]:
     return {first: list(seeds.values()) for first, seeds in groups.items() if len(seeds) > 1}
 
 
-def _estimators(runs: dict[str, Config], default: str) -> dict[str, dict[str, list[str]]]:
+def _estimators(runs: dict[str, Config], default: str) -> dict[str, dict[float, list[str]]]:
     """:attr:`Selections.dhsic_estimators` from the runs of one K that differ from the paper's
     setup at most in beta and the dHSIC estimator; ``default`` is the preset's estimator."""
     betas = {c.beta for c in runs.values() if c.dhsic_estimator != default and c.beta > 0}
     if not betas:
         return {}
     present = {default, *(c.dhsic_estimator for c in runs.values())}
-    out: dict[str, dict[str, list[str]]] = {}
+    out: dict[str, dict[float, list[str]]] = {}
     for estimator in sorted(present, key=lambda e: (e != default, DHSIC_ESTIMATORS.index(e))):
-        by_beta: dict[str, list[str]] = {}
+        by_beta: dict[float, list[str]] = {}
         for beta in sorted({0.0, *betas}):
             chosen = [n for n, c in runs.items()
                       if c.beta == beta and (beta == 0 or c.dhsic_estimator == estimator)]
             if chosen:
-                by_beta[f"{beta:g}"] = sorted(chosen, key=lambda n: runs[n].seed)
+                by_beta[beta] = sorted(chosen, key=lambda n: runs[n].seed)
         out[estimator] = by_beta
     return out
 

@@ -27,6 +27,7 @@ from mvae.paper_numbers import (
 )
 from mvae.presets import PROBE_CLASSIFIERS
 from mvae.records import COMPONENT_ORDER, usage_order
+from mvae.selections import Selections
 
 PROBES = PROBE_CLASSIFIERS  # Table II's column order
 
@@ -39,15 +40,15 @@ def _mean_std(values: list[float]) -> tuple[float, float, int]:
 
 
 # --------------------------------------------------------------------------- the tables
-def table1(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def table1(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Table I: test reconstruction error of every run, mixture and best single component.
 
-    ``paper_setup`` marks the runs of the paper's MNIST setup (``selection["sweep"]``: K = 1..10,
+    ``paper_setup`` marks the runs of the paper's MNIST setup (``selection.sweep``: K = 1..10,
     20-d codes, beta 1, our objective), the only rows the paper's numbers sit beside; the 2-D,
     80-d, binarised, beta-sweep and authors'-settings runs are listed but not compared.
     """
     recs = records.read(paths, "reconstruction")
-    sweep = {r for runs in selection.get("sweep", {}).values() for r in runs}
+    sweep = {r for runs in selection.sweep.values() for r in runs}
     rows = []
     for run, rec in recs.items():
         c = rec["config"]
@@ -79,7 +80,7 @@ def _whole(probe: dict[str, Any]) -> str:
     return "concatenated" if len(probe.get("components", [])) > 1 else "C1"
 
 
-def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def table2(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Table II: probe accuracy on the K = 4 mixture's codes (concatenated and per component) and
     on the VAE's, mean and standard deviation over seeds, beside the paper's percentages.
 
@@ -88,7 +89,7 @@ def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
     (:mod:`mvae.probes`): their accuracy is that of a fit stopped early, not hidden."""
     recs = records.read(paths, "probes")
     usage = records.read(paths, "reconstruction")
-    sel = selection["table2"]
+    sel = selection.table2
     rows = []
     for clf in PROBES:
         values: dict[str, list[float]] = {}
@@ -140,18 +141,18 @@ def table2(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataF
     return pd.DataFrame(rows), records.provenance(recs)
 
 
-def fig4_table(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def fig4_table(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Fig. 4's data: accuracy of each probe on the concatenated codes against K, over seeds, in
     the deterministic mode (posterior means) and, for KNN, the sampled mode (z ~ q)."""
     recs = records.read(paths, "probes")
     raw_pixels = records.baselines(paths, "mnist").get("features", {}).get("raw pixels", {})
     raw_pixels_knn = raw_pixels.get("knn", math.nan)
     rows = []
-    for k, runs in selection["sweep"].items():
+    for k, runs in selection.sweep.items():
         runs = [r for r in runs if r in recs]  # archived so far (committed mode)
         if not runs:
             continue
-        row: dict[str, Any] = {"K": int(k), "runs": " ".join(runs)}
+        row: dict[str, Any] = {"K": k, "runs": " ".join(runs)}
         capped = {}
         for clf in PROBES:
             mean, std, n = _mean_std([recs[r][clf]["concatenated"] for r in runs
@@ -215,14 +216,14 @@ def _score_cell(key: str, entry: Any) -> tuple[float, float, str]:
     return float(entry["mean"]), float(entry.get("std", math.nan)), f"{entry.get('n')} images"
 
 
-def table3(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def table3(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Table III, CIFAR-10: the paper's "RMSE 3.17" beside our error on every scale it could be
     on, then IS and FID of samples and reconstructions, every row shown (an unavailable score
     says why in one line), then the peers the paper tables beside it. Raw score records stay in
     the eval JSON files, not in the table."""
     scores, recons = records.read(paths, "scores"), records.read(paths, "reconstruction")
     rows = []
-    for role, run in selection["cifar"].items():
+    for role, run in selection.cifar.items():
         rec, sc = recons.get(run, {}), scores.get(run, {})
         mixture = role == "mixture"
         base = {"model": "M-VAE" if mixture else "VAE", "run": run,
@@ -258,13 +259,13 @@ CAPACITY_MODELS = {"mixture": "M-VAE", "vae": "VAE",
 
 
 def cifar_capacity(paths: list[str | Path],
-                   selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+                   selection: Selections) -> tuple[pd.DataFrame, dict]:
     """CIFAR-10 at the authors' widths (beyond the paper's Table III): the K = 4 mixture, the
     VAE of the same widths and a VAE grown to the mixture's parameter count, a row each with
     its size and test error (one seed each; a run not archived yet has no row)."""
     recons = records.read(paths, "reconstruction")
     rows = []
-    for role, run in selection["cifar_capacity"].items():
+    for role, run in selection.cifar_capacity.items():
         if run not in recons:
             continue
         rec, c = recons[run], records.config_of(recons, run)
@@ -291,12 +292,12 @@ def _probe_columns(rec: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def ablation(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def ablation(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """The dHSIC ablation (not in the paper): the same K with beta = 1 and beta = 0, a row per
     seed (a run not archived yet has no row)."""
     div, rec, prb = (records.read(paths, k) for k in ("diversity", "reconstruction", "probes"))
     rows = []
-    archived = [(role, run) for role, runs in selection["ablation"].items()
+    archived = [(role, run) for role, runs in selection.ablation.items()
                 for run in runs if run in rec]
     for role, run in archived:
         c = records.config_of(rec, run)
@@ -310,11 +311,11 @@ def ablation(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.Dat
     return pd.DataFrame(rows), records.provenance(rec, prb, div)
 
 
-def fashion(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def fashion(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Fashion-MNIST (beyond the paper): reconstruction, probes and diversity, M-VAE vs VAE."""
     div, rec, prb = (records.read(paths, k) for k in ("diversity", "reconstruction", "probes"))
     rows = []
-    for role, run in selection["fashion"].items():
+    for role, run in selection.fashion.items():
         if run not in rec:  # not archived yet (committed mode): no row of blanks
             continue
         c = records.config_of(rec, run)
@@ -351,19 +352,19 @@ def _penalty_columns(diversity: dict[str, Any]) -> dict[str, float]:
             "penalty_ceiling": penalty.get("identical", math.nan)}
 
 
-def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def beta_sweep(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """The dHSIC weight swept (not in the paper): dHSIC and CKA between components, dHSIC's
     independent and identical references on the test codes and in the training batches, SSE in
     both modes, probes per component and concatenated, diagnostics."""
     div, rec, prb = (records.read(paths, k) for k in ("diversity", "reconstruction", "probes"))
     rows = []
-    for beta, run in selection["betas"].items():
+    for beta, run in selection.betas.items():
         if run not in rec:  # not archived yet (committed mode): no row of blanks
             continue
         r, d, p = rec[run], div.get(run, {}), prb.get(run, {})
         c = records.config_of(rec, run)
         knn = p.get("knn", {})
-        rows.append({"run": run, "beta": float(beta), "K": c.get("components"),
+        rows.append({"run": run, "beta": beta, "K": c.get("components"),
                      "seed": c.get("seed"), "dhsic": d.get("dhsic", math.nan),
                      "dhsic_independent": d.get("dhsic_independent", math.nan),
                      "dhsic_ceiling": d.get("dhsic_identical", math.nan),
@@ -381,13 +382,13 @@ def beta_sweep(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.D
 
 
 def authors_settings(paths: list[str | Path],
-                     selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+                     selection: Selections) -> tuple[pd.DataFrame, dict]:
     """The authors' code settings (normalised alphas, Dir(0.25), averaged KLs) against ours:
     reconstruction, Table II probes per component (C1 the most used, as in Table II), and the
     blend-vs-mixture diagnostics."""
     rec, prb = records.read(paths, "reconstruction"), records.read(paths, "probes")
     rows = []
-    for run in selection["authors"] + selection["table2"]["mixture"][:1]:
+    for run in selection.authors + selection.table2.get("mixture", [])[:1]:
         if run not in rec:  # not archived yet (committed mode): no row of blanks
             continue
         r, p, c = rec[run], prb.get(run, {}), records.config_of(rec, run)
@@ -413,7 +414,7 @@ def authors_settings(paths: list[str | Path],
     return pd.DataFrame(rows), records.provenance(rec, prb)
 
 
-def nll(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def nll(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Negative log-likelihood on binarised MNIST (IWAE), ours beside published VAEs."""
     recs = records.read(paths, "nll")
     rows = [{"model": f"ours K={r['config']['components']}", "run": run, "nll": r["nll"],
@@ -428,14 +429,14 @@ def nll(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFram
     return pd.DataFrame(rows), records.provenance(recs)
 
 
-def latents_2d(paths: list[str | Path], selection: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def latents_2d(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFrame, dict]:
     """Fig. 3's numbers: for each component of the 2-D runs (C1 the most used), the spread of its
     test codes (prior: sd 1), the KNN accuracy of its 2-D code alone on the test set, and the
     mixture's mean pairwise CKA between components; the 2-D VAE beside them."""
     prb, div = records.read(paths, "probes"), records.read(paths, "diversity")
     codes = {p.parent.name: p for p in map(Path, paths) if p.name == "latents_2d.npz"}
     rows = []
-    for run in selection["latent2d"]:
+    for run in selection.latent2d:
         if run not in codes or run not in prb:
             continue
         with np.load(codes[run]) as z:

@@ -12,7 +12,7 @@ them for a run (the pipeline's disentanglement step stores them as ``traversals.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from mvae.model import MVAE
+    from mvae.selections import Selections
 
 #: Values per dimension, and the half-width of their range in prior standard deviations.
 STEPS = 7
@@ -72,12 +73,12 @@ def _mosaic(tiles: np.ndarray, gap: int = 2) -> np.ndarray:
     return out
 
 
-def _panels(paths: list[str | Path], runs: dict[str, Any]) -> list[tuple[str, np.ndarray,
+def _panels(paths: list[str | Path], runs: Selections) -> list[tuple[str, np.ndarray,
                                                                          np.ndarray]]:
     """(title, traversals (d, steps, H, W) in [0, 1], KL per dimension) for each component of the
     first mixture seed, then the first seed of each VAE."""
     files = {Path(p).parent.name: Path(p) for p in paths if Path(p).name == "traversals.npz"}
-    chosen = runs.get("disentanglement", {})
+    chosen = runs.disentanglement
     labels = {"mixture": "M-VAE", "vae_small": "VAE", "vae_wide": "wide VAE"}
     out = []
     for role, label in labels.items():
@@ -92,7 +93,7 @@ def _panels(paths: list[str | Path], runs: dict[str, Any]) -> list[tuple[str, np
     return out
 
 
-def traversal_figure(paths: list[str | Path], runs: dict[str, Any]) -> Figure:
+def traversal_figure(paths: list[str | Path], runs: Selections) -> Figure:
     """One panel per code (each component of the mixture, ranked by usage, then each VAE): its
     :data:`FIGURE_ROWS` dimensions of largest KL, one row each, the traversal left to right."""
     from mvae.figures import plt  # pyplot after the headless backend and the book's theme

@@ -72,8 +72,9 @@ def prepare(name: str, root: Path | None = None, *, cifar10_path: str | Path | N
         return record
     if not workdir.is_symlink() and not any(workdir.iterdir()):
         workdir.rmdir()
-    hint = (" For CIFAR-10 offline, point cifar10_path or $MVAE_CIFAR10_PATH at a folder holding "
-            "cifar-10-binary.tar.gz or the JPEG copy's zips." if name == "cifar10" else "")
+    local = next((s for s in spec(name).sources if s.kind == "local_copy"), None)
+    hint = (f" For {name} offline, point cifar10_path or ${local.env_var} at a folder holding "
+            f"its files ({', '.join(local.files)})." if local is not None else "")
     raise RuntimeError(f"could not obtain {name} from any source:\n  " + "\n  ".join(failures)
                        + hint)
 

