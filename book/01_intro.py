@@ -133,6 +133,9 @@ if rp.have("figure:rate_distortion"):
 # the paper-scale results and are not meant to match the paper.
 # ```
 #
+# {download}`Download this page as a Jupyter notebook <01_intro.ipynb>` (unexecuted): its first
+# cell sets it up wherever it runs, and the tables above are then read from `results/paper/`.
+#
 # ## Summary
 #
 # * M-VAE mixes the images of $K$ VAEs with Dirichlet weights and penalises dependence between
