@@ -93,6 +93,7 @@ def test_offline_browsing_resolves_only_the_local_server(check):
     assert "span.math, div.math" in probe and "e.scrollWidth > e.clientWidth" in probe
 
 
+@pytest.mark.slow
 def test_the_browser_finds_wide_elements_and_raw_tex(check, tmp_path):
     """A table that scrolls sideways inside a column that fits, an equation sticking out, TeX
     that no MathJax typeset: each is reported; the same page without them passes."""
@@ -156,6 +157,7 @@ def test_figure_text_is_measured_on_screen(check):
     assert "'unknown': no record of its text size" in problems[1]
 
 
+@pytest.mark.slow
 def test_the_browser_reads_a_figures_text_size_and_a_narrow_pages_width(check, tmp_path):
     """A figure drawn by mvae.figures carries its smallest text in its PNG; shown at half its
     pixels it passes, at a third it fails. A page wider than 390 px fails at that width."""

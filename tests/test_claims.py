@@ -80,6 +80,7 @@ def _table1(sse_by_k: dict[int, list[float]]) -> pd.DataFrame:
                          for k, values in sse_by_k.items() for i, v in enumerate(values)])
 
 
+@pytest.mark.slow
 def test_reached_needs_equivalence_not_the_absence_of_a_difference() -> None:
     """Case 3: K = 7 at 12.65 +- 1.23 against 11.54 (z 1.6) counted as "reached"."""
     t1 = _table1({1: [8.42, 7.75, 8.40], 7: [11.48, 13.92, 12.55]})
@@ -152,6 +153,7 @@ def test_the_width_matched_vae_is_a_verdict() -> None:
     assert row.verdict == "lower"
 
 
+@pytest.mark.slow
 def test_every_explicit_claim_of_the_paper_has_a_verdict() -> None:
     """Case 8: Fig. 2's mixture against its components, Table II's concatenation against every
     component, the conclusion's generated images; the authors' reading names only the K it has;
@@ -181,6 +183,7 @@ def test_seed_spread_is_passed_not_carried_by_the_tables() -> None:
     assert spread.dof == 6
 
 
+@pytest.mark.slow
 def test_the_page_is_short_and_says_each_caveat_once() -> None:
     t1 = _table1({1: [8.42, 7.75, 8.40], 2: [9.6, 9.5, 9.8], 3: [9.0], 7: [12.0, 12.4, 13.0]})
     page = markdown(verdicts({"table1_reconstruction": t1, "table2_probes": _t2(),
@@ -192,6 +195,7 @@ def test_the_page_is_short_and_says_each_caveat_once() -> None:
     assert "Holm" in page and "vs our VAE" in page
 
 
+@pytest.mark.slow
 def test_the_introductions_findings_quote_the_verdicts_table() -> None:
     """Every number in the intro's "What we found" is the verdicts table's (rebuilt from it)."""
     import re

@@ -59,6 +59,7 @@ def _numbers(record, path="") -> list[tuple[str, float]]:
     return []
 
 
+@pytest.mark.slow
 def test_evaluate_writes_a_finite_consistent_report(runs, tmp_path, capsys) -> None:
     out = tmp_path / "eval"
     capsys.readouterr()

@@ -175,6 +175,7 @@ def _dependent_codes(seed: int, n: int = 130) -> torch.Tensor:
     return x
 
 
+@pytest.mark.slow
 def test_component_diversity_reports_the_authors_estimator_beside_the_median_one() -> None:
     from mvae.dhsic import dhsic
 
@@ -206,6 +207,7 @@ def test_dhsic_range_under_the_authors_estimator_matches_hyppo_batch_by_batch() 
         dhsic_range(x, estimator="mean")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("estimator", ["authors", None])
 def test_the_diversity_step_reports_dhsic_under_the_runs_estimator(tmp_path, estimator) -> None:
     """A run trained with the authors' estimator gets its penalty-side dHSIC on their scale

@@ -55,6 +55,7 @@ def test_sampled_mode_draws_noise_reproducibly(K: int) -> None:
     assert a["components"] == det["components"]  # one-hot reconstructions are at the means
 
 
+@pytest.mark.slow
 def test_sampled_mode_agrees_with_a_monte_carlo_oracle() -> None:
     """The sampled mode's SSE, averaged over seeds, against draws made directly with
     torch.distributions (w ~ Dir(a), z ~ N(mu, var)); both are far from the deterministic mode."""

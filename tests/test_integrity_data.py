@@ -41,6 +41,7 @@ def _sha(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- 10. pinned data
+@pytest.mark.slow
 def test_a_data_file_changed_between_epochs_is_refused(tmp_path: Path) -> None:
     """Before: the resumed run trained on the new pixels and provenance.json showed only the
     new SHA-256; evaluate did not look either."""
@@ -191,6 +192,7 @@ def test_the_paper_sizes_pass() -> None:
 
 
 # --------------------------------------------------------------------------- one reading
+@pytest.mark.slow
 def test_a_run_folder_is_read_once(tmp_path: Path, blobs, monkeypatch) -> None:
     """load_run parsed config.yaml twice and validated the config (which looks its dataset up,
     reading your own images) four times; now config.yaml once, and the config once beside the

@@ -58,6 +58,7 @@ def _one_line(capsys, *parts: str) -> str:
 
 
 # --------------------------------------------------------------------------- 6. own images
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["unlabelled", "labelled", "colour"])
 def test_evaluate_works_on_own_images(runs, name: str, tmp_path: Path, capsys) -> None:
     """Before: every run without labels crashed (one image per class 0-9 picked, pick[1]

@@ -34,6 +34,7 @@ def _bernoulli_log_lik(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     return (x * p.log() + (1 - x) * (1 - p).log()).sum(-1)
 
 
+@pytest.mark.slow
 def test_k1_matches_quadrature_over_the_latent() -> None:
     model, x = _model(1), _images()
     grid = torch.linspace(-9, 9, 6001, dtype=torch.float64)
@@ -47,6 +48,7 @@ def test_k1_matches_quadrature_over_the_latent() -> None:
     torch.testing.assert_close(estimate, exact, atol=0.02, rtol=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prior", [1.0, 0.25])
 def test_k2_matches_brute_force_sampling_from_the_prior(prior: float) -> None:
     """The encoder's concentrations are pinned at 0.2, below the prior's: the importance ratio
@@ -69,6 +71,7 @@ def test_k2_matches_brute_force_sampling_from_the_prior(prior: float) -> None:
     torch.testing.assert_close(estimate, brute, atol=0.05, rtol=0)
 
 
+@pytest.mark.slow
 def test_one_sample_is_the_elbo_and_more_samples_tighten_the_bound() -> None:
     model, x = _model(3), _images(4)
     torch.manual_seed(5)

@@ -181,6 +181,7 @@ def test_a_restarted_grid_resumes_its_most_advanced_run_first(tmp_path: Path,
     assert planned() == [RUNS[1], RUNS[0]] + [r for r in fresh if r not in RUNS]
 
 
+@pytest.mark.slow
 def test_the_grid_archives_only_inside_the_repository_unless_told_not_to_commit(
         tmp_path: Path) -> None:
     done = _grid("--results-root", str(tmp_path / "work"), "--archive-root", str(tmp_path),
@@ -188,6 +189,7 @@ def test_the_grid_archives_only_inside_the_repository_unless_told_not_to_commit(
     assert done.returncode != 0 and "outside this repository" in done.stderr
 
 
+@pytest.mark.slow
 def test_the_grid_starts_no_run_that_cannot_finish_by_the_deadline(
         tmp_path: Path, archive_without_runs: Path) -> None:
     soon = time.localtime(time.time() + 180)

@@ -101,6 +101,7 @@ def test_the_schema_keys_are_the_codes() -> None:
     assert config["seed"]["maximum"] == 2 ** 64 - 1
 
 
+@pytest.mark.slow
 def test_the_snakefile_refuses_what_only_the_schema_checks(tmp_path: Path) -> None:
     """``description`` is not read by mvae.presets, so a list there passes load_preset; the
     Snakefile's schema check stops the workflow, naming the file and the key, before any job."""

@@ -29,6 +29,7 @@ def _state_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_short_training_lowers_the_loss(tmp_path, blobs) -> None:
     result = train(Config(epochs=6, **TINY), tmp_path / "run", progress=False, datasets=blobs)
     losses = [h["train"]["loss"] for h in result.history]
