@@ -56,6 +56,7 @@ def runs(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_the_step_scores_every_code_and_stores_traversals(runs) -> None:
     rec = json.loads((runs["mix-s0"] / "disentanglement.json").read_text())
     assert list(rec["codes"]) == ["C1", "C2", "concatenated"] and rec["n_images"] == 60
@@ -78,6 +79,7 @@ def test_the_step_scores_every_code_and_stores_traversals(runs) -> None:
         assert np.allclose(z["kl"][0], rec["codes"]["C1"]["kl_per_dim"])
 
 
+@pytest.mark.slow
 def test_the_table_pools_seeds_and_the_figure_draws_every_code(runs, tmp_path) -> None:
     paths = [runs[r] / "disentanglement.json" for r in runs]
     selection = Selections(disentanglement={"mixture": ["mix-s0", "mix-s1"],

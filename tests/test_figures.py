@@ -80,6 +80,7 @@ def test_samples_figure_names_each_model_by_its_role_and_k(tmp_path: Path) -> No
     assert len(set(labels)) == len(labels)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset_backend, expected", [(None, "agg"), ("svg", "svg")])
 def test_importing_figures_keeps_a_chosen_backend(preset_backend, expected) -> None:
     """Agg for the headless pipeline, but a backend chosen before (a Jupyter kernel's inline
