@@ -52,8 +52,9 @@ def test_paper_grid_is_the_issue_grid() -> None:
         assert runs[n].resolved_architecture == "conv"
     assert set(sel.fashion) == {"mixture", "vae"}
     # the claims grid: beta sweep, authors' settings, the wide VAE, binarised runs for the NLL
-    assert sel.betas == {"0": "mnist-k4-beta0", "1": "mnist-k4-s0", "100": "mnist-k4-beta1e2",
-                         "1000": "mnist-k4-beta1e3", "10000": "mnist-k4-beta1e4"}
+    assert sel.betas == {0.0: "mnist-k4-beta0", 1.0: "mnist-k4-s0", 100.0: "mnist-k4-beta1e2",
+                         1000.0: "mnist-k4-beta1e3", 10000.0: "mnist-k4-beta1e4"}
+    assert all(type(beta) is float for beta in sel.betas)  # keyed by the beta itself
     for n in sel.authors:
         c = runs[n]
         assert (c.normalize_alpha, c.dirichlet_prior, c.kl_reduction) == (True, 0.25, "mean")
