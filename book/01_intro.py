@@ -27,7 +27,7 @@ from IPython.display import Markdown, display
 from mvae import reporting as rp
 from mvae.claims.findings import HEADLINE, findings
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 display(rp.preset_banner())
 display(rp.show_claims(*HEADLINE, details=False))
 
@@ -38,7 +38,7 @@ display(rp.show_claims(*HEADLINE, details=False))
 # reproduction disagree, {doc}`11_differences` lists every difference between its text, the
 # authors' code and ours. "n.d." is "no detectable difference" ({doc}`glossary`).
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 verdict_table = rp.table_or_note("verdicts")
 if verdict_table is not None:
     display(Markdown("\n".join(f"* {line}" for line in findings(verdict_table))))

@@ -114,18 +114,23 @@ if sweep is not None and len(sweep):
               "knn_concatenated", "knn_mean_component", "verdict"], 4)):
         display(rp.format_table(sweep[[c for c in cols if c in sweep.columns]],
                                 precision=precision, source="beta_sweep"))
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
+    from mvae.figures import PAGE_WIDTH  # drawn at the column's width: text >= 9 px on screen
+
+    fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 2.9))
     x = sweep.beta.where(sweep.beta > 0, 0.1)  # beta = 0 drawn at 0.1 on the log axis
     axes[0].plot(x, sweep.mean_offdiag_cka, "o-")
-    axes[0].set(xscale="log", xlabel="beta (0 drawn at 0.1)", ylabel="mean pairwise CKA",
-                title="similarity of components")
-    axes[1].plot(x, 100 * sweep.knn_mean_component, "o-", label="one component (mean)")
+    axes[0].set(xscale="log", ylabel="mean pairwise CKA", title="components' similarity")
+    axes[1].plot(x, 100 * sweep.knn_mean_component, "o-", label="one component")
     axes[1].plot(x, 100 * sweep.knn_concatenated, "s--", label="concatenated")
-    axes[1].set(xscale="log", xlabel="beta", ylabel="KNN accuracy (%)", title="class information")
-    axes[1].legend(fontsize=8)
+    axes[1].set(xscale="log", ylabel="KNN accuracy (%)", title="class information")
+    axes[1].legend(fontsize=7)
     axes[2].plot(x, sweep.sse_per_image, "o-")
-    axes[2].set(xscale="log", xlabel="beta", ylabel="test SSE per image", title="reconstruction")
-    fig.suptitle("The dHSIC weight swept at K = 4 (test set)", fontsize=11)
+    axes[2].set(xscale="log", ylabel="test SSE per image", title="reconstruction")
+    for ax in axes:
+        ax.set_xlabel("beta (0 at 0.1)", fontsize=8)
+        ax.title.set_fontsize(9)
+        ax.yaxis.label.set_fontsize(8)
+        ax.tick_params(labelsize=7)
     fig.tight_layout()
     display(rp.show_plot(
         fig, "The dHSIC weight beta swept from 0 to 10^4 at K = 4 (beta = 0 drawn at 0.1 on the "
