@@ -169,6 +169,7 @@ def test_bad_grid_entry_stops_before_any_job(entry: dict, message: str, tmp_path
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_unknown_preset_stops_before_any_job(tmp_path: Path) -> None:
     done = snakemake("--cores", "2", "--config", "preset=nope", f"results_dir={tmp_path}")
     assert done.returncode != 0

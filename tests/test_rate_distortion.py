@@ -132,6 +132,7 @@ def test_the_figure_draws_the_curve_and_every_run(grid, tmp_path: Path) -> None:
     assert lengths == pytest.approx(sorted([spread / math.sqrt(2), spread, spread]))
 
 
+@pytest.mark.slow
 def test_each_mixture_is_read_against_the_curve_at_its_rate(grid, tmp_path: Path) -> None:
     paths, selection = grid
     _more_seeds(paths, selection, tmp_path)
@@ -210,6 +211,7 @@ def test_the_curve_reading_carries_the_standard_error_of_its_points() -> None:
     assert side == "above" and at.value == 5.0 and at.se == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_the_verdict_averages_a_settings_seeds(grid, tmp_path: Path) -> None:
     """Two seeds of one mixture make one comparison with both seeds behind it."""
     paths, selection = grid
@@ -222,6 +224,7 @@ def test_the_verdict_averages_a_settings_seeds(grid, tmp_path: Path) -> None:
     assert row.ours_sd.iloc[0] == pytest.approx(0.4 / math.sqrt(2))
 
 
+@pytest.mark.slow
 def test_beyond_the_curve_only_a_dominated_or_dominating_mixture_is_judged(grid, tmp_path: Path):
     """Above the curve's highest rate, a mixture worse than that end is worse than a VAE at its
     rate (more rate never raising a VAE's error); one no worse is undecided. Below the lowest

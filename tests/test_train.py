@@ -42,6 +42,7 @@ def test_short_training_lowers_the_loss(tmp_path, blobs) -> None:
     assert prov["seed"] == 0 and prov["data"]["train_size"] == 256 and "git" in prov
 
 
+@pytest.mark.slow
 def test_a_dhsic_warmup_trains_each_epoch_at_its_ramped_weight(tmp_path, blobs) -> None:
     """beta = 100 over a 2-epoch warm-up: epochs train at 0, 50, 100. Epoch 1 must equal a
     beta = 0 epoch exactly, and every epoch's loss must add dHSIC at that epoch's weight."""
@@ -72,6 +73,7 @@ def test_checkpoint_round_trip(tmp_path, blobs) -> None:
     torch.testing.assert_close(model.reconstruct(x), result.model.reconstruct(x))
 
 
+@pytest.mark.slow
 def test_resume_after_interrupt_gives_identical_parameters(tmp_path, blobs) -> None:
     config = Config(epochs=3, **TINY)
     straight = train(config, tmp_path / "a", progress=False, datasets=blobs)
@@ -145,6 +147,7 @@ def test_a_failed_first_attempt_does_not_lock_the_folder(tmp_path, blobs, monkey
     assert load_run(tmp_path / "run")[1] == fixed
 
 
+@pytest.mark.slow
 def test_after_a_nan_in_epoch_1_a_smaller_lr_is_accepted(tmp_path, blobs, monkeypatch) -> None:
     real = fast_module.mixture_loss
     calls = {"n": 0}
