@@ -34,6 +34,7 @@ from IPython.display import display
 
 from mvae import reporting as rp
 from mvae.figures import fig2_components, loss_terms_figure
+from mvae.selections import Selections
 
 rp.preset_banner()
 
@@ -255,7 +256,7 @@ if authors is not None and len(authors):
         examples = rp.results_dir() / "eval" / row.run / "examples.npz"
         if examples.is_file():
             display(rp.show_plot(
-                fig2_components([examples], {"figures": {"mixture": row.run}}),
+                fig2_components([examples], Selections(figures={"mixture": row.run})),
                 f"Fig. 2 for {row.run} (the authors' settings, {weight(row)}): each "
                 "component alone (one-hot w), C1 the most used, then the mixture.",
                 f"Rows of test digits reconstructed by each component of {row.run} alone",
