@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from mvae import layout, records
+from mvae.config import Config
 from mvae.paper_numbers import PAPER_TABLE1_MVAE
 from mvae.selections import SWITCHES, Selections
 
@@ -169,5 +171,9 @@ def seed_code(paths: list[str | Path], selection: Selections) -> tuple[pd.DataFr
     table = code_identity.seed_group_table(results, selection.seed_groups, ".",
                                            code_identity.witnessed_commits(pairs, "."))
     summary = code_identity.group_summary(table)
+    runs = {d.parent.name: {"config": Config.from_dict(yaml.safe_load(
+                (d.parent / "config.yaml").read_text())).to_dict(),
+                            "provenance": json.loads((d.parent / "provenance.json").read_text())}
+            for d in done if (d.parent / "provenance.json").is_file()}
     return summary[summary.archived > 1].reset_index(drop=True), {
-        "witnesses": json.loads(pairs.to_json(orient="records"))}
+        **records.provenance(runs), "witnesses": json.loads(pairs.to_json(orient="records"))}
