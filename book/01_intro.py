@@ -21,7 +21,7 @@
 # ours, and the verdict (how a verdict is reached: {doc}`09_claims`; every claim: `results/paper/claims.md`).
 
 # %% tags=["remove-cell"]
-# ruff: noqa: E402
+# ruff: noqa: E402, E501  (a notebook: imports follow prose cells; Markdown tables are wide)
 from IPython.display import Markdown, display
 
 from mvae import reporting as rp
