@@ -36,6 +36,7 @@ from typing import Any
 
 import torch
 
+from mvae import layout
 from mvae.config import Config
 from mvae.model import MVAE
 
@@ -43,6 +44,8 @@ ENV_DIR = "MVAE_PRETRAINED_DIR"
 MANIFEST = "manifest.json"
 #: ``pretrained/`` at the repository root (this module sits in ``src/mvae/``).
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "pretrained"
+#: The committed paper archive, where an exported run's float32 SSE and history are looked up.
+ARCHIVE = DEFAULT_DIR.parent / "results" / "paper"
 #: Decimals to which a loaded model must reproduce its recorded test SSE.
 SSE_DECIMALS = 3
 
@@ -63,6 +66,7 @@ class Entry:
     n_test: int
     run: str = ""
     archived_sse_per_image: float | None = None   # the float32 run, as archived
+    same_training: bool | None = None   # the retrain's per-epoch losses equal the archived run's
     dtype: str = "float16"
 
 
@@ -137,7 +141,8 @@ def _write_manifest(folder: Path, entries: dict[str, Entry]) -> None:
 
 
 def export(model: MVAE, name: str, images: torch.Tensor, where: str | Path | None = None,
-           run: str = "", archived_sse: float | None = None) -> Entry:
+           run: str = "", archived_sse: float | None = None,
+           same_training: bool | None = None) -> Entry:
     """Save ``model`` as ``<name>.pt`` (half precision) in ``directory(where)`` and record it
     in the manifest with its SHA-256 and the test SSE the saved model gets on ``images`` (float,
     [0, 1], (N, C, H, W): the run's test split)."""
@@ -150,7 +155,8 @@ def export(model: MVAE, name: str, images: torch.Tensor, where: str | Path | Non
     temp.replace(path)
     entry = Entry(name=name, file=path.name, sha256=sha256(path), config=model.config.to_dict(),
                   sse_per_image=sse_on(from_state(state, model.config), images),
-                  n_test=len(images), run=run, archived_sse_per_image=archived_sse)
+                  n_test=len(images), run=run, archived_sse_per_image=archived_sse,
+                  same_training=same_training)
     _write_manifest(folder, {**manifest(folder), name: entry})
     return entry
 
@@ -198,19 +204,35 @@ def check(name: str, images: torch.Tensor | None = None,
 
 
 def export_run(run_dir: str | Path, name: str | None = None,
-               where: str | Path | None = None) -> Entry:
+               where: str | Path | None = None, archive: str | Path | None = None) -> Entry:
     """:func:`export` of a trained run folder (its checkpoint), measured on its config's test
-    split, with the archived SSE from ``<results>/eval/<run>/reconstruction.json`` beside
-    ``run_dir``'s ``runs/`` when there is one."""
+    split, with the archived float32 run's SSE beside it: from ``archive`` (default
+    :data:`ARCHIVE`, the committed paper archive) by the run's name, or from the pipeline's
+    ``<results>/eval/<run>/`` beside ``run_dir``'s ``runs/``. ``same_training`` records whether
+    the retrain's per-epoch losses equal the archived run's exactly (timings aside)."""
     from mvae.train import load_run, load_split
 
     run_dir = Path(run_dir)
     model, config = load_run(run_dir)
-    archived = run_dir.parent.parent / "eval" / run_dir.name / "reconstruction.json"
-    archived_sse = (json.loads(archived.read_text()).get("sse_per_image")
-                    if archived.is_file() else None)
+    archive = Path(archive) if archive is not None else ARCHIVE
+    found = [folder for folder in (archive, run_dir.parent.parent)
+             if (folder / layout.eval_file(config.name, "reconstruction.json")).is_file()]
+    archived_sse = same = None
+    if found:
+        record = json.loads((found[0] / layout.eval_file(config.name, "reconstruction.json"))
+                            .read_text())
+        archived_sse = record["mixture"]["sse_per_image"]
+        history = found[0] / layout.run_file(config.name, "history.json")
+        if history.is_file() and (run_dir / "history.json").is_file():
+            same = _losses(history) == _losses(run_dir / "history.json")
     return export(model, name or run_dir.name, load_split(config, "test").floats(), where,
-                  run=config.name, archived_sse=archived_sse)
+                  run=config.name, archived_sse=archived_sse, same_training=same)
+
+
+def _losses(history: Path) -> list[dict[str, Any]]:
+    """A history.json without its timings: what two bit-identical trainings share."""
+    return [{k: v for k, v in epoch.items() if k != "seconds"}
+            for epoch in json.loads(history.read_text())]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,16 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     out.add_argument("run_dir")
     out.add_argument("--name", default=None, help="the model's name (default: the folder's)")
     out.add_argument("--dir", default=None, help=f"where to write (default: {DEFAULT_DIR})")
+    out.add_argument("--archive", default=None,
+                     help=f"the archive holding the run's float32 record (default: {ARCHIVE})")
     chk = sub.add_parser("check", help="measure a model's test SSE again against its record")
     chk.add_argument("name")
     chk.add_argument("--dir", default=None)
     args = ap.parse_args(argv)
     try:
         if args.command == "export":
-            entry = export_run(args.run_dir, args.name, args.dir)
+            entry = export_run(args.run_dir, args.name, args.dir, args.archive)
             print(f"{entry.name}: {entry.file}, sha256 {entry.sha256}, test SSE "
-                  f"{entry.sse_per_image:.4f} per image (float32 run: "
-                  f"{entry.archived_sse_per_image})")
+                  f"{entry.sse_per_image:.4f} per image (archived float32 run: "
+                  f"{entry.archived_sse_per_image}; same training: {entry.same_training})")
         else:
             recorded, measured = check(args.name, where=args.dir)
             print(f"{args.name}: test SSE {measured:.6f} per image, recorded {recorded:.6f}")
