@@ -86,8 +86,9 @@ def test_a_model_not_exported_yet_says_so(trained, tmp_path):
 def test_an_exported_retrain_carries_the_archived_sse_and_whether_it_trained_the_same(
         blobs, tmp_path, monkeypatch):
     """export_run reads the float32 SSE from the archive's reconstruction.json (its mixture,
-    the deterministic mode) and compares the retrain's per-epoch losses, timings aside, with the
-    archived history: equal for a copy whose only change is its timings, not for a changed loss."""
+    the deterministic mode) and compares the retrain's per-epoch training losses with the
+    archived history's: equal for a copy whose timings and test losses (measurements) differ, not
+    for a changed training loss."""
     import importlib
 
     from mvae import layout
@@ -106,7 +107,9 @@ def test_an_exported_retrain_carries_the_archived_sse_and_whether_it_trained_the
     (archive / layout.run_dir("tiny")).mkdir(parents=True)
     history = json.loads((retrain / "history.json").read_text())
     archived_history = archive / layout.run_file("tiny", "history.json")
-    archived_history.write_text(json.dumps([{**epoch, "seconds": 99.0} for epoch in history]))
+    archived_history.write_text(json.dumps(
+        [{**epoch, "seconds": 99.0, "test": {"loss": epoch["test"]["loss"] + 1e-5}}
+         for epoch in history]))
 
     entry = pretrained.export_run(retrain, where=tmp_path / "out", archive=archive)
     assert entry.archived_sse_per_image == 3.25 and entry.same_training is True

@@ -66,7 +66,7 @@ class Entry:
     n_test: int
     run: str = ""
     archived_sse_per_image: float | None = None   # the float32 run, as archived
-    same_training: bool | None = None   # the retrain's per-epoch losses equal the archived run's
+    same_training: bool | None = None   # its per-epoch training losses equal the archived run's
     dtype: str = "float16"
 
 
@@ -209,7 +209,7 @@ def export_run(run_dir: str | Path, name: str | None = None,
     split, with the archived float32 run's SSE beside it: from ``archive`` (default
     :data:`ARCHIVE`, the committed paper archive) by the run's name, or from the pipeline's
     ``<results>/eval/<run>/`` beside ``run_dir``'s ``runs/``. ``same_training`` records whether
-    the retrain's per-epoch losses equal the archived run's exactly (timings aside)."""
+    the retrain's per-epoch training losses equal the archived run's exactly."""
     from mvae.train import load_run, load_split
 
     run_dir = Path(run_dir)
@@ -229,10 +229,11 @@ def export_run(run_dir: str | Path, name: str | None = None,
                   run=config.name, archived_sse=archived_sse, same_training=same)
 
 
-def _losses(history: Path) -> list[dict[str, Any]]:
-    """A history.json without its timings: what two bit-identical trainings share."""
-    return [{k: v for k, v in epoch.items() if k != "seconds"}
-            for epoch in json.loads(history.read_text())]
+def _losses(history: Path) -> list[Any]:
+    """A history.json's training losses per epoch: what two bit-identical trainings share (the
+    test loss is a measurement whose float32 sum can differ in its last bit between machines;
+    measured: retraining mnist-k1-s0, every training loss equal, 9 of 100 test losses 1 ulp off)."""
+    return [epoch["train"] for epoch in json.loads(history.read_text())]
 
 
 def main(argv: list[str] | None = None) -> int:
