@@ -26,17 +26,23 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # words, comes next; then the comparisons behind each claim, and the questions that need more
 # than a table.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-cell"]
 import math
 
 import matplotlib.pyplot as plt
 from IPython.display import display
 
+from mvae import pages
 from mvae import reporting as rp
+from mvae.claims.findings import findings, verdict_counts
 from mvae.figures import fig2_components, loss_terms_figure
 from mvae.selections import Selections
 
-rp.preset_banner()
+# %% tags=["remove-input"]
+verdict_table = rp.table_or_note("verdicts")
+if verdict_table is not None:
+    display(pages.takeaway(verdict_counts(verdict_table), findings(verdict_table)[0]))
+display(rp.preset_banner())
 
 # %% [markdown]
 # ## The verdicts

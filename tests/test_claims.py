@@ -200,7 +200,7 @@ def test_the_introductions_findings_quote_the_verdicts_table() -> None:
     """Every number in the intro's "What we found" is the verdicts table's (rebuilt from it)."""
     import re
 
-    from mvae.claims.findings import findings
+    from mvae.claims.findings import findings, verdict_counts
 
     t1 = _table1({1: [8.42, 7.75, 8.40], 2: [9.6, 9.5, 9.8], 3: [9.0], 7: [12.0, 12.4, 13.0]})
     frame = verdicts({"table1_reconstruction": t1, "seed_spread": SPREAD})
@@ -215,3 +215,12 @@ def test_the_introductions_findings_quote_the_verdicts_table() -> None:
         f"{v:+.2f}" for v in _rows(frame, "t1-trend").difference}
     assert quoted <= table
     assert lines[-1] == "**Disentanglement.** Not tested yet."
+
+    counts = verdict_counts(frame)  # chapter 09's takeaway: the claims per verdict, counted
+    for paper_claims, sentence in zip((True, False), counts.split(". Of our ")):
+        claims = frame[frame.paper_claim == paper_claims].drop_duplicates("claim_id")
+        said = dict((v, int(n)) for n, v in re.findall(r"(\d+) ([a-z. ]+?)(?:,|\.|$)",
+                                                       sentence.split(": ", 1)[1]))
+        assert sum(said.values()) == len(claims) == int(re.search(r"(\d+) (?:claims|checks)",
+                                                                  sentence).group(1))
+        assert said.get("fails", 0) == (claims.status == "fails").sum()

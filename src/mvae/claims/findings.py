@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mvae.claims.page import SHORT
+from mvae.claims.page import SHORT, summary_rows, tally
 
 #: The introduction's original-against-reproduced table: one claim per paper table or figure.
 HEADLINE = ("t1-mixture-vs-vae", "t1-trend", "ours-vae", "t1a-mixture-vs-vae",
@@ -85,3 +85,10 @@ def findings(frame: pd.DataFrame) -> list[str]:
                    "parameters.")
     out.append(f"**Disentanglement.** {_status(frame, 'disentanglement').capitalize()}.")
     return out
+
+
+def verdict_counts(frame: pd.DataFrame) -> str:
+    """One sentence: how many of the paper's claims, and of our checks, got each verdict."""
+    paper, ours = summary_rows(frame, True), summary_rows(frame, False)
+    return (f"Of the paper's {len(paper)} claims: {tally(paper)}. "
+            f"Of our {len(ours)} checks: {tally(ours)}.")

@@ -150,6 +150,12 @@ def summary_rows(frame: pd.DataFrame, paper_claims: bool) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def tally(summary: pd.DataFrame) -> str:
+    """How many claims of :func:`summary_rows` got each verdict: "9 fails, 5 holds, ..."."""
+    counts = summary.verdict.str.rstrip("†§").value_counts()
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     """``frame`` as a GitHub-flavoured Markdown table (no outer pipes: they are optional)."""
     cells = frame.fillna("").map(lambda s: str(s).replace("|", "\\|"))
@@ -255,9 +261,7 @@ def markdown(frame: pd.DataFrame, preset: str, seed_code: pd.DataFrame | None = 
             continue
         if not mine:  # our checks have no number of the paper's
             summary = summary.drop(columns="paper")
-        tally = summary.verdict.str.rstrip("†§").value_counts()
-        parts += ["", f"## {title}: " + ", ".join(f"{n} {s}" for s, n in tally.items()), "",
-                  markdown_table(summary)]
+        parts += ["", f"## {title}: {tally(summary)}", "", markdown_table(summary)]
     parts += ["", "## The comparisons, by setting", "",
               "Setting: ours, mean±sd (seeds). Cells: ours minus the column's reference ±SE "
               "(adjusted p), verdict."]
