@@ -217,7 +217,7 @@ def test_the_introductions_findings_quote_the_verdicts_table() -> None:
     assert lines[-1] == "**Disentanglement.** Not tested yet."
 
     counts = verdict_counts(frame)  # chapter 09's takeaway: the claims per verdict, counted
-    for paper_claims, sentence in zip((True, False), counts.split(". Of our ")):
+    for paper_claims, sentence in zip((True, False), counts.split(". Of our "), strict=True):
         claims = frame[frame.paper_claim == paper_claims].drop_duplicates("claim_id")
         said = dict((v, int(n)) for n, v in re.findall(r"(\d+) ([a-z. ]+?)(?:,|\.|$)",
                                                        sentence.split(": ", 1)[1]))
