@@ -43,3 +43,23 @@ def test_rewritten_results_are_outputs_not_a_dirty_checkout(repo: Path) -> None:
     (repo / "results" / "paper" / "table.csv").write_text("a\n2\n")  # rewritten
     (repo / "results" / "paper" / "figure.svg").unlink()  # what Snakemake does before a job
     assert git_commit(repo / "src")["dirty"] is False
+
+
+def test_the_device_names_the_kernels_an_override_selects() -> None:
+    """ATEN_CPU_CAPABILITY makes torch compute with older kernels than the CPU has (an AVX-512
+    machine then reproduces an AVX2 run bit for bit), so the device record says so; without
+    the override it names the CPU only. Run in fresh interpreters: ATen reads it at import."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from mvae.provenance import device_name; print(device_name('cpu'))"
+    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY",
+                                                             "MKL_ENABLE_INSTRUCTIONS")}
+    plain = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    pinned = subprocess.run([sys.executable, "-c", code], env={**env, "ATEN_CPU_CAPABILITY":
+                                                               "default"},
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert plain.startswith("cpu (") and "kernels" not in plain
+    assert pinned == plain[:-1] + "; kernels DEFAULT (ATEN_CPU_CAPABILITY=default))"

@@ -46,14 +46,25 @@ def git_commit(path: Path | None = None) -> dict[str, Any]:
         return {"commit": "unknown", "dirty": None}
 
 
+#: Environment variables that make torch (ATen) and MKL use an older instruction set than the
+#: CPU has: an AVX-512 machine then computes bit for bit as an AVX2 one (measured: retraining an
+#: AVX2-archived run, ``mvae.pretrained``), so the device record names them.
+KERNEL_OVERRIDES = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS")
+
+
 def device_name(device: torch.device | str) -> str:
+    """The GPU's name, or the CPU's with its vector units: ``cpu (AMD EPYC, 2 cores, avx2)``;
+    with the kernels ATen uses added when :data:`KERNEL_OVERRIDES` are set."""
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     caps = torch.cpu.get_capabilities()
     units = [u for u in ("amx_bf16", "avx512_bf16", "avx512_f", "avx2") if caps.get(u)]
+    overrides = [f"{name}={os.environ[name]}" for name in KERNEL_OVERRIDES if os.environ.get(name)]
+    kernels = (f"; kernels {torch.backends.cpu.get_cpu_capability()} ({', '.join(overrides)})"
+               if overrides else "")
     return (f"cpu ({caps.get('cpu_name') or platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} cores, {'/'.join(units) or 'no AVX2'})")
+            f"{os.cpu_count()} cores, {'/'.join(units) or 'no AVX2'}{kernels})")
 
 
 def collect(device: torch.device | str = "cpu") -> dict[str, Any]:
