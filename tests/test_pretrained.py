@@ -113,6 +113,9 @@ def test_an_exported_retrain_carries_the_archived_sse_and_whether_it_trained_the
 
     entry = pretrained.export_run(retrain, where=tmp_path / "out", archive=archive)
     assert entry.archived_sse_per_image == 3.25 and entry.same_training is True
+    provenance = json.loads((retrain / "provenance.json").read_text())
+    assert entry.trained["device"] == provenance["device"]
+    assert entry.trained["git"] == provenance["git"]
 
     history[0]["train"]["loss"] += 1e-6
     archived_history.write_text(json.dumps(history))

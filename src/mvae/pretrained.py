@@ -19,6 +19,9 @@ the hash pins them as the manifest pins the archive; fetching them by hash (pooc
 hosting place outside the repository and the network at build time, which the book does
 without. ``$MVAE_PRETRAINED_DIR`` points elsewhere.
 
+The committed models are retrains of archived runs, bit for bit where the archive's CPU kernels
+are pinned (``pretrained/README.md``; ``same_training`` in the manifest records it):
+
     python -m mvae.pretrained export runs/mnist-k4-s0 --name mnist-k4-s0   # after training it
     python -m mvae.pretrained check mnist-k4-s0   # the recorded SSE again, on the test set
 """
@@ -67,6 +70,7 @@ class Entry:
     run: str = ""
     archived_sse_per_image: float | None = None   # the float32 run, as archived
     same_training: bool | None = None   # its per-epoch training losses equal the archived run's
+    trained: dict[str, Any] | None = None   # the retrain's commit, device, torch and threads
     dtype: str = "float16"
 
 
@@ -142,7 +146,7 @@ def _write_manifest(folder: Path, entries: dict[str, Entry]) -> None:
 
 def export(model: MVAE, name: str, images: torch.Tensor, where: str | Path | None = None,
            run: str = "", archived_sse: float | None = None,
-           same_training: bool | None = None) -> Entry:
+           same_training: bool | None = None, trained: dict[str, Any] | None = None) -> Entry:
     """Save ``model`` as ``<name>.pt`` (half precision) in ``directory(where)`` and record it
     in the manifest with its SHA-256 and the test SSE the saved model gets on ``images`` (float,
     [0, 1], (N, C, H, W): the run's test split)."""
@@ -156,7 +160,7 @@ def export(model: MVAE, name: str, images: torch.Tensor, where: str | Path | Non
     entry = Entry(name=name, file=path.name, sha256=sha256(path), config=model.config.to_dict(),
                   sse_per_image=sse_on(from_state(state, model.config), images),
                   n_test=len(images), run=run, archived_sse_per_image=archived_sse,
-                  same_training=same_training)
+                  same_training=same_training, trained=trained)
     _write_manifest(folder, {**manifest(folder), name: entry})
     return entry
 
@@ -225,8 +229,13 @@ def export_run(run_dir: str | Path, name: str | None = None,
         history = found[0] / layout.run_file(config.name, "history.json")
         if history.is_file() and (run_dir / "history.json").is_file():
             same = _losses(history) == _losses(run_dir / "history.json")
+    record = run_dir / "provenance.json"
+    trained = ({k: v for k, v in json.loads(record.read_text()).items()
+                if k in ("git", "device", "torch", "threads", "time")}
+               if record.is_file() else None)
     return export(model, name or run_dir.name, load_split(config, "test").floats(), where,
-                  run=config.name, archived_sse=archived_sse, same_training=same)
+                  run=config.name, archived_sse=archived_sse, same_training=same,
+                  trained=trained)
 
 
 def _losses(history: Path) -> list[Any]:
