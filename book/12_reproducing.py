@@ -207,6 +207,25 @@ else:
 # again against the record. Chapters {doc}`05_mnist_reconstructions` and
 # {doc}`06_latent_spaces` use them.
 #
+# The archived runs were trained on a CPU with AVX2. Retrained with torch's and MKL's AVX2 kernels
+# pinned (`ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2`, `pretrained/README.md`), a
+# run can repeat the archived one bit for bit; "same training" below says whether it did (its
+# training loss equal at every epoch), and the two SSE columns what half precision costs.
+
+# %% tags=["remove-input"]
+from mvae import pretrained
+from mvae.page_table import format_table
+
+exported = pretrained.table()
+if len(exported):
+    display(format_table(exported, precision=5, precisions={"MB": 1}, caption=(
+        "The trained models under `pretrained/`: the test SSE per image of the half-precision "
+        "model a reader loads, beside the archived float32 run's")))
+else:
+    display(pages.not_available("The trained models", pretrained.NotAvailable(
+        "pretrained/manifest.json lists none yet")))
+
+# %% [markdown]
 # ## Summary
 #
 # * One command runs everything, from the data to this book; Figure 12.1 shows the rules.

@@ -53,6 +53,10 @@ def test_an_exported_model_loads_in_one_line_and_reproduces_its_recorded_sse(tra
     assert record["run"] == "tiny-run" and record["archived_sse_per_image"] == 1.5
     assert record["config"]["components"] == 2 and record["n_test"] == len(test)
     assert pretrained.available(tmp_path) == ["tiny"]
+    row = pretrained.table(tmp_path).iloc[0]  # the book's table of the exported models
+    assert row["model"] == "tiny" and row["test SSE (float16)"] == entry.sse_per_image
+    assert row["archived SSE (float32)"] == 1.5 and row["same training"] == "unknown"
+    assert row["MB"] == path.stat().st_size / 1e6
 
 
 def test_a_changed_file_or_record_is_refused(trained, tmp_path):

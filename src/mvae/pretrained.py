@@ -107,6 +107,21 @@ def available(where: str | Path | None = None) -> list[str]:
     return [name for name, entry in manifest(where).items() if (folder / entry.file).is_file()]
 
 
+def table(where: str | Path | None = None) -> Any:
+    """The exported models as a pandas table, one row each: the file's size, the test SSE the
+    half-precision model gets, the archived float32 run's, and whether the retrain trained the
+    same (every training loss equal)."""
+    import pandas as pd
+
+    folder = directory(where)
+    return pd.DataFrame([{
+        "model": name, "components": e.config["components"],
+        "MB": (folder / e.file).stat().st_size / 1e6 if (folder / e.file).is_file() else None,
+        "test SSE (float16)": e.sse_per_image, "archived SSE (float32)": e.archived_sse_per_image,
+        "same training": {True: "yes", False: "no", None: "unknown"}[e.same_training]}
+        for name, e in manifest(where).items()])
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
