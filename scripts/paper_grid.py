@@ -112,16 +112,29 @@ def snakemake(lane_code: Path, results_root: Path, preset: str, run: str, cores:
                               ).returncode
 
 
+def refresh_commands(archive: Path) -> list[list[str]]:
+    """The Snakemake calls that rebuild the committed selections, tables, figures, claims and
+    provenance from the archive and the preset alone, in order. Two calls: forcing ``selections``
+    together with the rules that read it leaves those rules out of the plan (Snakemake 9.27,
+    measured: ``--forcerun selections table ...`` ran only selections and report, so the tables
+    went stale), so the selections are rewritten first."""
+    base = [sys.executable, "-m", "snakemake", "--cores", "1", "--nolock"]
+    config = ["--config", f"preset={archive.name}", "committed=true", "archive_provenance=true",
+              f"results_dir={archive.parent}"]
+    return [[*base, "--forcerun", "selections", *config, "--", str(archive / layout.SELECTIONS)],
+            [*base, "--forcerun", "table", "figure", "provenance", *config, "--", "report"]]
+
+
 def refresh_report(lane_code: Path, archive: Path, logfile: Path) -> int:
-    """Rebuild the committed selections, tables, figures and provenance from the archive and
-    the preset alone."""
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "--nolock", "--forcerun",
-           "selections", "table", "figure", "provenance", "--config", f"preset={archive.name}",
-           "committed=true", "archive_provenance=true", f"results_dir={archive.parent}", "--",
-           "report"]
+    """Run :func:`refresh_commands` from ``lane_code``; the first non-zero exit status, or 0."""
+    env = dict(os.environ, PYTHONPATH=str(lane_code / "src"))
     with COMMIT_LOCK, open(logfile, "a") as fh:
-        return subprocess.run(cmd, cwd=lane_code, env=dict(os.environ, PYTHONPATH=str(
-            lane_code / "src")), stdout=fh, stderr=subprocess.STDOUT).returncode
+        for cmd in refresh_commands(archive):
+            rc = subprocess.run(cmd, cwd=lane_code, env=env, stdout=fh,
+                                stderr=subprocess.STDOUT).returncode
+            if rc != 0:
+                return rc
+    return 0
 
 
 def commit(dest: Path, run: str, files: list[Path]) -> None:
