@@ -224,3 +224,25 @@ def test_the_introductions_findings_quote_the_verdicts_table() -> None:
         assert sum(said.values()) == len(claims) == int(re.search(r"(\d+) (?:claims|checks)",
                                                                   sentence).group(1))
         assert said.get("fails", 0) == (claims.status == "fails").sum()
+
+
+def test_chapter_14s_answer_counts_the_disentanglement_comparisons() -> None:
+    """Each component and the concatenation against the VAE of its size, on MIG and DCI: the
+    chapter's takeaway quotes the claim's verdict and its comparisons counted by verdict."""
+    from mvae.claims.findings import disentanglement_finding
+
+    def row(setting: str, code: str, mig: float, dci: float) -> dict:
+        return {"setting": setting, "code": code, "n": 3, "mig_mean": mig, "mig_sd": 0.01,
+                "dci_d_mean": dci, "dci_d_sd": 0.01}
+
+    table = pd.DataFrame([row("mixture", "C1", 0.10, 0.20), row("mixture", "C2", 0.30, 0.40),
+                          row("mixture", "concatenated", 0.05, 0.10),
+                          row("vae_small", "VAE", 0.30, 0.40), row("vae_wide", "VAE", 0.05, 0.30)])
+    frame = verdicts({"disentanglement": table, "seed_spread": SPREAD})
+    rows = _rows(frame, "disentanglement")
+    assert len(rows) == 6  # (C1, C2, concatenated) x (MIG, DCI)
+    sentence = disentanglement_finding(frame)
+    assert f"of {len(rows)} comparisons" in sentence
+    assert rows.verdict.value_counts()["lower"] == 3  # C1 twice, the concatenation on DCI
+    assert "3 lower" in sentence and sentence.count(" n.d.") == 1
+    assert "not tested yet" in disentanglement_finding(verdicts({"seed_spread": SPREAD}))
