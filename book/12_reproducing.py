@@ -214,11 +214,10 @@ else:
 
 # %% tags=["remove-input"]
 from mvae import pretrained
-from mvae.page_table import format_table
 
 exported = pretrained.table()
 if len(exported):
-    display(format_table(exported, precision=5, precisions={"MB": 1}, caption=(
+    display(rp.format_table(exported, precision=5, precisions={"MB": 1}, caption=(
         "The trained models under `pretrained/`: the test SSE per image of the half-precision "
         "model a reader loads, beside the archived float32 run's")))
 else:
