@@ -298,11 +298,10 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)    # the component's weight, the others sc
 
 try:
     model = pretrained.load("mnist-k4-s0")
-except pretrained.NotAvailable as missing:
+    digits = torch.from_numpy(rp.example_images("mnist-k4-s0")[:4]).float() / 255
+except (pretrained.NotAvailable, rp.MissingResults) as missing:
     display(pages.not_available("The trained K = 4 mixture", missing))
 else:
-    with np.load(rp.results_dir() / "eval" / "mnist-k4-s0" / "examples.npz") as z:
-        digits = torch.from_numpy(z["images"][:4]).float() / 255
     component = explore.usage_order(model, digits)[COMPONENT]
     sweeps = [explore.weight_sweep(model, digit, component, WEIGHTS) for digit in digits]
     rows = [(f"digit {i + 1}", explore.as_uint8(sweep).numpy())

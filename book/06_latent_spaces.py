@@ -23,7 +23,6 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 # # Latent spaces
 
 # %% tags=["remove-input"]
-import numpy as np
 from IPython.display import display
 
 from mvae import pages
@@ -119,11 +118,10 @@ VALUES = (-3.0, -1.5, 0.0, 1.5, 3.0)  # the coordinate, in prior standard deviat
 
 try:
     model = pretrained.load(MODEL)
-except pretrained.NotAvailable as missing:
+    digits = torch.from_numpy(rp.example_images(MODEL)).float() / 255
+except (pretrained.NotAvailable, rp.MissingResults) as missing:
     display(pages.not_available(f"The trained model {MODEL}", missing))
 else:
-    with np.load(rp.results_dir() / "eval" / MODEL / "examples.npz") as z:
-        digits = torch.from_numpy(z["images"]).float() / 255
     component = explore.usage_order(model, digits)[COMPONENT]
     rows = [(f"dimension {d}", explore.as_uint8(explore.latent_walk(
         model, digits[0], component, d, VALUES)).numpy())

@@ -223,23 +223,29 @@ def test_a_lane_trains_with_all_its_cores(tmp_path: Path, cores: int) -> None:
 
 
 @pytest.mark.slow
-def test_the_grids_refresh_rebuilds_every_table_of_the_archive() -> None:
+def test_the_grids_refresh_rebuilds_every_table_of_the_archive(tmp_path: Path) -> None:
     """After each archived run the grid rewrites the selections, then every table, figure, the
-    claims and the provenance by force (dry runs over the committed archive): forcing the
-    selections in the same call as the tables left the tables out, and they went stale."""
+    claims and the provenance by force. Run on a copy of the committed archive: the first call
+    for real, the second as a dry run. (While the selections job is in a plan, Snakemake 9.27
+    leaves the table jobs out of it, forced or not: one call with both left the tables stale.)"""
+    import shutil
+
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         from paper_grid import refresh_commands
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    plans = []
-    for cmd in refresh_commands(ROOT / "results" / "paper"):
-        done = subprocess.run([*cmd[:3], "-n", *cmd[3:]], capture_output=True, text=True,
-                              timeout=300, cwd=ROOT)
-        assert done.returncode == 0, done.stderr[-3000:]
-        plans.append(dict(re.findall(r"^(\w+)\s+(\d+)$", done.stdout, re.M)))
-    assert plans[0].get("selections") == "1" and "table" not in plans[0]
-    tables = list((ROOT / "results" / "paper" / "tables").glob("*.csv"))
+    archive = tmp_path / "paper"
+    shutil.copytree(ROOT / "results" / "paper", archive)
+    selections, report = refresh_commands(archive)
+    done = subprocess.run(selections, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "rule selections" in done.stdout + done.stderr
+    done = subprocess.run([*report[:3], "-n", *report[3:]], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    plan = dict(re.findall(r"^(\w+)\s+(\d+)$", done.stdout, re.M))
+    tables = list((archive / "tables").glob("*.csv"))
     # every committed table but verdicts.csv, which the claims rule writes beside claims.md
-    assert int(plans[1]["table"]) == len(tables) - 1
-    assert plans[1].get("claims") == "1" and plans[1].get("provenance") == "1"
+    assert int(plan["table"]) == len(tables) - 1 and "selections" not in plan
+    assert plan.get("claims") == "1" and plan.get("provenance") == "1"

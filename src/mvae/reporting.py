@@ -46,6 +46,7 @@ from mvae.results_files import (  # noqa: F401  (the chapters' names for them)
     archive_progress,
     command_for,
     current_preset,
+    example_images,
     figure_path,
     have,
     load_json,

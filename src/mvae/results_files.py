@@ -152,6 +152,18 @@ def read_json(path: Path | str) -> Any:
     return json.loads(Path(path).read_text())
 
 
+def example_images(run: str, preset: str | None = None) -> Any:
+    """The test images stored with a run's reconstructions (``eval/<run>/examples.npz``), as
+    uint8 (N, C, H, W): the digits the book's figures and its play cells show."""
+    import numpy as np
+
+    preset = preset or current_preset()
+    path = _require(results_dir(preset) / "eval" / run / "examples.npz", preset,
+                    f"The test images of {run}")
+    with np.load(path) as stored:
+        return stored["images"]
+
+
 def load_json(relative: str, preset: str | None = None) -> Any:
     """Any JSON file under the preset's folder, e.g. ``eval/mnist-k4-s0/reconstruction.json``."""
     preset = preset or current_preset()
