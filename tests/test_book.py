@@ -102,6 +102,18 @@ def test_missing_results_name_the_file_and_the_command(fake_results):
     assert "snakemake --cores all --config preset=quick" in info.value._repr_html_()
     with pytest.raises(FileNotFoundError):  # a MissingResults is a FileNotFoundError
         rp.figure_path("fig5_cifar")
+    with pytest.raises(rp.MissingResults, match="The file of mnist-k4-s0.s test images is missing"):
+        rp.example_images("mnist-k4-s0")  # the play cells' digits (chapters 05 and 06)
+
+
+def test_example_images_are_the_runs_stored_digits(fake_results):
+    import numpy as np
+
+    stored = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 1, 28, 28)
+    folder = rp.results_dir() / "eval" / "mnist-k4-s0"
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "examples.npz", images=stored)
+    assert np.array_equal(rp.example_images("mnist-k4-s0"), stored)
 
 
 def test_paper_preset_command_has_no_preset_override(tmp_path, monkeypatch):

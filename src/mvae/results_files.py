@@ -159,7 +159,7 @@ def example_images(run: str, preset: str | None = None) -> Any:
 
     preset = preset or current_preset()
     path = _require(results_dir(preset) / "eval" / run / "examples.npz", preset,
-                    f"The test images of {run}")
+                    f"The file of {run}'s test images")
     with np.load(path) as stored:
         return stored["images"]
 
