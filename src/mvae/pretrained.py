@@ -234,12 +234,12 @@ def export_run(run_dir: str | Path, name: str | None = None,
     run_dir = Path(run_dir)
     model, config = load_run(run_dir)
     archive = Path(archive) if archive is not None else ARCHIVE
+    reconstruction = layout.eval_file(config.name, "reconstruction.json")
     found = [folder for folder in (archive, run_dir.parent.parent)
-             if (folder / layout.eval_file(config.name, "reconstruction.json")).is_file()]
+             if (folder / reconstruction).is_file()]
     archived_sse = same = None
     if found:
-        record = json.loads((found[0] / layout.eval_file(config.name, "reconstruction.json"))
-                            .read_text())
+        record = json.loads((found[0] / reconstruction).read_text())
         archived_sse = record["mixture"]["sse_per_image"]
         history = found[0] / layout.run_file(config.name, "history.json")
         if history.is_file() and (run_dir / "history.json").is_file():
