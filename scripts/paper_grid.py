@@ -51,6 +51,7 @@ def grid_order(experiment: Any) -> list[str]:
 
 
 COMMIT_LOCK = threading.Lock()
+DATA_LOCK = threading.Lock()  # one data job at a time (prepare_data)
 
 
 def log(message: str) -> None:
@@ -86,11 +87,18 @@ def sync_worktree(path: Path) -> str:
     return head
 
 
-def snakemake_command(results_root: Path, preset: str, run: str, cores: int) -> list[str]:
-    """The Snakemake call that trains and evaluates one run (or one dataset's baselines)."""
-    target = (results_root / preset / layout.baseline_file(run.split(":", 1)[1])
-              if run.startswith("baselines:") else
-              results_root / preset / layout.eval_file(run, "evaluated.json"))
+def data_marker(dataset: str) -> Path:
+    """The data rule's output for ``dataset``: the cache every lane reads."""
+    return REPO / "data" / dataset / "pipeline-ready.json"
+
+
+def snakemake_command(results_root: Path, preset: str, run: str, cores: int,
+                      target: Path | None = None) -> list[str]:
+    """The Snakemake call that trains and evaluates one run (or one dataset's baselines), or
+    that makes ``target`` instead."""
+    target = target or (results_root / preset / layout.baseline_file(run.split(":", 1)[1])
+                        if run.startswith("baselines:") else
+                        results_root / preset / layout.eval_file(run, "evaluated.json"))
     cifar = os.environ.get("MVAE_CIFAR10_PATH")  # an offline CIFAR-10 copy (pipeline/README.md)
     return [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nolock",
             "--rerun-incomplete", "--rerun-triggers", "mtime", "--config", f"preset={preset}",
@@ -209,6 +217,9 @@ def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
         head = sync_worktree(code)
         log(f"lane {index}: {run} at {head[:8]}")
         start = time.time()
+        if not prepare_data(dataset_of(run, args), code, args):
+            log(f"lane {index}: {run} not started: its data could not be prepared; see {logs}")
+            continue
         rc = snakemake(code, args.results_root, args.preset, run, args.cores, logs / f"{run}.log")
         if rc != 0:
             log(f"lane {index}: {run} FAILED (exit {rc}) after {time.time() - start:.0f} s; "
@@ -221,6 +232,28 @@ def lane(index: int, todo: queue.Queue[str], args: argparse.Namespace) -> None:
             log(f"lane {index}: the tables and figures could not be rebuilt; see {logs}/report.log")
         if args.commit:
             commit(dest, run, files)
+
+
+def dataset_of(run: str, args: argparse.Namespace) -> str:
+    return run.split(":", 1)[1] if run.startswith("baselines:") else \
+        args.experiment.runs[run].dataset
+
+
+def prepare_data(dataset: str, lane_code: Path, args: argparse.Namespace) -> bool:
+    """Make ``dataset``'s cache unless it is there, one lane at a time. Two lanes that both start
+    with a dataset's data job race: Snakemake deletes a job's output before running it, so one
+    lane's data job removed the marker the other lane's training was waiting for (measured: both
+    first runs failed within 16 s)."""
+    with DATA_LOCK:
+        if data_marker(dataset).is_file():
+            return True
+        log(f"preparing {dataset}")
+        logfile = args.results_root / "grid-logs" / f"data-{dataset}.log"
+        cmd = snakemake_command(args.results_root, args.preset, "", 1, data_marker(dataset))
+        with open(logfile, "a") as fh:
+            return subprocess.run(cmd, cwd=lane_code, stdout=fh, stderr=subprocess.STDOUT,
+                                  env=dict(os.environ, PYTHONPATH=str(lane_code / "src"))
+                                  ).returncode == 0
 
 
 def main() -> None:

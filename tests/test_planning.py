@@ -249,3 +249,38 @@ def test_the_grids_refresh_rebuilds_every_table_of_the_archive(tmp_path: Path) -
     # every committed table but verdicts.csv, which the claims rule writes beside claims.md
     assert int(plan["table"]) == len(tables) - 1 and "selections" not in plan
     assert plan.get("claims") == "1" and plan.get("provenance") == "1"
+
+
+def test_two_lanes_prepare_a_dataset_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two lanes that start on the same dataset run its data job once, not side by side (side by
+    side, Snakemake's deletion of one job's output broke the other lane's training)."""
+    import argparse
+    import threading
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import paper_grid
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    calls: list[list[str]] = []
+
+    def fake_run(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        calls.append(cmd)
+        time.sleep(0.3)  # a data job takes a while: long enough for the other lane to arrive
+        Path(cmd[-1]).parent.mkdir(parents=True, exist_ok=True)
+        Path(cmd[-1]).write_text("{}")
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(paper_grid.subprocess, "run", fake_run)
+    monkeypatch.setattr(paper_grid, "data_marker", lambda ds: tmp_path / ds / "ready.json")
+    (tmp_path / "grid-logs").mkdir()
+    args = argparse.Namespace(results_root=tmp_path, preset="paper")
+    ok: list[bool] = []
+    lanes = [threading.Thread(target=lambda: ok.append(
+        paper_grid.prepare_data("dsprites", ROOT, args))) for _ in range(2)]
+    for lane in lanes:
+        lane.start()
+    for lane in lanes:
+        lane.join()
+    assert ok == [True, True]
+    assert [cmd[-1] for cmd in calls] == [str(tmp_path / "dsprites" / "ready.json")]
