@@ -1,14 +1,14 @@
 """Run a preset's grid run by run in the background, committing each finished run's small outputs.
 
-The paper preset is about 42 hours of a 2-core CPU (``pipeline/config/paper.yaml``), longer than any
-one working session, and a session's processes die with it. So runs are trained and evaluated one at
-a time, each by the Snakemake pipeline, in a results folder outside the checkout (checkpoints resume
-after a kill); as soon as a run is evaluated, its small outputs are copied into
-``results/<preset>/`` of this repository (:mod:`mvae.archive`) and committed, so a session that ends
-loses only the runs in progress. Rerunning the same command skips archived runs and resumes the
-interrupted ones, on the same machine: a checkpoint does not survive a change of machine, so
-``--finish-by`` starts only runs estimated (:mod:`mvae.planning`) to be evaluated before the session
-ends.
+The paper preset is about three days of a 2-core CPU (``pipeline/config/paper.yaml``), longer than
+any working session, and a session's processes die with it. So runs are trained and evaluated one
+at a time, each by the Snakemake pipeline, in a results folder outside the checkout (checkpoints
+resume after a kill); as soon as a run is evaluated, its small outputs are copied into
+``results/<preset>/`` of this repository (:mod:`mvae.archive`) and committed, so a session that
+ends loses only the runs in progress. Rerunning the same command skips archived runs and resumes
+the interrupted ones, on the same machine: a checkpoint does not survive a change of machine, so
+``--finish-by`` starts only runs estimated (:mod:`mvae.planning`) to be evaluated before the
+session ends.
 
 Each lane trains from its own git worktree of this repository's HEAD (updated before each run),
 so editing the checkout while the grid runs cannot change code under a running job; every run's
