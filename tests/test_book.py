@@ -562,3 +562,12 @@ def test_a_missing_file_is_named_from_the_repository_root(monkeypatch):
     assert inside.shown == "results/paper/tables/x.csv"
     assert "<code>results/paper/tables/x.csv</code>" in inside._repr_html_()
     assert rp.MissingResults("/elsewhere/x.csv", "paper").shown == "/elsewhere/x.csv"
+
+
+def test_the_paper_presets_banner_is_one_line(fake_results, monkeypatch):
+    """On the paper preset the banner is a single quiet line (it sits on every results chapter's
+    first screen), and says where the numbers come from."""
+    (fake_results / "paper" / "tables").mkdir(parents=True)
+    html = rp.preset_banner("paper")._repr_html_()
+    assert html.startswith('<p class="mvae-preset-line">') and "results/paper/" in html
+    assert "admonition" not in html

@@ -208,10 +208,10 @@ def preset_banner(preset: str | None = None) -> HTML:
     if not (root / "tables").is_dir():
         return HTML(MissingResults(root / "tables", preset, f"The {preset} preset's results")
                     ._repr_html_(), str(MissingResults(root / "tables", preset)))
-    if preset == DEFAULT_PRESET:
-        body = (f"<p>Numbers and figures below are read from <code>results/{preset}/</code>, the "
-                "paper-scale run of the pipeline.</p>")
-        return HTML(admonition("note", "Results: paper preset", body), body)
+    if preset == DEFAULT_PRESET:  # the expected case: one quiet line, not a box on the first screen
+        text = (f"Numbers and figures below are read from <code>results/{preset}/</code>, the "
+                "paper-scale run of the pipeline.")
+        return HTML(f'<p class="mvae-preset-line">{text}</p>', _TAG.sub("", text))
     body = (f"<p>Numbers and figures below are read from <code>results/{preset}/</code>: a "
             f"<strong>small {html.escape(preset)} run</strong> (subsets of the data, a few "
             "epochs) that shows the pipeline works. They are <strong>not</strong> the "
