@@ -1,4 +1,5 @@
-"""scripts/check_book.py's static checks: each fails on the fault it names and passes without it."""
+"""scripts/check_book.py and its static checks (book_html_checks.py): each fails on the fault it
+names and passes without it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def check():
-    spec = importlib.util.spec_from_file_location("check_book", ROOT / "scripts" / "check_book.py")
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def check():
+    """check_book.py, the browser checks (and the static ones it runs first)."""
+    return _script("check_book")
+
+
+@pytest.fixture(scope="module")
+def static():
+    """book_html_checks.py, the static checks."""
+    return _script("book_html_checks")
 
 
 def _page(article: str) -> str:
@@ -23,25 +35,25 @@ def _page(article: str) -> str:
             f"<p>{'text ' * 60}</p></article></main></body></html>")
 
 
-def test_an_image_needs_a_figure_with_a_caption(check):
-    assert check.uncaptioned_images('<figure><img src="a.png"><figcaption>Figure 1. A.'
+def test_an_image_needs_a_figure_with_a_caption(static):
+    assert static.uncaptioned_images('<figure><img src="a.png"><figcaption>Figure 1. A.'
                                     "</figcaption></figure>") == []
-    assert check.uncaptioned_images('<p><img src="a.png"></p>') == ["a.png"]
-    assert check.uncaptioned_images('<figure><img src="b.png"><figcaption> </figcaption>'
+    assert static.uncaptioned_images('<p><img src="a.png"></p>') == ["a.png"]
+    assert static.uncaptioned_images('<figure><img src="b.png"><figcaption> </figcaption>'
                                     "</figure>") == ["b.png"]
 
 
-def test_a_plt_show_cell_needs_an_image_in_its_output(check):
+def test_a_plt_show_cell_needs_an_image_in_its_output(static):
     shown = ('<div class="cell tag_hide-input docutils container"><div class="cell_input">'
              '<pre>fig, ax = plt.subplots()\nplt.show()</pre></div>'
              '<div class="cell_output docutils container"><img src="x.png"></div></div>')
     lost = shown.replace('<img src="x.png">', "")
     quiet = lost.replace("plt.show()", "display(fig)")
-    assert check.plots_not_shown(shown) == []
-    assert len(check.plots_not_shown(lost)) == 1
-    assert check.plots_not_shown(quiet) == []
+    assert static.plots_not_shown(shown) == []
+    assert len(static.plots_not_shown(lost)) == 1
+    assert static.plots_not_shown(quiet) == []
     # the next cell's image does not count for this one
-    assert len(check.plots_not_shown(lost + shown)) == 1
+    assert len(static.plots_not_shown(lost + shown)) == 1
 
 
 def _table(csv: str, rows: int, key: str = "", where: str = "") -> str:
@@ -51,37 +63,37 @@ def _table(csv: str, rows: int, key: str = "", where: str = "") -> str:
     return f"<table{attrs}><thead><tr><th>K</th></tr></thead><tbody>{body}</tbody></table>"
 
 
-def test_a_table_must_show_every_row_of_its_csv(check, tmp_path):
+def test_a_table_must_show_every_row_of_its_csv(static, tmp_path):
     csv = tmp_path / "t.csv"
     csv.write_text("metric,run,K,paper_setup\nsse,a,1,True\nsse,b,4,True\nis,a,4,False\n"
                    "is,,,False\n")
-    assert check.short_tables(_table(str(csv), 4)) == []
-    assert check.short_tables(_table(str(csv), 3)) == [
+    assert static.short_tables(_table(str(csv), 4)) == []
+    assert static.short_tables(_table(str(csv), 3)) == [
         "a table of t.csv shows 3 rows of its 4 rows"]
     # one row per distinct key (a pivot), among the rows where a column is set
-    assert check.short_tables(_table(str(csv), 2, key="metric")) == []
-    assert check.short_tables(_table(str(csv), 1, key="metric", where="run"))
-    assert check.short_tables(_table(str(csv), 2, key="K", where="paper_setup")) == []
-    assert check.short_tables(_table(str(csv), 1, key="K", where="paper_setup"))
+    assert static.short_tables(_table(str(csv), 2, key="metric")) == []
+    assert static.short_tables(_table(str(csv), 1, key="metric", where="run"))
+    assert static.short_tables(_table(str(csv), 2, key="K", where="paper_setup")) == []
+    assert static.short_tables(_table(str(csv), 1, key="K", where="paper_setup"))
     # a path relative to the repository, and a CSV that does not exist
-    assert check.short_tables(_table("no/such.csv", 1)) == [
+    assert static.short_tables(_table("no/such.csv", 1)) == [
         "a table shows no/such.csv, which does not exist"]
     # tables that name no CSV are not checked
-    assert check.short_tables("<table><tbody></tbody></table>") == []
+    assert static.short_tables("<table><tbody></tbody></table>") == []
 
 
-def test_the_static_check_reports_each_fault(check, tmp_path):
+def test_the_static_check_reports_each_fault(static, tmp_path):
     csv = tmp_path / "t.csv"
     csv.write_text("run\na\nb\n")
     page = tmp_path / "page.html"
     page.write_text(_page('<p><img src="data:image/png;base64,AAAA"></p>'
                           + _table(str(csv), 1)))
-    problems = check.static_check(page, tmp_path)["problems"]
+    problems = static.static_check(page, tmp_path)["problems"]
     assert any("without a figure caption" in p for p in problems)
     assert any("shows 1 rows of its 2 rows" in p for p in problems)
     page.write_text(_page('<figure><img src="data:image/png;base64,AAAA"><figcaption>Figure 1.'
                           "</figcaption></figure>" + _table(str(csv), 2)))
-    assert check.static_check(page, tmp_path)["problems"] == []
+    assert static.static_check(page, tmp_path)["problems"] == []
 
 
 def test_offline_browsing_resolves_only_the_local_server(check):
@@ -125,25 +137,25 @@ def test_the_browser_finds_wide_elements_and_raw_tex(check, tmp_path):
     assert "TeX not typeset" in bad_problems
 
 
-def test_a_paragraph_over_150_words_is_reported(check):
+def test_a_paragraph_over_150_words_is_reported(static):
     short = "<p>" + "word " * 150 + "</p>"
     long = "<p>Too <em>many</em> " + "word " * 149 + "</p>"
-    assert check.long_paragraphs(short) == []
-    assert check.long_paragraphs(short + long) == ["151 words: Too many word word word word word "
+    assert static.long_paragraphs(short) == []
+    assert static.long_paragraphs(short + long) == ["151 words: Too many word word word word word "
                                                    "word ..."]
 
 
-def test_every_numbered_figure_is_cited_in_the_text(check):
+def test_every_numbered_figure_is_cited_in_the_text(static):
     figure = ('<figure><img src="a.png"><figcaption><span class="caption-number">Figure 5.{n}.'
               "</span> A caption naming Figure 5.{n} itself.</figcaption></figure>")
     figures = "".join(figure.format(n=n) for n in (1, 2, 3, 4))
-    assert check.uncited_figures(figures) == ["Figure 5.1", "Figure 5.2", "Figure 5.3",
+    assert static.uncited_figures(figures) == ["Figure 5.1", "Figure 5.2", "Figure 5.3",
                                               "Figure 5.4"]
     cited = "<p>As Figures 5.1 and 5.2 show, and Figure 5.3 (top); Fig. 5.4 too.</p>" + figures
-    assert check.uncited_figures(cited) == []
+    assert static.uncited_figures(cited) == []
     ranged = "<p>Figures 5.1-5.3 and 5.4 are grids.</p>" + figures
-    assert check.uncited_figures(ranged) == []
-    assert check.uncited_figures("<p>Figures 5.2–5.4.</p>" + figures) == ["Figure 5.1"]
+    assert static.uncited_figures(ranged) == []
+    assert static.uncited_figures("<p>Figures 5.2–5.4.</p>" + figures) == ["Figure 5.1"]
 
 
 def test_figure_text_is_measured_on_screen(check):
