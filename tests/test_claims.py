@@ -246,3 +246,26 @@ def test_chapter_14s_answer_counts_the_disentanglement_comparisons() -> None:
     assert rows.verdict.value_counts()["lower"] == 3  # C1 twice, the concatenation on DCI
     assert "3 lower" in sentence and sentence.count(" n.d.") == 1
     assert "not tested yet" in disentanglement_finding(verdicts({"seed_spread": SPREAD}))
+
+
+def test_the_disentanglement_table_has_a_row_per_code_and_enough_decimals() -> None:
+    """claims.md's dSprites table: a row per component and one for the concatenation, a column
+    per metric; MIG differences of a few hundredths keep three decimals."""
+    from mvae.claims.page import GROUPS, group_table
+
+    def row(setting: str, code: str, mig: float, dci: float) -> dict:
+        return {"setting": setting, "code": code, "n": 3, "mig_mean": mig, "mig_sd": 0.004,
+                "dci_d_mean": dci, "dci_d_sd": 0.2}
+
+    table = pd.DataFrame([row("mixture", "C1", 0.052, 0.36),
+                          row("mixture", "concatenated", 0.046, 0.44),
+                          row("vae_small", "VAE", 0.040, 0.24),
+                          row("vae_wide", "VAE", 0.072, 0.41)])
+    frame = verdicts({"disentanglement": table, "seed_spread": SPREAD})
+    claims = dict(GROUPS)[next(t for t in dict(GROUPS) if t.startswith("Disentanglement"))]
+    shown = group_table(frame, claims)
+    assert list(shown.setting) == ["C1", "concatenated"]
+    assert list(shown.columns) == ["setting", "MIG: vs the VAE", "DCI disentanglement: vs the VAE"]
+    assert shown.iloc[0, 1].startswith("+0.012±0.00")  # 0.052 - 0.040, not "+0.01"
+    assert shown.iloc[1, 1].startswith("-0.026±0.00")
+    assert shown.iloc[0, 2].startswith("+0.12±0.")  # an SE of 0.16: two decimals

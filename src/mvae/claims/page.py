@@ -185,7 +185,8 @@ GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
      "verdicts.csv)", (("t2-concat-vs-components", "concat vs it"),)),
     ("Sec. IV, dHSIC as the authors compute it (K = 4)", (
         ("sec4-authors-dhsic-differs", "vs beta = 0"), ("sec4-authors-dhsic-cost", "cost"))),
-    ("Disentanglement on dSprites", (("disentanglement", "vs the VAE"),)),
+    ("Disentanglement on dSprites (a component against the VAE of its size; the "
+     "concatenation against the VAE as wide)", (("disentanglement", "vs the VAE"),)),
     ("Rate: mixtures against the VAE curve (A: the authors' settings; the mixtures' own "
      "errors are in Table I's)",
      tuple((f"rd-{slug}{axis}", f"vs curve, {name}")
@@ -205,10 +206,18 @@ def _mark(r: object) -> str:
     return "†" if r.stressed_verdict == NO_DIFFERENCE else "§"
 
 
+def _digits(r: object) -> int:
+    """Decimals for a difference: 3 where both sides are below 1 and the SE below 0.05 (MIG is
+    about 0.05: "+0.01±0.01" would hide it), otherwise 2."""
+    small = max(abs(r.ours_mean), abs(r.ref_mean)) < 1 if not math.isnan(r.ref_mean) else False
+    return 3 if small and not math.isnan(r.se) and r.se < 0.05 else 2
+
+
 def _cell(r: object) -> str:
     p = r.p_equivalent_adjusted if r.verdict == "equivalent" else r.p_adjusted
-    se = "" if math.isnan(r.se) else f"±{r.se:.2f}"
-    return (f"{r.difference:+.2f}{se}" + ("" if math.isnan(p) else f" ({_p(p)})")
+    digits = _digits(r)
+    se = "" if math.isnan(r.se) else f"±{r.se:.{digits}f}"
+    return (f"{r.difference:+.{digits}f}{se}" + ("" if math.isnan(p) else f" ({_p(p)})")
             + f" {SHORT.get(r.verdict, r.verdict)}{_mark(r)}"
             + (" (vs the curve's end)" if r.reference.startswith("the curve's") else ""))
 
@@ -216,13 +225,15 @@ def _cell(r: object) -> str:
 def group_table(frame: pd.DataFrame, claims: tuple[tuple[str, str], ...]) -> pd.DataFrame:
     """The comparisons of ``claims`` (ids and column names) by setting: our side, then each
     claim's difference ± SE (adjusted p) and verdict in its column. Settings "X, C1" (a
-    classifier and a component) become rows C1.. and a column per classifier and claim."""
+    classifier or metric and a component, or "X, concatenated") become rows C1.. and a column per
+    classifier and claim."""
     columns: dict[str, dict[str, str]] = {}
     ours: dict[str, str] = {}
     for claim_id, name in claims:
         for r in _judged(frame, claim_id).itertuples():
             clf, _, part = r.setting.partition(", ")
-            row, column = (part, f"{clf}: {name}") if part[:1] == "C" else (r.setting, name)
+            row, column = ((part, f"{clf}: {name}") if part[:1] == "C" or part == "concatenated"
+                           else (r.setting, name))
             columns.setdefault(column, {})[row] = _cell(r)
             if not part and not claim_id.startswith("rd-"):
                 ours.setdefault(row, _side(r.ours_mean, r.ours_sd, r.ours_n))
