@@ -208,14 +208,14 @@ def _mark(r: object) -> str:
 
 def _digits(r: object) -> int:
     """Decimals for a difference: 3 where both sides are below 1 and the SE below 0.05 (MIG is
-    about 0.05: "+0.01±0.01" would hide it), otherwise 2."""
+    about 0.05: "+0.01±0.01" would hide it), otherwise 2; a claim's cells take the most any of
+    them needs, so a column reads alike."""
     small = max(abs(r.ours_mean), abs(r.ref_mean)) < 1 if not math.isnan(r.ref_mean) else False
     return 3 if small and not math.isnan(r.se) and r.se < 0.05 else 2
 
 
-def _cell(r: object) -> str:
+def _cell(r: object, digits: int = 2) -> str:
     p = r.p_equivalent_adjusted if r.verdict == "equivalent" else r.p_adjusted
-    digits = _digits(r)
     se = "" if math.isnan(r.se) else f"±{r.se:.{digits}f}"
     return (f"{r.difference:+.{digits}f}{se}" + ("" if math.isnan(p) else f" ({_p(p)})")
             + f" {SHORT.get(r.verdict, r.verdict)}{_mark(r)}"
@@ -230,11 +230,13 @@ def group_table(frame: pd.DataFrame, claims: tuple[tuple[str, str], ...]) -> pd.
     columns: dict[str, dict[str, str]] = {}
     ours: dict[str, str] = {}
     for claim_id, name in claims:
-        for r in _judged(frame, claim_id).itertuples():
+        judged = _judged(frame, claim_id)
+        digits = max((_digits(r) for r in judged.itertuples()), default=2)  # one per claim
+        for r in judged.itertuples():
             clf, _, part = r.setting.partition(", ")
             row, column = ((part, f"{clf}: {name}") if part[:1] == "C" or part == "concatenated"
                            else (r.setting, name))
-            columns.setdefault(column, {})[row] = _cell(r)
+            columns.setdefault(column, {})[row] = _cell(r, digits)
             if not part and not claim_id.startswith("rd-"):
                 ours.setdefault(row, _side(r.ours_mean, r.ours_sd, r.ours_n))
     rows = list(dict.fromkeys(row for cells in columns.values() for row in cells))
