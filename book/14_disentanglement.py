@@ -38,6 +38,7 @@ from mvae import pages
 from mvae import reporting as rp
 from mvae.claims.findings import disentanglement_finding
 from mvae.data import dsprites
+from mvae.disentanglement_table import what_it_shows
 
 # %% tags=["remove-input"]
 verdict_table = rp.table_or_note("verdicts")
@@ -155,6 +156,7 @@ if table is not None:
                             source="disentanglement",
                             caption="Each factor's mutual information gap, mean over the seeds"))
     display(rp.provenance_box("disentanglement"))
+    display(rp.say(what_it_shows(table)))
 
 # %% [markdown]
 # ## Latent traversals

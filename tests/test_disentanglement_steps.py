@@ -103,3 +103,25 @@ def test_the_table_pools_seeds_and_the_figure_draws_every_code(runs, tmp_path) -
         "M-VAE C1 (mix-s0)", "M-VAE C2 (mix-s0)", "VAE (vae)"]
     figure.savefig(tmp_path / "t.png")
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_chapter_14s_reading_quotes_the_table() -> None:
+    """The sentence under chapter 14's table: the ranges of MIG and DCI over every code, and
+    each component's active dimensions against the VAE of its size, read off the table."""
+    import pandas as pd
+
+    from mvae.disentanglement_table import what_it_shows
+
+    def row(setting: str, code: str, dims: int, mig: float, dci: float, active: float) -> dict:
+        return {"setting": setting, "code": code, "dims": dims, "n": 3, "mig_mean": mig,
+                "dci_d_mean": dci, "active_dims": active}
+
+    table = pd.DataFrame([row("mixture", "C1", 10, 0.05, 0.30, 6.0),
+                          row("mixture", "C2", 10, 0.01, 0.05, 2.5),
+                          row("mixture", "concatenated", 20, 0.04, 0.42, 8.5),
+                          row("vae_small", "VAE", 10, 0.07, 0.24, 8.0)])
+    text = what_it_shows(table)
+    assert "Over 3 seeds" in text
+    assert "MIG from 0.010 to 0.070" in text and "disentanglement from 0.050 to 0.420" in text
+    assert "of 10: C1 6, C2 2.5, against 8 for the VAE" in text
+    assert what_it_shows(table.iloc[0:0]) == ""
