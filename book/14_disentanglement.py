@@ -38,7 +38,7 @@ from mvae import pages
 from mvae import reporting as rp
 from mvae.claims.findings import disentanglement_finding
 from mvae.data import dsprites
-from mvae.disentanglement_table import what_it_shows
+from mvae.disentanglement_table import as_shown, what_it_shows
 
 # %% tags=["remove-input"]
 verdict_table = rp.table_or_note("verdicts")
@@ -143,16 +143,15 @@ except rp.MissingResults as missing:
                    "there are no numbers to show. The note below says how to make them."))
     display(missing)
 if table is not None:
-    columns = ["model", "code", "dims", "n", "mig_mean", "mig_sd", "dci_d_mean", "dci_d_sd",
-               "dci_c_mean", "dci_c_sd", "dci_i_nrmse_mean", "dci_i_nrmse_sd", "active_dims"]
-    display(rp.format_table(table[[c for c in columns if c in table.columns]], precision=3,
-                            source="disentanglement",
-                            caption="MIG and DCI of every code, mean and sd over the seeds "
-                            "(n); active_dims counts the dimensions whose KL to the prior "
-                            "exceeds 0.01 nats"))
+    display(rp.format_table(as_shown(table), precision=1, source="disentanglement",
+                            caption="MIG and DCI (disentanglement D, completeness C, "
+                            "informativeness I as the trees' error) of every code, mean ± sd "
+                            "over the seeds; d is the code's size, active dims the mean count "
+                            "of its dimensions whose KL to the prior exceeds 0.01 nats"))
     factors = [c for c in table.columns if c.startswith("mig_") and not c.endswith(("_mean",
                                                                                     "_sd"))]
-    display(rp.format_table(table[["model", "code", *factors]], precision=3,
+    per_factor = table[factors].rename(columns=lambda c: c.removeprefix("mig_"))
+    display(rp.format_table(as_shown(table)[["model", "code"]].join(per_factor), precision=3,
                             source="disentanglement",
                             caption="Each factor's mutual information gap, mean over the seeds"))
     display(rp.provenance_box("disentanglement"))

@@ -125,3 +125,23 @@ def test_chapter_14s_reading_quotes_the_table() -> None:
     assert "MIG from 0.010 to 0.070" in text and "disentanglement from 0.050 to 0.420" in text
     assert "of 10: C1 6, C2 2.5, against 8 for the VAE" in text
     assert what_it_shows(table.iloc[0:0]) == ""
+
+
+def test_the_page_shows_each_metric_as_mean_and_sd_in_one_cell() -> None:
+    """Chapter 14's table keeps a row per table row with a cell per metric: "mean ± sd", or the
+    mean alone for a setting with one seed (its sd is not a number)."""
+    import math
+
+    import pandas as pd
+
+    from mvae.disentanglement_table import SHOWN, as_shown
+
+    row = {"dims": 10, "active_dims": 6.0, **{f"{m}_mean": 0.1234 for m in SHOWN},
+           **{f"{m}_sd": 0.0056 for m in SHOWN}}
+    table = pd.DataFrame([{**row, "setting": "mixture", "code": "C1", "n": 3},
+                          {**row, "setting": "vae_wide", "code": "VAE", "n": 1,
+                           **{f"{m}_sd": math.nan for m in SHOWN}}])
+    shown = as_shown(table)
+    assert list(shown.model) == ["M-VAE", "VAE"] and list(shown.code) == ["C1", "whole"]
+    assert list(shown.MIG) == ["0.123 ± 0.006", "0.123"]
+    assert list(shown.columns) == ["model", "code", "d", "seeds", *SHOWN.values(), "active dims"]

@@ -27,6 +27,10 @@ SETTINGS = {"mixture": "M-VAE", "vae_small": "VAE, one component's latent size",
 #: The metrics: column name and where the record keeps it.
 METRICS = {"mig": ("mig", "mig"), "dci_d": ("dci", "disentanglement"),
            "dci_c": ("dci", "completeness"), "dci_i_nrmse": ("dci", "informativeness_nrmse")}
+#: The settings as a narrow table names them (the latent size is its own column).
+SHORT = {"mixture": "M-VAE", "vae_small": "VAE", "vae_wide": "VAE"}
+#: The columns :func:`as_shown` gives each metric, in order.
+SHOWN = {"mig": "MIG", "dci_d": "DCI D", "dci_c": "DCI C", "dci_i_nrmse": "DCI I (NRMSE)"}
 #: A dimension counts as active when its mean KL to the prior exceeds this (nats).
 ACTIVE_KL = 0.01
 
@@ -117,3 +121,18 @@ def what_it_shows(table: pd.DataFrame) -> str:
 
 def _dims(mean: float) -> str:
     return f"{mean:.0f}" if float(mean).is_integer() else f"{mean:.1f}"
+
+
+def as_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`disentanglement_table` narrow enough for a page: a short model name, and each
+    metric as one "mean ± sd" cell (the mean alone for one seed); the factors' MIG columns
+    left out (they are a table of their own)."""
+    out = pd.DataFrame({"model": table.setting.map(SHORT),
+                        "code": table.code.where(table.setting == "mixture", "whole"),
+                        "d": table.dims, "seeds": table.n})
+    for prefix, label in SHOWN.items():
+        out[label] = [f"{m:.3f}" if math.isnan(sd) else f"{m:.3f} ± {sd:.3f}"
+                      for m, sd in zip(table[f"{prefix}_mean"], table[f"{prefix}_sd"],
+                                       strict=True)]
+    out["active dims"] = table.active_dims
+    return out
