@@ -145,7 +145,7 @@ except rp.MissingResults as missing:
 if table is not None:
     display(rp.format_table(as_shown(table), precision=1, source="disentanglement",
                             caption="MIG and DCI (disentanglement D, completeness C, "
-                            "informativeness I as the trees' error) of every code, mean ± sd "
+                            "informativeness I as the trees' error) of every code, mean±sd "
                             "over the seeds; d is the code's size, active dims the mean count "
                             "of its dimensions whose KL to the prior exceeds 0.01 nats"))
     factors = [c for c in table.columns if c.startswith("mig_") and not c.endswith(("_mean",

@@ -143,5 +143,5 @@ def test_the_page_shows_each_metric_as_mean_and_sd_in_one_cell() -> None:
                            **{f"{m}_sd": math.nan for m in SHOWN}}])
     shown = as_shown(table)
     assert list(shown.model) == ["M-VAE", "VAE"] and list(shown.code) == ["C1", "whole"]
-    assert list(shown.MIG) == ["0.123 ± 0.006", "0.123"]
+    assert list(shown.MIG) == ["0.123±0.006", "0.123"]  # one token: no wrap
     assert list(shown.columns) == ["model", "code", "d", "seeds", *SHOWN.values(), "active dims"]

@@ -125,13 +125,13 @@ def _dims(mean: float) -> str:
 
 def as_shown(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`disentanglement_table` narrow enough for a page: a short model name, and each
-    metric as one "mean ± sd" cell (the mean alone for one seed); the factors' MIG columns
-    left out (they are a table of their own)."""
+    metric as one "mean±sd" cell (no space, so it does not wrap; the mean alone for one seed);
+    the factors' MIG columns left out (they are a table of their own)."""
     out = pd.DataFrame({"model": table.setting.map(SHORT),
                         "code": table.code.where(table.setting == "mixture", "whole"),
                         "d": table.dims, "seeds": table.n})
     for prefix, label in SHOWN.items():
-        out[label] = [f"{m:.3f}" if math.isnan(sd) else f"{m:.3f} ± {sd:.3f}"
+        out[label] = [f"{m:.3f}" if math.isnan(sd) else f"{m:.3f}±{sd:.3f}"
                       for m, sd in zip(table[f"{prefix}_mean"], table[f"{prefix}_sd"],
                                        strict=True)]
     out["active dims"] = table.active_dims
