@@ -270,3 +270,21 @@ def test_the_disentanglement_table_has_a_row_per_code_and_enough_decimals() -> N
     assert shown.iloc[0, 1].startswith("+0.012±0.00")  # 0.052 - 0.040, not "+0.01"
     assert shown.iloc[1, 1].startswith("-0.026±0.00")
     assert shown.iloc[0, 2].startswith("+0.120±0.")  # the claim's cells read alike
+
+
+def test_only_a_component_or_the_concatenation_becomes_a_row_of_its_own() -> None:
+    """"MIG, C1" is row C1 under a MIG column; "beta = 100, CKA" stays one row (it read as a
+    component "CKA" under a column "beta = 100" before)."""
+    from mvae.claims.page import group_table
+
+    def comparison(setting: str) -> dict:
+        return {"claim_id": "x", "setting": setting, "reference": "r", "verdict": "n.d.",
+                "difference": 0.1, "se": 0.2, "p_adjusted": 0.5, "p_equivalent_adjusted": 1.0,
+                "ours_mean": 2.0, "ours_sd": 0.1, "ours_n": 3, "ref_mean": 1.9,
+                "fragile": False, "stressed_verdict": "n.d."}
+
+    frame = pd.DataFrame([comparison(s) for s in ("MIG, C1", "MIG, concatenated",
+                                                  "beta = 100, CKA")])
+    shown = group_table(frame, (("x", "vs it"),))
+    assert list(shown.setting) == ["C1", "concatenated", "beta = 100, CKA"]
+    assert list(shown.columns) == ["setting", "MIG: vs it", "vs it"]

@@ -7,6 +7,7 @@ changes is marked fragile."""
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from collections.abc import Mapping
 
@@ -222,6 +223,9 @@ def _cell(r: object, digits: int = 2) -> str:
             + (" (vs the curve's end)" if r.reference.startswith("the curve's") else ""))
 
 
+_CODE = re.compile(r"C\d+|concatenated")  # a component, or their concatenation
+
+
 def group_table(frame: pd.DataFrame, claims: tuple[tuple[str, str], ...]) -> pd.DataFrame:
     """The comparisons of ``claims`` (ids and column names) by setting: our side, then each
     claim's difference ± SE (adjusted p) and verdict in its column. Settings "X, C1" (a
@@ -234,7 +238,7 @@ def group_table(frame: pd.DataFrame, claims: tuple[tuple[str, str], ...]) -> pd.
         digits = max((_digits(r) for r in judged.itertuples()), default=2)  # one per claim
         for r in judged.itertuples():
             clf, _, part = r.setting.partition(", ")
-            row, column = ((part, f"{clf}: {name}") if part[:1] == "C" or part == "concatenated"
+            row, column = ((part, f"{clf}: {name}") if _CODE.fullmatch(part)
                            else (r.setting, name))
             columns.setdefault(column, {})[row] = _cell(r, digits)
             if not part and not claim_id.startswith("rd-"):
