@@ -87,9 +87,12 @@ def sync_worktree(path: Path) -> str:
     return head
 
 
+DATA_DIR = REPO / "data"  # every lane's data_dir: one cache for all
+
+
 def data_marker(dataset: str) -> Path:
     """The data rule's output for ``dataset``: the cache every lane reads."""
-    return REPO / "data" / dataset / "pipeline-ready.json"
+    return DATA_DIR / dataset / layout.DATA_READY
 
 
 def snakemake_command(results_root: Path, preset: str, run: str, cores: int,
@@ -102,7 +105,7 @@ def snakemake_command(results_root: Path, preset: str, run: str, cores: int,
     cifar = os.environ.get("MVAE_CIFAR10_PATH")  # an offline CIFAR-10 copy (pipeline/README.md)
     return [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nolock",
             "--rerun-incomplete", "--rerun-triggers", "mtime", "--config", f"preset={preset}",
-            f"results_dir={results_root}", f"data_dir={REPO / 'data'}",
+            f"results_dir={results_root}", f"data_dir={DATA_DIR}",
             *([f"cifar10_path={cifar}"] if cifar else []),
             # the preset trains with 1 thread (two 1-thread lanes beat one 2-thread job); a lane
             # given several cores trains with all of them, its evaluation jobs run side by side

@@ -7,7 +7,7 @@ rule data:
     # a job's outputs before it runs, and a rerun (say, after a code change) must find the cache
     # intact so that mvae.data.prepare only reads it instead of downloading everything again.
     output:
-        f"{DATA}/{{dataset}}/pipeline-ready.json",
+        f"{DATA}/{{dataset}}/{layout.DATA_READY}",
     params:
         cifar10_path=CIFAR10_PATH,
     log:

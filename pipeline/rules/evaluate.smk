@@ -85,7 +85,7 @@ rule baselines:
     # What needs no training of ours, per probed dataset: probes on raw pixels, PCA codes and
     # untrained encoders shaped like the dataset's main mixture; the mean-image SSE.
     input:
-        data=lambda w: f"{DATA}/{w.dataset}/pipeline-ready.json",
+        data=lambda w: f"{DATA}/{w.dataset}/{layout.DATA_READY}",
     output:
         f"{R}/baselines/{{dataset}}.json",
     wildcard_constraints:

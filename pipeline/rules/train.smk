@@ -46,7 +46,7 @@ def train_minutes(run: str) -> int:
 
 rule train:
     input:
-        data=lambda w: f"{DATA}/{RUNS[w.run].dataset}/pipeline-ready.json",
+        data=lambda w: f"{DATA}/{RUNS[w.run].dataset}/{layout.DATA_READY}",
     output:
         done=f"{R}/runs/{{run}}/done.json",
     wildcard_constraints:

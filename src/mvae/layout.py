@@ -18,6 +18,9 @@ CHECKPOINT = "checkpoint.pt"
 RUN_RECORDS = ("config.yaml", "history.json", "provenance.json")
 #: What a finished pipeline run holds besides training's own records (written by mvae.steps).
 DONE = "done.json"
+#: The data rule's marker in ``<data_dir>/<dataset>/``: the dataset's cache is ready (a marker
+#: beside the cache, which Snakemake may delete before the rule reruns; pipeline/rules/data.smk).
+DATA_READY = "pipeline-ready.json"
 #: The preset's run selections (:class:`mvae.selections.Selections`), written by the pipeline:
 #: which runs feed which table and figure, read back by the builders and the book.
 SELECTIONS = "selections.json"
